@@ -1,0 +1,224 @@
+//! HLS (RFC 8216) playlists: one multivariant playlist and one media playlist per rendition, with
+//! `EXT-X-MAP` init segments and, in the byte-range layout, `EXT-X-BYTERANGE` segments. Written with
+//! m3u8-rs.
+
+use std::collections::HashMap;
+
+use m3u8_rs::{
+    AlternativeMedia, AlternativeMediaType, ByteRange, ExtTag, Map, MasterPlaylist, MediaPlaylist,
+    MediaPlaylistType, MediaSegment, QuotedOrUnquoted, Resolution, VariantStream,
+};
+
+use super::Delivery;
+use crate::title::{Layout, Rendition, TitleMeta};
+
+/// File name of the multivariant playlist in a title directory.
+pub const MULTIVARIANT: &str = "master.m3u8";
+
+/// HLS audio group id for a pathway (each pathway gets its own group so its audio URIs point at
+/// its own cache).
+fn audio_group(pathway: Option<&str>) -> String {
+    match pathway {
+        Some(p) => format!("audio-{p}"),
+        None => "audio".into(),
+    }
+}
+
+/// The multivariant playlist: every video rendition (and the audio group) once per pathway.
+pub fn multivariant(title: &TitleMeta, delivery: Delivery<'_>) -> String {
+    let mut playlist = MasterPlaylist {
+        version: Some(6),
+        independent_segments: true,
+        ..Default::default()
+    };
+    let locations: Vec<(Option<&str>, String)> = match delivery {
+        Delivery::Local => vec![(None, String::new())],
+        Delivery::Steered {
+            pathways,
+            steering_uri,
+        } => {
+            if let Some(first) = pathways.first() {
+                playlist.unknown_tags.push(ExtTag {
+                    tag: "X-CONTENT-STEERING".into(),
+                    rest: Some(format!(
+                        "SERVER-URI=\"{steering_uri}\",PATHWAY-ID=\"{}\"",
+                        first.id
+                    )),
+                });
+            }
+            pathways
+                .iter()
+                .map(|p| (Some(p.id.as_str()), p.base_url.clone()))
+                .collect()
+        }
+    };
+    let audio = title.audio.first();
+    for (pathway, base) in &locations {
+        if let Some(a) = audio {
+            playlist.alternatives.push(AlternativeMedia {
+                media_type: AlternativeMediaType::Audio,
+                uri: Some(format!("{base}{}", a.playlist_name())),
+                group_id: audio_group(*pathway),
+                language: Some("und".into()),
+                name: "Main".into(),
+                default: true,
+                autoselect: true,
+                channels: a.channels.map(|c| c.to_string()),
+                ..Default::default()
+            });
+        }
+        for v in &title.video {
+            let mut other = HashMap::new();
+            if let Some(p) = pathway {
+                other.insert(
+                    "PATHWAY-ID".to_string(),
+                    QuotedOrUnquoted::Quoted(p.to_string()),
+                );
+            }
+            let codecs = match audio {
+                Some(a) => format!("{},{}", v.codecs, a.codecs),
+                None => v.codecs.clone(),
+            };
+            playlist.variants.push(VariantStream {
+                uri: format!("{base}{}", v.playlist_name()),
+                bandwidth: v.peak_bitrate + audio.map_or(0, |a| a.peak_bitrate),
+                average_bandwidth: Some(
+                    v.average_bitrate + audio.map_or(0, |a| a.average_bitrate),
+                ),
+                codecs: Some(codecs),
+                resolution: match (v.width, v.height) {
+                    (Some(width), Some(height)) => Some(Resolution {
+                        width: width.into(),
+                        height: height.into(),
+                    }),
+                    _ => None,
+                },
+                frame_rate: v.frame_rate.map(f64::from),
+                audio: audio.map(|_| audio_group(*pathway)),
+                other_attributes: (!other.is_empty()).then_some(other),
+                ..Default::default()
+            });
+        }
+    }
+    let mut out = Vec::new();
+    playlist
+        .write_to(&mut out)
+        .expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("m3u8-rs writes UTF-8")
+}
+
+/// The media playlist of one rendition; URIs are relative to the title directory.
+pub fn media_playlist(title: &TitleMeta, rendition: &Rendition) -> String {
+    let layout = title.layout;
+    let byte_range = |r: &crate::title::ByteRange| ByteRange {
+        length: r.length,
+        offset: Some(r.offset),
+    };
+    let segments = rendition
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| MediaSegment {
+            uri: rendition.segment_path(layout, i),
+            duration: s.duration_s as f32,
+            byte_range: (layout == Layout::ByteRanges).then(|| byte_range(&s.range)),
+            map: (i == 0).then(|| Map {
+                uri: rendition.init_path(layout),
+                byte_range: (layout == Layout::ByteRanges).then(|| byte_range(&rendition.init)),
+                other_attributes: Default::default(),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let playlist = MediaPlaylist {
+        version: Some(6),
+        // RFC 8216 §4.3.3.1: each EXTINF, rounded to the nearest integer, is at most the target.
+        target_duration: rendition.max_segment_duration_s().round().max(1.0) as u64,
+        media_sequence: 0,
+        segments,
+        end_list: true,
+        playlist_type: Some(MediaPlaylistType::Vod),
+        independent_segments: true,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    playlist
+        .write_to(&mut out)
+        .expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("m3u8-rs writes UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::title::tests::sample_title;
+    use reel_protocol::Pathway;
+
+    #[test]
+    fn local_multivariant_lists_each_rung_once_with_audio() {
+        let t = sample_title(Layout::ByteRanges);
+        let text = multivariant(&t, Delivery::Local);
+        let parsed = m3u8_rs::parse_master_playlist_res(text.as_bytes()).unwrap();
+        assert_eq!(parsed.variants.len(), 2);
+        let top = &parsed.variants[1];
+        assert_eq!(top.uri, "video_720p.m3u8");
+        assert_eq!(top.bandwidth, 3_300_000 + 130_000);
+        assert_eq!(top.codecs.as_deref(), Some("avc1.4d401f,mp4a.40.2"));
+        assert_eq!(top.audio.as_deref(), Some("audio"));
+        assert_eq!(parsed.alternatives.len(), 1);
+        assert!(!text.contains("PATHWAY-ID"));
+        assert!(!text.contains("CONTENT-STEERING"));
+    }
+
+    #[test]
+    fn steered_multivariant_has_one_uri_set_per_pathway() {
+        let t = sample_title(Layout::ByteRanges);
+        let pathways = vec![
+            Pathway {
+                id: "oca-b".into(),
+                base_url: "http://127.0.0.1:2/demo/".into(),
+            },
+            Pathway {
+                id: "oca-a".into(),
+                base_url: "http://127.0.0.1:1/demo/".into(),
+            },
+        ];
+        let text = multivariant(
+            &t,
+            Delivery::Steered {
+                pathways: &pathways,
+                steering_uri: "http://127.0.0.1:3/v1/steering/s1",
+            },
+        );
+        assert!(text.contains(
+            "#EXT-X-CONTENT-STEERING:SERVER-URI=\"http://127.0.0.1:3/v1/steering/s1\",PATHWAY-ID=\"oca-b\""
+        ));
+        let parsed = m3u8_rs::parse_master_playlist_res(text.as_bytes()).unwrap();
+        assert_eq!(parsed.variants.len(), 4);
+        assert_eq!(parsed.variants[0].uri, "http://127.0.0.1:2/demo/video_240p.m3u8");
+        assert_eq!(parsed.variants[0].audio.as_deref(), Some("audio-oca-b"));
+        assert_eq!(text.matches("PATHWAY-ID=\"oca-a\"").count(), 2);
+        assert_eq!(parsed.alternatives[1].uri.as_deref(), Some("http://127.0.0.1:1/demo/audio_aac.m3u8"));
+    }
+
+    #[test]
+    fn byte_range_media_playlist_addresses_one_file() {
+        let t = sample_title(Layout::ByteRanges);
+        let text = media_playlist(&t, &t.video[0]);
+        assert!(text.contains("#EXT-X-MAP:URI=\"video_240p.mp4\",BYTERANGE=\"1000@0\""), "{text}");
+        assert!(text.contains("#EXT-X-BYTERANGE:5000@1000"), "{text}");
+        assert!(text.contains("#EXT-X-ENDLIST"));
+        let parsed = m3u8_rs::parse_media_playlist_res(text.as_bytes()).unwrap();
+        assert_eq!(parsed.segments.len(), 3);
+        assert_eq!(parsed.target_duration, 4);
+    }
+
+    #[test]
+    fn files_media_playlist_names_each_segment() {
+        let t = sample_title(Layout::Files);
+        let text = media_playlist(&t, &t.audio[0]);
+        assert!(text.contains("#EXT-X-MAP:URI=\"audio_aac/init.mp4\"\n"), "{text}");
+        assert!(text.contains("audio_aac/seg_00003.m4s"));
+        assert!(!text.contains("BYTERANGE"));
+    }
+}
