@@ -106,7 +106,13 @@ mod tests {
 
     #[test]
     fn one_slow_download_pulls_the_harmonic_mean_down() {
-        let h = [sample(20e6), sample(20e6), sample(20e6), sample(20e6), sample(0.5e6)];
+        let h = [
+            sample(20e6),
+            sample(20e6),
+            sample(20e6),
+            sample(20e6),
+            sample(0.5e6),
+        ];
         let d = ThroughputRule::default().choose(&ctx(&h));
         assert_eq!(d.rendition, 1, "{}", d.reason);
     }

@@ -5,14 +5,18 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
 use reel_stub::backend::{BackendConfig, BackendServer, auth};
+use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
 use reel_stub::oca::{Oca, OcaConfig};
 use reel_stub::title::Layout;
 use reel_stub::up::{Stack, UpConfig, default_media_dir};
 
 #[derive(Parser)]
-#[command(name = "reel-stub", version, about = "Reel's delivery stack: encoder, caches (OCAs), playback API and steering")]
+#[command(
+    name = "reel-stub",
+    version,
+    about = "Reel's delivery stack: encoder, caches (OCAs), playback API and steering"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -101,7 +105,11 @@ fn parse_oca(s: &str) -> Result<(String, String), String> {
 #[derive(clap::Args)]
 struct EncodeArgs {
     /// Media file to encode (anything GStreamer decodes).
-    #[arg(long, conflicts_with = "synthetic", required_unless_present = "synthetic")]
+    #[arg(
+        long,
+        conflicts_with = "synthetic",
+        required_unless_present = "synthetic"
+    )]
     input: Option<PathBuf>,
     /// Encode the built-in synthetic title of this many seconds instead of a file.
     #[arg(long, value_name = "SECONDS")]
@@ -150,8 +158,7 @@ enum LayoutArg {
 fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -181,7 +188,10 @@ fn run_encode(args: EncodeArgs) -> anyhow::Result<()> {
     let title = args.title.clone().unwrap_or_else(|| match &args.input {
         Some(p) => p
             .file_stem()
-            .map(|s| s.to_string_lossy().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"))
+            .map(|s| {
+                s.to_string_lossy()
+                    .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
+            })
             .unwrap_or_else(|| "title".into()),
         None => "demo".into(),
     });
@@ -291,7 +301,11 @@ async fn run_up(args: UpArgs) -> anyhow::Result<()> {
             t.video.len(),
             t.video
                 .iter()
-                .map(|r| format!("{}p {} kbit/s", r.height.unwrap_or(0), r.average_bitrate / 1000))
+                .map(|r| format!(
+                    "{}p {} kbit/s",
+                    r.height.unwrap_or(0),
+                    r.average_bitrate / 1000
+                ))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -354,7 +368,10 @@ async fn sample_session(api: &str, title: &str) -> anyhow::Result<Vec<String>> {
         ));
         lines.push(format!("    steering: {}", session.steering_uri));
         if format == Format::Hls {
-            lines.push(format!("    play it: gst-launch-1.0 playbin uri={}", session.manifest_url));
+            lines.push(format!(
+                "    play it: gst-launch-1.0 playbin uri={}",
+                session.manifest_url
+            ));
         }
     }
     Ok(lines)

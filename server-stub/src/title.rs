@@ -297,7 +297,11 @@ pub(crate) mod tests {
                     offset: 0,
                     length: 700,
                 },
-                segments: vec![seg(0, 64_000, 4.0), seg(1, 64_000, 4.0), seg(2, 32_000, 2.0)],
+                segments: vec![
+                    seg(0, 64_000, 4.0),
+                    seg(1, 64_000, 4.0),
+                    seg(2, 32_000, 2.0),
+                ],
             }],
             ladder_note: None,
         }

@@ -134,7 +134,10 @@ impl Stack {
         let backend = BackendServer::start(BackendConfig::new(
             &config.media,
             SocketAddr::new(config.host, port(0)),
-            caches.iter().map(|c| (c.id().to_string(), c.url())).collect(),
+            caches
+                .iter()
+                .map(|c| (c.id().to_string(), c.url()))
+                .collect(),
         ))
         .await;
         let backend = match backend {

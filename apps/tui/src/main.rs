@@ -11,6 +11,8 @@ struct Cli {}
 fn main() -> anyhow::Result<()> {
     let _ = Cli::parse();
     let _ = player_core::protocol::Format::Hls;
-    eprintln!("reel: the terminal player is not built yet; run `cargo xtask demo` for the delivery stack");
+    eprintln!(
+        "reel: the terminal player is not built yet; run `cargo xtask demo` for the delivery stack"
+    );
     std::process::exit(2);
 }

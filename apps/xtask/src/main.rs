@@ -34,7 +34,9 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("test") => test(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask demo [reel-stub up options] | cargo xtask test [cargo test options]");
+            eprintln!(
+                "usage: cargo xtask demo [reel-stub up options] | cargo xtask test [cargo test options]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -61,12 +63,21 @@ fn test(extra: &[String]) -> Result<(), String> {
     if has_cargo_component("fmt") {
         run("cargo", &["fmt", "--all", "--", "--check"])?;
     } else {
-        eprintln!("xtask: rustfmt is not installed; skipping the format check (rustup component add rustfmt)");
+        eprintln!(
+            "xtask: rustfmt is not installed; skipping the format check (rustup component add rustfmt)"
+        );
     }
     if has_cargo_component("clippy") {
         run(
             "cargo",
-            &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
         )?;
     } else {
         eprintln!("xtask: clippy is not installed; skipping lints (rustup component add clippy)");
@@ -98,7 +109,11 @@ fn has_cargo_component(name: &str) -> bool {
 
 /// Installs the Debian packages that are not installed yet (as root), or prints the command.
 fn ensure_packages(packages: &[&str]) -> Result<(), String> {
-    if Command::new("dpkg-query").arg("--version").output().is_err() {
+    if Command::new("dpkg-query")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!(
             "xtask: not a Debian-based system; make sure these are installed: {}",
             packages.join(" ")

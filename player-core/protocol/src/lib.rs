@@ -120,13 +120,21 @@ pub struct HlsSteeringManifest {
     #[serde(rename = "TTL")]
     pub ttl: u64,
     /// Where to reload from, relative to the manifest's own URL or absolute.
-    #[serde(rename = "RELOAD-URI", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "RELOAD-URI",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub reload_uri: Option<String>,
     /// Pathway identifiers, most preferred first.
     #[serde(rename = "PATHWAY-PRIORITY")]
     pub pathway_priority: Vec<String>,
     /// New pathways derived from existing ones.
-    #[serde(rename = "PATHWAY-CLONES", skip_serializing_if = "Vec::is_empty", default)]
+    #[serde(
+        rename = "PATHWAY-CLONES",
+        skip_serializing_if = "Vec::is_empty",
+        default
+    )]
     pub pathway_clones: Vec<PathwayClone>,
 }
 
@@ -169,7 +177,11 @@ pub struct DashSteeringManifest {
     #[serde(rename = "TTL")]
     pub ttl: u64,
     /// Where to reload from.
-    #[serde(rename = "RELOAD-URI", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "RELOAD-URI",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub reload_uri: Option<String>,
     /// `BaseURL@serviceLocation` values, most preferred first.
     #[serde(rename = "SERVICE-LOCATION-PRIORITY")]

@@ -47,7 +47,9 @@ struct Claims {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     /// No `Authorization: Bearer …` header.
-    #[error("missing bearer token: log in with POST /v1/login and send Authorization: Bearer <token>")]
+    #[error(
+        "missing bearer token: log in with POST /v1/login and send Authorization: Bearer <token>"
+    )]
     Missing,
     /// Past its expiry.
     #[error("the token has expired; log in again")]
@@ -131,12 +133,24 @@ mod tests {
         let tokens = Tokens::new(b"secret-one", Duration::from_secs(60));
         let (t, exp) = tokens.issue("demo");
         assert!(exp > now_s());
-        assert_eq!(tokens.verify_header(Some(&format!("Bearer {t}"))), Ok("demo".into()));
+        assert_eq!(
+            tokens.verify_header(Some(&format!("Bearer {t}"))),
+            Ok("demo".into())
+        );
         let other = Tokens::new(b"secret-two", Duration::from_secs(60));
-        assert_eq!(other.verify_header(Some(&format!("Bearer {t}"))), Err(TokenError::Invalid));
-        assert_eq!(tokens.verify_header(Some("Bearer not.a.jwt")), Err(TokenError::Invalid));
+        assert_eq!(
+            other.verify_header(Some(&format!("Bearer {t}"))),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            tokens.verify_header(Some("Bearer not.a.jwt")),
+            Err(TokenError::Invalid)
+        );
         assert_eq!(tokens.verify_header(None), Err(TokenError::Missing));
-        assert_eq!(tokens.verify_header(Some("Basic abc")), Err(TokenError::Missing));
+        assert_eq!(
+            tokens.verify_header(Some("Basic abc")),
+            Err(TokenError::Missing)
+        );
     }
 
     #[test]
@@ -147,8 +161,12 @@ mod tests {
             iat: now_s() - 100,
             exp: now_s() - 50,
         };
-        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding).unwrap();
-        assert_eq!(tokens.verify_header(Some(&format!("Bearer {t}"))), Err(TokenError::Expired));
+        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding)
+            .unwrap();
+        assert_eq!(
+            tokens.verify_header(Some(&format!("Bearer {t}"))),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]

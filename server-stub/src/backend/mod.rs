@@ -60,7 +60,11 @@ pub struct BackendConfig {
 
 impl BackendConfig {
     /// Defaults: demo user, 12 h tokens, 10 s steering TTL, health polled every second.
-    pub fn new(media: impl Into<PathBuf>, listen: SocketAddr, caches: Vec<(String, String)>) -> Self {
+    pub fn new(
+        media: impl Into<PathBuf>,
+        listen: SocketAddr,
+        caches: Vec<(String, String)>,
+    ) -> Self {
         BackendConfig {
             media: media.into(),
             listen,
@@ -130,7 +134,10 @@ impl BackendServer {
         let addr = listener
             .local_addr()
             .map_err(|e| BackendError::Bind(config.listen, e))?;
-        let secret = config.token_secret.clone().unwrap_or_else(auth::random_secret);
+        let secret = config
+            .token_secret
+            .clone()
+            .unwrap_or_else(auth::random_secret);
         let users = if config.users.is_empty() {
             vec![User {
                 name: auth::DEMO_USER.0.into(),
@@ -166,7 +173,10 @@ impl BackendServer {
             sessions: RwLock::new(HashMap::new()),
         });
         let router = Router::new()
-            .route("/health", get(|| async { axum::Json(serde_json::json!({"ok": true})) }))
+            .route(
+                "/health",
+                get(|| async { axum::Json(serde_json::json!({"ok": true})) }),
+            )
             .route("/v1/login", post(login))
             .route("/v1/titles", get(titles))
             .route("/v1/caches", get(caches_status))
@@ -174,7 +184,9 @@ impl BackendServer {
             .route("/v1/sessions/{id}/master.m3u8", get(session_hls))
             .route("/v1/sessions/{id}/manifest.mpd", get(session_dash))
             .route("/v1/steering/{id}", get(steering_manifest))
-            .fallback(|| async { api_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+            .fallback(|| async {
+                Failure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+            })
             .with_state(backend.clone());
         let (stop, _) = watch::channel(false);
         let mut stop_rx = stop.subscribe();
@@ -271,84 +283,110 @@ async fn poll_health(backend: Arc<Backend>, interval: Duration, mut stop: watch:
     }
 }
 
-fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(ApiError {
-            error: code.into(),
+/// An error answer of the API: a status and an [`ApiError`] body.
+struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    challenge: Option<&'static str>,
+}
+
+impl Failure {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            status,
+            code,
             message: message.into(),
-        }),
-    )
-        .into_response()
+            challenge: None,
+        }
+    }
+
+    fn unauthorized(e: TokenError) -> Self {
+        let challenge = match e {
+            TokenError::Missing => "Bearer realm=\"reel\"",
+            TokenError::Expired => {
+                "Bearer realm=\"reel\", error=\"invalid_token\", error_description=\"expired\""
+            }
+            TokenError::Invalid => "Bearer realm=\"reel\", error=\"invalid_token\"",
+        };
+        Failure {
+            challenge: Some(challenge),
+            ..Failure::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
+        }
+    }
 }
 
-fn unauthorized(e: TokenError) -> Response {
-    let mut r = api_error(StatusCode::UNAUTHORIZED, "unauthorized", &e.to_string());
-    let challenge = match e {
-        TokenError::Missing => "Bearer realm=\"reel\"",
-        TokenError::Expired => "Bearer realm=\"reel\", error=\"invalid_token\", error_description=\"expired\"",
-        TokenError::Invalid => "Bearer realm=\"reel\", error=\"invalid_token\"",
-    };
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
-    r
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let mut r = (
+            self.status,
+            axum::Json(ApiError {
+                error: self.code.into(),
+                message: self.message,
+            }),
+        )
+            .into_response();
+        if let Some(c) = self.challenge {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        r
+    }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(body).map_err(|e| {
-        api_error(
+        Failure::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            &format!("the request body is not valid JSON of the expected shape: {e}"),
+            format!("the request body is not valid JSON of the expected shape: {e}"),
         )
     })
 }
 
-async fn login(State(b): State<Arc<Backend>>, body: axum::body::Bytes) -> Response {
-    let req: LoginRequest = match parse_json(&body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+async fn login(
+    State(b): State<Arc<Backend>>,
+    body: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    let req: LoginRequest = parse_json(&body)?;
     let known = b
         .users
         .iter()
         .any(|u| u.name == req.user && u.password == req.password);
     if !known {
         tracing::info!(user = %req.user, "login refused");
-        return api_error(
+        return Err(Failure::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
             "unknown user or wrong password",
-        );
+        ));
     }
     let (token, expires_at) = b.tokens.issue(&req.user);
     tracing::info!(user = %req.user, "login");
-    axum::Json(LoginResponse {
+    Ok(axum::Json(LoginResponse {
         token,
         token_type: "Bearer".into(),
         expires_at,
     })
-    .into_response()
+    .into_response())
 }
 
-fn load_titles(b: &Backend) -> Result<Vec<TitleMeta>, Response> {
+fn load_titles(b: &Backend) -> Result<Vec<TitleMeta>, Failure> {
     scan_media_root(&b.media).map_err(|e| {
-        api_error(
+        Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "media_unavailable",
-            &format!("cannot read the media root: {e}"),
+            format!("cannot read the media root: {e}"),
         )
     })
 }
 
-async fn titles(State(b): State<Arc<Backend>>) -> Response {
-    match load_titles(&b) {
-        Ok(titles) => axum::Json(Catalogue {
-            titles: titles.iter().map(TitleMeta::catalogue_entry).collect(),
-        })
-        .into_response(),
-        Err(r) => r,
-    }
+async fn titles(State(b): State<Arc<Backend>>) -> Result<Response, Failure> {
+    let titles = load_titles(&b)?;
+    Ok(axum::Json(Catalogue {
+        titles: titles.iter().map(TitleMeta::catalogue_entry).collect(),
+    })
+    .into_response())
 }
 
 async fn caches_status(State(b): State<Arc<Backend>>) -> Response {
@@ -377,21 +415,30 @@ impl Backend {
         order
             .iter()
             .filter_map(|id| {
-                self.caches.iter().find(|(c, _)| c == id).map(|(id, url)| Pathway {
-                    id: id.clone(),
-                    base_url: format!("{url}/{title}/"),
-                })
+                self.caches
+                    .iter()
+                    .find(|(c, _)| c == id)
+                    .map(|(id, url)| Pathway {
+                        id: id.clone(),
+                        base_url: format!("{url}/{title}/"),
+                    })
             })
             .collect()
     }
 
-    fn session(&self, id: &str) -> Result<Arc<Session>, Response> {
+    fn session(&self, id: &str) -> Result<Arc<Session>, Failure> {
         self.sessions
             .read()
             .expect("sessions lock")
             .get(id)
             .cloned()
-            .ok_or_else(|| api_error(StatusCode::NOT_FOUND, "unknown_session", "no such playback session"))
+            .ok_or_else(|| {
+                Failure::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_session",
+                    "no such playback session",
+                )
+            })
     }
 
     fn steering_uri(&self, session_id: &str) -> String {
@@ -399,26 +446,25 @@ impl Backend {
     }
 }
 
-async fn playback(State(b): State<Arc<Backend>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let user = match b.tokens.verify_header(auth) {
-        Ok(u) => u,
-        Err(e) => return unauthorized(e),
-    };
-    let req: PlaybackRequest = match parse_json(&body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let titles = match load_titles(&b) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !titles.iter().any(|t| t.id == req.title) {
-        return api_error(
+async fn playback(
+    State(b): State<Arc<Backend>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let user = b
+        .tokens
+        .verify_header(auth)
+        .map_err(Failure::unauthorized)?;
+    let req: PlaybackRequest = parse_json(&body)?;
+    if !load_titles(&b)?.iter().any(|t| t.id == req.title) {
+        return Err(Failure::new(
             StatusCode::NOT_FOUND,
             "unknown_title",
-            &format!("no title {:?} in the catalogue", req.title),
-        );
+            format!("no title {:?} in the catalogue", req.title),
+        ));
     }
     let session_id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     {
@@ -447,33 +493,26 @@ async fn playback(State(b): State<Arc<Backend>>, headers: HeaderMap, body: axum:
         Format::Dash => "manifest.mpd",
     };
     tracing::info!(%user, title = %req.title, format = ?req.format, session = %session_id, "playback session");
-    axum::Json(PlaybackResponse {
+    Ok(axum::Json(PlaybackResponse {
         manifest_url: format!("{}/v1/sessions/{session_id}/{manifest}", b.public_url),
         pathways: b.pathways(&req.title, &order),
         steering_uri: b.steering_uri(&session_id),
         session_id,
     })
-    .into_response()
+    .into_response())
 }
 
-fn session_manifest(b: &Backend, id: &str, format: Format) -> Response {
-    let session = match b.session(id) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+fn session_manifest(b: &Backend, id: &str, format: Format) -> Result<Response, Failure> {
+    let session = b.session(id)?;
     if session.format != format {
-        return api_error(
+        return Err(Failure::new(
             StatusCode::NOT_FOUND,
             "wrong_format",
             "this session was opened for the other manifest format",
-        );
+        ));
     }
-    let title = match TitleMeta::load(&b.media.join(&session.title)) {
-        Ok(t) => t,
-        Err(e) => {
-            return api_error(StatusCode::NOT_FOUND, "unknown_title", &e.to_string());
-        }
-    };
+    let title = TitleMeta::load(&b.media.join(&session.title))
+        .map_err(|e| Failure::new(StatusCode::NOT_FOUND, "unknown_title", e.to_string()))?;
     let order = b.priority(&session.report.lock().expect("report lock").clone());
     let pathways = b.pathways(&title.id, &order);
     let steering_uri = b.steering_uri(id);
@@ -482,24 +521,33 @@ fn session_manifest(b: &Backend, id: &str, format: Format) -> Response {
         steering_uri: &steering_uri,
     };
     let (text, content_type) = match format {
-        Format::Hls => (hls::multivariant(&title, delivery), "application/vnd.apple.mpegurl"),
+        Format::Hls => (
+            hls::multivariant(&title, delivery),
+            "application/vnd.apple.mpegurl",
+        ),
         Format::Dash => (dash::mpd(&title, delivery), "application/dash+xml"),
     };
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "no-store"),
         ],
         text,
     )
-        .into_response()
+        .into_response())
 }
 
-async fn session_hls(State(b): State<Arc<Backend>>, Path(id): Path<String>) -> Response {
+async fn session_hls(
+    State(b): State<Arc<Backend>>,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
     session_manifest(&b, &id, Format::Hls)
 }
 
-async fn session_dash(State(b): State<Arc<Backend>>, Path(id): Path<String>) -> Response {
+async fn session_dash(
+    State(b): State<Arc<Backend>>,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
     session_manifest(&b, &id, Format::Dash)
 }
 
@@ -507,11 +555,8 @@ async fn steering_manifest(
     State(b): State<Arc<Backend>>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let session = match b.session(&id) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+) -> Result<Response, Failure> {
+    let session = b.session(&id)?;
     let prefix = match session.format {
         Format::Hls => "_HLS",
         Format::Dash => "_DASH",
@@ -546,5 +591,5 @@ async fn steering_manifest(
         }),
     }
     .expect("steering manifests serialise");
-    ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response())
 }

@@ -53,7 +53,11 @@ impl Default for Policy {
 /// The pathway priority for a client: caches that are up first, lightest first (the client's
 /// current pathway keeps first place unless it is much busier or the client reports poor
 /// throughput on it), then caches that are down, in configured order.
-pub fn pathway_priority(caches: &[CacheStatus], client: &ClientReport, policy: &Policy) -> Vec<String> {
+pub fn pathway_priority(
+    caches: &[CacheStatus],
+    client: &ClientReport,
+    policy: &Policy,
+) -> Vec<String> {
     let mut up: Vec<&CacheStatus> = caches.iter().filter(|c| c.up).collect();
     let down = caches.iter().filter(|c| !c.up);
     // Stable sort: equal loads keep the configured order.
@@ -102,14 +106,22 @@ mod tests {
 
     #[test]
     fn down_caches_go_last_and_ties_keep_configured_order() {
-        let caches = [cache("a", false, 0), cache("b", true, 0), cache("c", true, 0)];
+        let caches = [
+            cache("a", false, 0),
+            cache("b", true, 0),
+            cache("c", true, 0),
+        ];
         let p = pathway_priority(&caches, &ClientReport::default(), &Policy::default());
         assert_eq!(ids(&p), ["b", "c", "a"]);
     }
 
     #[test]
     fn lighter_caches_come_first() {
-        let caches = [cache("a", true, 9), cache("b", true, 1), cache("c", true, 5)];
+        let caches = [
+            cache("a", true, 9),
+            cache("b", true, 1),
+            cache("c", true, 5),
+        ];
         let p = pathway_priority(&caches, &ClientReport::default(), &Policy::default());
         assert_eq!(ids(&p), ["b", "c", "a"]);
     }
@@ -138,7 +150,11 @@ mod tests {
 
     #[test]
     fn poor_throughput_moves_the_client_elsewhere() {
-        let caches = [cache("a", true, 0), cache("b", true, 0), cache("c", false, 0)];
+        let caches = [
+            cache("a", true, 0),
+            cache("b", true, 0),
+            cache("c", false, 0),
+        ];
         let client = ClientReport {
             pathway: Some("a".into()),
             throughput_bps: Some(200_000),

@@ -262,7 +262,13 @@ mod tests {
         )
         .unwrap();
         let l = Ladder::from_file(&path).unwrap();
-        assert_eq!(l.rungs, vec![Rung { height: 360, bitrate_kbps: 800 }]);
+        assert_eq!(
+            l.rungs,
+            vec![Rung {
+                height: 360,
+                bitrate_kbps: 800
+            }]
+        );
         std::fs::write(&path, "[[rung]]\nheight = 'x'\n").unwrap();
         assert!(Ladder::from_file(&path).is_err());
     }
@@ -275,7 +281,10 @@ mod tests {
 
     #[test]
     fn width_follows_aspect_and_is_even() {
-        let r = Rung { height: 240, bitrate_kbps: 300 };
+        let r = Rung {
+            height: 240,
+            bitrate_kbps: 300,
+        };
         assert_eq!(r.width_for(16.0 / 9.0), 428);
         assert_eq!(r.width_for(4.0 / 3.0), 320);
     }
@@ -299,7 +308,10 @@ mod tests {
         assert_eq!(top(&hard), 6000, "hard content keeps the default cap");
         let easy_total: u32 = easy.ladder.rungs.iter().map(|r| r.bitrate_kbps).sum();
         let default_total: u32 = base.rungs.iter().map(|r| r.bitrate_kbps).sum();
-        assert!(easy_total * 2 < default_total, "{easy_total} vs {default_total}");
+        assert!(
+            easy_total * 2 < default_total,
+            "{easy_total} vs {default_total}"
+        );
         assert!(easy.explanation.len() > base.rungs.len());
         // rungs stay strictly increasing
         for w in easy.ladder.rungs.windows(2) {

@@ -50,7 +50,11 @@ pub struct EncodeOptions {
 
 impl EncodeOptions {
     /// Defaults for a source and a media root: default ladder, 4 s segments, 30 fps, byte ranges.
-    pub fn new(source: Source, media_root: impl Into<PathBuf>, title_id: impl Into<String>) -> Self {
+    pub fn new(
+        source: Source,
+        media_root: impl Into<PathBuf>,
+        title_id: impl Into<String>,
+    ) -> Self {
         EncodeOptions {
             source,
             media_root: media_root.into(),
@@ -149,7 +153,11 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
         info.width,
         info.height,
         info.duration_s,
-        if info.has_audio { "with audio" } else { "no audio" }
+        if info.has_audio {
+            "with audio"
+        } else {
+            "no audio"
+        }
     );
 
     let (ladder, ladder_note) = match &opts.ladder {
@@ -166,13 +174,14 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
     };
     let ladder = ladder.fitted_to_source(info.height);
 
-    let work_dir = opts
-        .media_root
-        .join(format!(".{}.partial-{}", opts.title_id, std::process::id()));
+    let work_dir =
+        opts.media_root
+            .join(format!(".{}.partial-{}", opts.title_id, std::process::id()));
     if work_dir.exists() {
         std::fs::remove_dir_all(&work_dir).map_err(io_err("clearing an old partial encode"))?;
     }
-    std::fs::create_dir_all(&work_dir).map_err(io_err(format!("creating {}", work_dir.display())))?;
+    std::fs::create_dir_all(&work_dir)
+        .map_err(io_err(format!("creating {}", work_dir.display())))?;
 
     let result = (|| {
         let outputs = pipeline::encode_ladder(opts, &info, &ladder, &work_dir)?;
@@ -195,8 +204,10 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
         std::fs::remove_dir_all(&final_dir)
             .map_err(io_err(format!("replacing {}", final_dir.display())))?;
     }
-    std::fs::rename(&work_dir, &final_dir)
-        .map_err(io_err(format!("moving the title into {}", final_dir.display())))?;
+    std::fs::rename(&work_dir, &final_dir).map_err(io_err(format!(
+        "moving the title into {}",
+        final_dir.display()
+    )))?;
     eprintln!(
         "encoded {:?}: {} video rungs + {} audio, {} segments of {} s, in {:.1} s -> {}",
         title.id,

@@ -208,7 +208,8 @@ fn run(
     );
     bar.set_message(label.to_string());
     pipeline.set_state(gst::State::Playing).map_err(|_| {
-        pipeline_error(pipeline).unwrap_or_else(|| EncodeError::Gst("the pipeline would not start".into()))
+        pipeline_error(pipeline)
+            .unwrap_or_else(|| EncodeError::Gst("the pipeline would not start".into()))
     })?;
     let bus = pipeline.bus().expect("pipelines have a bus");
     let mut eos_sent = false;
@@ -253,7 +254,10 @@ fn run(
 
 fn pipeline_error(pipeline: &gst::Pipeline) -> Option<EncodeError> {
     let bus = pipeline.bus()?;
-    let msg = bus.timed_pop_filtered(gst::ClockTime::from_mseconds(100), &[gst::MessageType::Error])?;
+    let msg = bus.timed_pop_filtered(
+        gst::ClockTime::from_mseconds(100),
+        &[gst::MessageType::Error],
+    )?;
     if let gst::MessageView::Error(err) = msg.view() {
         return Some(EncodeError::Pipeline {
             element: err
@@ -322,7 +326,14 @@ pub fn encode_ladder(
         opts.segment_duration_s,
         opts.preset
     );
-    let result = run(&pipeline, &branches, info.duration_s, "encoding", opts.progress, None);
+    let result = run(
+        &pipeline,
+        &branches,
+        info.duration_s,
+        "encoding",
+        opts.progress,
+        None,
+    );
     let codecs: Vec<Option<String>> = branches.iter().map(|b| codec_string(&b.parser)).collect();
     let _ = pipeline.set_state(gst::State::Null);
     result?;
@@ -364,7 +375,9 @@ pub fn trial_encode(opts: &EncodeOptions, info: &SourceInfo) -> Result<f64, Enco
     };
     let mut no_audio = info.clone();
     no_audio.has_audio = false;
-    let outputs = opts.source.add_to(&pipeline, &no_audio, opts.fps, Some(limit))?;
+    let outputs = opts
+        .source
+        .add_to(&pipeline, &no_audio, opts.fps, Some(limit))?;
     let rung = Rung {
         height: TRIAL_HEIGHT.min(info.height) & !1,
         bitrate_kbps: 100_000,
@@ -379,9 +392,19 @@ pub fn trial_encode(opts: &EncodeOptions, info: &SourceInfo) -> Result<f64, Enco
         rung.bitrate_kbps,
         RenditionWriter::counting(),
     )?;
-    eprintln!("ladder auto: trial encode of {limit:.0} s at {}p, constant quality {}", rung.height, opts.quality);
+    eprintln!(
+        "ladder auto: trial encode of {limit:.0} s at {}p, constant quality {}",
+        rung.height, opts.quality
+    );
     let branches = [branch];
-    let result = run(&pipeline, &branches, limit, "measuring", opts.progress, Some(limit));
+    let result = run(
+        &pipeline,
+        &branches,
+        limit,
+        "measuring",
+        opts.progress,
+        Some(limit),
+    );
     let _ = pipeline.set_state(gst::State::Null);
     result?;
     let writer = branches[0]

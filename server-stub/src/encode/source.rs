@@ -19,7 +19,7 @@ pub const SCENE_SECONDS: u64 = 8;
 
 /// The synthetic scenes, in order: (videotestsrc pattern, tone in Hz, description).
 pub const SCENES: [(&str, f64, &str); 4] = [
-    ("smpte", 440.0, "still test card"),
+    ("smpte100", 440.0, "still test card"),
     ("ball", 554.4, "smooth motion"),
     ("zone-plate", 659.3, "moving detail"),
     ("snow", 880.0, "high-detail noise"),
@@ -296,9 +296,9 @@ fn probe_file(path: &std::path::Path) -> Result<SourceInfo, EncodeError> {
     let uri = file_uri(path)?;
     let discoverer = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(20))
         .map_err(|e| EncodeError::Gst(e.to_string()))?;
-    let info = discoverer
-        .discover_uri(&uri)
-        .map_err(|e| EncodeError::Source(shown.clone(), format!("GStreamer cannot read it: {e}")))?;
+    let info = discoverer.discover_uri(&uri).map_err(|e| {
+        EncodeError::Source(shown.clone(), format!("GStreamer cannot read it: {e}"))
+    })?;
     let video = info.video_streams();
     let Some(v) = video.first() else {
         return Err(EncodeError::Source(shown, "it has no video stream".into()));

@@ -40,7 +40,10 @@ impl RenditionWriter {
     /// A writer to `path`.
     pub fn to_file(path: &Path) -> Result<Self, EncodeError> {
         let file = File::create(path).map_err(io_err(format!("creating {}", path.display())))?;
-        Ok(Self::new(Some(BufWriter::new(file)), Some(path.to_path_buf())))
+        Ok(Self::new(
+            Some(BufWriter::new(file)),
+            Some(path.to_path_buf()),
+        ))
     }
 
     /// A writer that only counts bytes (for trial encodes).
@@ -152,15 +155,20 @@ impl RenditionWriter {
 pub fn split_into_files(dir: &Path, title: &mut TitleMeta) -> Result<(), EncodeError> {
     for r in title.video.iter_mut().chain(title.audio.iter_mut()) {
         let single = dir.join(r.media_file());
-        let data = std::fs::read(&single).map_err(io_err(format!("reading {}", single.display())))?;
+        let data =
+            std::fs::read(&single).map_err(io_err(format!("reading {}", single.display())))?;
         let rdir = dir.join(&r.id);
         std::fs::create_dir_all(&rdir).map_err(io_err(format!("creating {}", rdir.display())))?;
-        let slice = |range: &ByteRange| &data[range.offset as usize..(range.offset + range.length) as usize];
-        std::fs::write(rdir.join("init.mp4"), slice(&r.init)).map_err(io_err("writing init.mp4"))?;
+        let slice = |range: &ByteRange| {
+            &data[range.offset as usize..(range.offset + range.length) as usize]
+        };
+        std::fs::write(rdir.join("init.mp4"), slice(&r.init))
+            .map_err(io_err("writing init.mp4"))?;
         r.init.offset = 0;
         for (i, s) in r.segments.iter_mut().enumerate() {
             let name = segment_file_name(i + 1);
-            std::fs::write(rdir.join(&name), slice(&s.range)).map_err(io_err(format!("writing {name}")))?;
+            std::fs::write(rdir.join(&name), slice(&s.range))
+                .map_err(io_err(format!("writing {name}")))?;
             s.range.offset = 0;
         }
         std::fs::remove_file(&single).map_err(io_err(format!("removing {}", single.display())))?;

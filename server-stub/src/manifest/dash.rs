@@ -89,7 +89,11 @@ fn write_adaptation_set(
     match first.kind {
         MediaKind::Video => {
             let max_w = renditions.iter().filter_map(|r| r.width).max().unwrap_or(0);
-            let max_h = renditions.iter().filter_map(|r| r.height).max().unwrap_or(0);
+            let max_h = renditions
+                .iter()
+                .filter_map(|r| r.height)
+                .max()
+                .unwrap_or(0);
             attrs.extend([
                 ("contentType", "video".into()),
                 ("mimeType", "video/mp4".into()),
@@ -266,7 +270,10 @@ mod tests {
         assert_eq!(rep.bandwidth, Some(3_300_000));
         let list = rep.SegmentList.as_ref().unwrap();
         assert_eq!(list.segment_urls.len(), 3);
-        assert_eq!(list.segment_urls[0].mediaRange.as_deref(), Some("1000-5999"));
+        assert_eq!(
+            list.segment_urls[0].mediaRange.as_deref(),
+            Some("1000-5999")
+        );
         assert_eq!(
             list.Initialization.as_ref().unwrap().range.as_deref(),
             Some("0-999")

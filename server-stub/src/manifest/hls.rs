@@ -82,9 +82,7 @@ pub fn multivariant(title: &TitleMeta, delivery: Delivery<'_>) -> String {
             playlist.variants.push(VariantStream {
                 uri: format!("{base}{}", v.playlist_name()),
                 bandwidth: v.peak_bitrate + audio.map_or(0, |a| a.peak_bitrate),
-                average_bandwidth: Some(
-                    v.average_bitrate + audio.map_or(0, |a| a.average_bitrate),
-                ),
+                average_bandwidth: Some(v.average_bitrate + audio.map_or(0, |a| a.average_bitrate)),
                 codecs: Some(codecs),
                 resolution: match (v.width, v.height) {
                     (Some(width), Some(height)) => Some(Resolution {
@@ -195,17 +193,26 @@ mod tests {
         ));
         let parsed = m3u8_rs::parse_master_playlist_res(text.as_bytes()).unwrap();
         assert_eq!(parsed.variants.len(), 4);
-        assert_eq!(parsed.variants[0].uri, "http://127.0.0.1:2/demo/video_240p.m3u8");
+        assert_eq!(
+            parsed.variants[0].uri,
+            "http://127.0.0.1:2/demo/video_240p.m3u8"
+        );
         assert_eq!(parsed.variants[0].audio.as_deref(), Some("audio-oca-b"));
         assert_eq!(text.matches("PATHWAY-ID=\"oca-a\"").count(), 2);
-        assert_eq!(parsed.alternatives[1].uri.as_deref(), Some("http://127.0.0.1:1/demo/audio_aac.m3u8"));
+        assert_eq!(
+            parsed.alternatives[1].uri.as_deref(),
+            Some("http://127.0.0.1:1/demo/audio_aac.m3u8")
+        );
     }
 
     #[test]
     fn byte_range_media_playlist_addresses_one_file() {
         let t = sample_title(Layout::ByteRanges);
         let text = media_playlist(&t, &t.video[0]);
-        assert!(text.contains("#EXT-X-MAP:URI=\"video_240p.mp4\",BYTERANGE=\"1000@0\""), "{text}");
+        assert!(
+            text.contains("#EXT-X-MAP:URI=\"video_240p.mp4\",BYTERANGE=\"1000@0\""),
+            "{text}"
+        );
         assert!(text.contains("#EXT-X-BYTERANGE:5000@1000"), "{text}");
         assert!(text.contains("#EXT-X-ENDLIST"));
         let parsed = m3u8_rs::parse_media_playlist_res(text.as_bytes()).unwrap();
@@ -217,7 +224,10 @@ mod tests {
     fn files_media_playlist_names_each_segment() {
         let t = sample_title(Layout::Files);
         let text = media_playlist(&t, &t.audio[0]);
-        assert!(text.contains("#EXT-X-MAP:URI=\"audio_aac/init.mp4\"\n"), "{text}");
+        assert!(
+            text.contains("#EXT-X-MAP:URI=\"audio_aac/init.mp4\"\n"),
+            "{text}"
+        );
         assert!(text.contains("audio_aac/seg_00003.m4s"));
         assert!(!text.contains("BYTERANGE"));
     }

@@ -31,7 +31,12 @@ struct Progress {
 
 impl FileBody {
     /// Opens `path` and positions it at `start`; `length` bytes will be sent.
-    pub async fn open(path: &Path, start: u64, length: u64, cache: Arc<Cache>) -> std::io::Result<Self> {
+    pub async fn open(
+        path: &Path,
+        start: u64,
+        length: u64,
+        cache: Arc<Cache>,
+    ) -> std::io::Result<Self> {
         let mut file = tokio::fs::File::open(path).await?;
         file.seek(SeekFrom::Start(start)).await?;
         Ok(FileBody {
@@ -43,7 +48,8 @@ impl FileBody {
 
     /// The streaming body. With probability `drop_rate` the connection is cut after half the bytes.
     pub fn into_body(self, drop_rate: f64) -> Body {
-        let drop_at = (drop_rate > 0.0 && fastrand::f64() < drop_rate).then_some(self.remaining / 2);
+        let drop_at =
+            (drop_rate > 0.0 && fastrand::f64() < drop_rate).then_some(self.remaining / 2);
         let progress = Progress {
             body: self,
             sent: 0,
@@ -60,7 +66,9 @@ async fn next_chunk(mut p: Progress) -> std::io::Result<Option<(Bytes, Progress)
     }
     if p.drop_at.is_some_and(|at| p.sent >= at) {
         tracing::info!(cache = %p.body.cache.id, "fault injected: dropping the connection mid-body");
-        return Err(std::io::Error::other("fault injected: connection dropped mid-body"));
+        return Err(std::io::Error::other(
+            "fault injected: connection dropped mid-body",
+        ));
     }
     let cap_kbps = p.body.cache.faults().throughput_kbps;
     if cap_kbps != p.pace.0 {

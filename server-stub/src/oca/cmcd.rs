@@ -114,7 +114,10 @@ mod tests {
     fn headers_and_query_are_parsed() {
         let mut h = HeaderMap::new();
         h.insert("cmcd-object", "br=3200,d=4004,ot=v".parse().unwrap());
-        h.insert("cmcd-session", "cid=\"demo,1\",sid=\"6e2f\",sf=h".parse().unwrap());
+        h.insert(
+            "cmcd-session",
+            "cid=\"demo,1\",sid=\"6e2f\",sf=h".parse().unwrap(),
+        );
         h.insert("cmcd-status", "bs".parse().unwrap());
         let uri: Uri = "/demo/video_720p.mp4".parse().unwrap();
         let r = CmcdRecord::from_request(&uri, &h).unwrap();
@@ -123,7 +126,9 @@ mod tests {
         assert_eq!(r.keys["cid"], "demo,1");
         assert_eq!(r.keys["bs"], "true");
 
-        let uri: Uri = "/demo/a.mp4?CMCD=bl%3D21300%2Cbr%3D3200%2Cot%3Dv".parse().unwrap();
+        let uri: Uri = "/demo/a.mp4?CMCD=bl%3D21300%2Cbr%3D3200%2Cot%3Dv"
+            .parse()
+            .unwrap();
         let r = CmcdRecord::from_request(&uri, &HeaderMap::new()).unwrap();
         assert_eq!(r.mode, "query");
         assert_eq!(r.keys["bl"], "21300");

@@ -142,7 +142,9 @@ impl Oca {
         let mut admin_addr = None;
         if let Some(admin) = config.admin {
             let listener = bind(admin)?;
-            let bound = listener.local_addr().map_err(|e| OcaError::Bind(admin, e))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| OcaError::Bind(admin, e))?;
             admin_addr = Some(bound);
             let router = Router::new()
                 .route("/health", get(health))
@@ -294,8 +296,11 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
     follows_up_state: bool,
 ) {
-    cache.active_connections.fetch_add(1, Ordering::Relaxed);
-    let _guard = ConnectionGuard(cache.clone());
+    // Only client connections on the service port count as load.
+    let _guard = follows_up_state.then(|| {
+        cache.active_connections.fetch_add(1, Ordering::Relaxed);
+        ConnectionGuard(cache.clone())
+    });
     let mut up = cache.up.subscribe();
     let service = hyper_util::service::TowerToHyperService::new(router);
     let conn = hyper::server::conn::http1::Builder::new()
@@ -330,17 +335,18 @@ async fn get_faults(State(cache): State<Arc<Cache>>) -> axum::Json<Faults> {
     axum::Json(cache.faults())
 }
 
-async fn post_faults(
-    State(cache): State<Arc<Cache>>,
-    body: axum::body::Bytes,
-) -> Response {
+async fn post_faults(State(cache): State<Arc<Cache>>, body: axum::body::Bytes) -> Response {
     match serde_json::from_slice::<FaultsUpdate>(&body) {
         Ok(update) => {
             let f = cache.update_faults(&update);
             tracing::info!(cache = %cache.id, faults = ?f, "fault settings changed");
             axum::Json(f).into_response()
         }
-        Err(e) => json_error(StatusCode::BAD_REQUEST, "bad_request", &format!("bad fault settings: {e}")),
+        Err(e) => json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &format!("bad fault settings: {e}"),
+        ),
     }
 }
 
@@ -416,7 +422,9 @@ async fn file_response(
     }
     let path = match resolve(&cache.root, uri.path()) {
         Ok(p) => p,
-        Err(PathError::Bad) => return (StatusCode::BAD_REQUEST, "bad request path\n").into_response(),
+        Err(PathError::Bad) => {
+            return (StatusCode::BAD_REQUEST, "bad request path\n").into_response();
+        }
         Err(PathError::NotFound) => return (StatusCode::NOT_FOUND, "not found\n").into_response(),
     };
     let faults = cache.faults();
@@ -439,7 +447,10 @@ async fn file_response(
     let last_modified = httpdate::fmt_http_date(modified);
 
     let mut base = HeaderMap::new();
-    base.insert(header::ETAG, HeaderValue::from_str(&etag).expect("etag is ASCII"));
+    base.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).expect("etag is ASCII"),
+    );
     base.insert(
         header::LAST_MODIFIED,
         HeaderValue::from_str(&last_modified).expect("dates are ASCII"),
@@ -459,7 +470,10 @@ async fn file_response(
     );
 
     // Conditional requests (RFC 9110 §13): If-None-Match wins over If-Modified-Since.
-    let not_modified = match headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    let not_modified = match headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(inm) => etag_matches(inm, &etag),
         None => headers
             .get(header::IF_MODIFIED_SINCE)
@@ -502,7 +516,11 @@ async fn file_response(
     }
 
     let (status, start, length) = match &range {
-        Some(r) => (StatusCode::PARTIAL_CONTENT, *r.start(), r.end() - r.start() + 1),
+        Some(r) => (
+            StatusCode::PARTIAL_CONTENT,
+            *r.start(),
+            r.end() - r.start() + 1,
+        ),
         None => (StatusCode::OK, 0, len),
     };
     let body = if method == Method::HEAD {
@@ -517,7 +535,10 @@ async fn file_response(
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.extend(base);
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path)));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&path)),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     if let Some(range) = range {
         h.insert(

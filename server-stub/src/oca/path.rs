@@ -89,9 +89,17 @@ mod tests {
     #[test]
     fn plain_and_encoded_names_resolve() {
         let (_d, root) = tree();
-        assert!(resolve(&root, "/demo/a%20b.mp4").unwrap().ends_with("demo/a b.mp4"));
+        assert!(
+            resolve(&root, "/demo/a%20b.mp4")
+                .unwrap()
+                .ends_with("demo/a b.mp4")
+        );
         assert_eq!(resolve(&root, "/demo/none.mp4"), Err(PathError::NotFound));
-        assert_eq!(resolve(&root, "/demo"), Err(PathError::NotFound), "directories are not served");
+        assert_eq!(
+            resolve(&root, "/demo"),
+            Err(PathError::NotFound),
+            "directories are not served"
+        );
     }
 
     #[test]
@@ -115,17 +123,31 @@ mod tests {
     #[test]
     fn symlinks_out_of_the_root_are_not_followed() {
         let (dir, root) = tree();
-        std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("demo/link.txt")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("demo/link.txt"))
+            .unwrap();
         assert_eq!(resolve(&root, "/demo/link.txt"), Err(PathError::NotFound));
-        std::os::unix::fs::symlink(root.join("demo/a b.mp4"), root.join("demo/inside.mp4")).unwrap();
-        assert!(resolve(&root, "/demo/inside.mp4").is_ok(), "links inside the root are fine");
+        std::os::unix::fs::symlink(root.join("demo/a b.mp4"), root.join("demo/inside.mp4"))
+            .unwrap();
+        assert!(
+            resolve(&root, "/demo/inside.mp4").is_ok(),
+            "links inside the root are fine"
+        );
     }
 
     #[test]
     fn media_types_are_explicit() {
-        assert_eq!(content_type(Path::new("x/seg_00001.m4s")), "video/iso.segment");
-        assert_eq!(content_type(Path::new("master.m3u8")), "application/vnd.apple.mpegurl");
-        assert_eq!(content_type(Path::new("manifest.MPD")), "application/dash+xml");
+        assert_eq!(
+            content_type(Path::new("x/seg_00001.m4s")),
+            "video/iso.segment"
+        );
+        assert_eq!(
+            content_type(Path::new("master.m3u8")),
+            "application/vnd.apple.mpegurl"
+        );
+        assert_eq!(
+            content_type(Path::new("manifest.MPD")),
+            "application/dash+xml"
+        );
         assert_eq!(content_type(Path::new("a.ts")), "video/mp2t");
     }
 }
