@@ -84,7 +84,49 @@ fn test(extra: &[String]) -> Result<(), String> {
     }
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
-    run("cargo", &args)
+    run_tests(&args)
+}
+
+/// Runs `cargo test`, passing its output through, and closes with one summary line over all the
+/// test binaries (cargo's own last line is that of the last binary, often a doc-test run of 0).
+fn run_tests(args: &[&str]) -> Result<(), String> {
+    use std::io::BufRead;
+    eprintln!("xtask: running cargo {}", args.join(" "));
+    let mut child = Command::new("cargo")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start cargo: {e}"))?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| format!("reading cargo's output: {e}"))?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split(';') {
+                let mut words = part.split_whitespace().rev();
+                let (Some(kind), Some(n)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let n: u64 = n.parse().unwrap_or(0);
+                match kind {
+                    "passed" => passed += n,
+                    "failed" => failed += n,
+                    "ignored" => ignored += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo: {e}"))?;
+    println!("summary: {passed} passed, {failed} failed, {ignored} skipped");
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed ({status})", args.join(" ")))
+    }
 }
 
 fn run(program: &str, args: &[&str]) -> Result<(), String> {
