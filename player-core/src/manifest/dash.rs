@@ -1,0 +1,785 @@
+//! DASH (ISO/IEC 23009-1) through dash-mpd-core: periods, adaptation sets and representations
+//! with `SegmentTemplate` (`$Number$`, `$Time$`, `SegmentTimeline`), `SegmentList`, and
+//! `SegmentBase` (its `sidx` is loaded later), `BaseURL` resolution at every level, one location
+//! per MPD-level `BaseURL@serviceLocation`, and the DASH-IF `<ContentSteering>` element.
+
+use std::time::{Duration, SystemTime};
+
+use dash_mpd_core::{AdaptationSet, BaseURL, MPD, SegmentTemplate, SegmentTimeline};
+use url::Url;
+
+use super::ManifestError;
+use crate::presentation::{
+    ByteRange, Location, ManifestFormat, MediaKind, Period, Presentation, Representation, Resource,
+    Segment, SegmentIndex, SteeringTag, Track, sort_representations,
+};
+
+/// Most segments one representation may expand to (a guard against absurd timelines).
+const MAX_SEGMENTS: usize = 200_000;
+
+/// Parses an MPD fetched from `url`; `now` places live (dynamic) presentations.
+pub fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, ManifestError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ManifestError::Invalid("the MPD is not UTF-8 text".into()))?;
+    let mpd = dash_mpd_core::parse(text).map_err(|e| {
+        ManifestError::Invalid(format!(
+            "not a valid DASH MPD: {}",
+            one_line(&e.to_string())
+        ))
+    })?;
+    let live = mpd.mpdtype.as_deref() == Some("dynamic");
+    let duration_s = mpd.mediaPresentationDuration.map(|d| d.as_secs_f64());
+
+    let bases = mpd_bases(&mpd, url)?;
+    let pathways: Vec<String> = bases.iter().filter_map(|l| l.pathway.clone()).collect();
+    let mut periods = Vec::new();
+    let mut next_start = 0.0;
+    for (pi, p) in mpd.periods.iter().enumerate() {
+        let start = p.start.map_or(next_start, |d| d.as_secs_f64());
+        let following_start = mpd
+            .periods
+            .get(pi + 1)
+            .and_then(|n| n.start)
+            .map(|d| d.as_secs_f64());
+        let duration = p
+            .duration
+            .map(|d| d.as_secs_f64())
+            .or_else(|| following_start.map(|n| n - start))
+            .or_else(|| duration_s.map(|d| d - start));
+        next_start = start + duration.unwrap_or(0.0);
+        let ctx = PeriodContext {
+            mpd: &mpd,
+            start_s: start,
+            duration_s: duration,
+            now,
+            live,
+        };
+        let period_bases: Vec<Location> = bases
+            .iter()
+            .map(|b| join_base(b, p.BaseURL.first()))
+            .collect::<Result<_, _>>()?;
+        let mut tracks = Vec::new();
+        for (ai, a) in p.adaptations.iter().enumerate() {
+            let Some(kind) = adaptation_kind(a) else {
+                continue; // thumbnails and other non-playable sets
+            };
+            let set_bases: Vec<Location> = period_bases
+                .iter()
+                .map(|b| join_base(b, a.BaseURL.first()))
+                .collect::<Result<_, _>>()?;
+            let mut reps = Vec::new();
+            for (ri, r) in a.representations.iter().enumerate() {
+                let id = r.id.clone().unwrap_or_else(|| format!("{pi}.{ai}.{ri}"));
+                let locations: Vec<Location> = set_bases
+                    .iter()
+                    .map(|b| join_base(b, r.BaseURL.first()))
+                    .collect::<Result<_, _>>()?;
+                let bandwidth = r.bandwidth.unwrap_or(0);
+                // A representation the MPD under-specifies still loads (players list it, and
+                // may never play it); playing it fails with the reason.
+                let segments = segment_index(&ctx, p, a, r, &id, bandwidth).unwrap_or_else(|e| {
+                    SegmentIndex::Unavailable(format!("representation {id:?}: {e}"))
+                });
+                reps.push(Representation {
+                    id,
+                    bandwidth,
+                    average_bandwidth: None,
+                    width: r.width.or(a.width).map(|w| w as u32),
+                    height: r.height.or(a.height).map(|h| h as u32),
+                    frame_rate: r
+                        .frameRate
+                        .as_deref()
+                        .or(a.frameRate.as_deref())
+                        .and_then(parse_frame_rate),
+                    codecs: r.codecs.clone().or_else(|| a.codecs.clone()),
+                    mime_type: r.mimeType.clone().or_else(|| a.mimeType.clone()),
+                    locations,
+                    segments,
+                });
+            }
+            if reps.is_empty() {
+                continue;
+            }
+            sort_representations(&mut reps);
+            tracks.push(Track {
+                id: a.id.clone().unwrap_or_else(|| format!("{pi}.{ai}")),
+                kind,
+                language: a.lang.clone(),
+                name: a.Label.first().map(|l| l.content.clone()),
+                default: false,
+                representations: reps,
+            });
+        }
+        for kind in [MediaKind::Video, MediaKind::Audio] {
+            let main = tracks
+                .iter()
+                .position(|t| t.kind == kind && is_main(p, &t.id))
+                .or_else(|| tracks.iter().position(|t| t.kind == kind));
+            if let Some(i) = main {
+                tracks[i].default = true;
+            }
+        }
+        periods.push(Period {
+            id: p.id.clone().unwrap_or_else(|| pi.to_string()),
+            start_s: start,
+            duration_s: duration,
+            tracks,
+        });
+    }
+    if periods.is_empty() {
+        return Err(ManifestError::Invalid("the MPD has no Period".into()));
+    }
+    Ok(Presentation {
+        url: url.clone(),
+        format: ManifestFormat::Dash,
+        live,
+        duration_s,
+        reload_interval_s: mpd.minimumUpdatePeriod.map(|d| d.as_secs_f64().max(1.0)),
+        periods,
+        pathways,
+        steering: content_steering(text, url),
+    })
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").chars().take(200).collect()
+}
+
+fn is_main(p: &dash_mpd_core::Period, track_id: &str) -> bool {
+    p.adaptations.iter().any(|a| {
+        a.id.as_deref() == Some(track_id)
+            && a.Role.iter().any(|r| r.value.as_deref() == Some("main"))
+    })
+}
+
+struct PeriodContext<'a> {
+    mpd: &'a MPD,
+    start_s: f64,
+    duration_s: Option<f64>,
+    now: SystemTime,
+    live: bool,
+}
+
+fn mpd_bases(mpd: &MPD, url: &Url) -> Result<Vec<Location>, ManifestError> {
+    if mpd.base_url.is_empty() {
+        return Ok(vec![Location {
+            pathway: None,
+            url: url.clone(),
+        }]);
+    }
+    mpd.base_url
+        .iter()
+        .map(|b| {
+            Ok(Location {
+                pathway: b.serviceLocation.clone(),
+                url: url.join(b.base.trim()).map_err(|e| {
+                    ManifestError::Invalid(format!("bad BaseURL {:?}: {e}", b.base))
+                })?,
+            })
+        })
+        .collect()
+}
+
+fn join_base(parent: &Location, child: Option<&BaseURL>) -> Result<Location, ManifestError> {
+    let Some(child) = child else {
+        return Ok(parent.clone());
+    };
+    Ok(Location {
+        pathway: parent.pathway.clone(),
+        url: parent
+            .url
+            .join(child.base.trim())
+            .map_err(|e| ManifestError::Invalid(format!("bad BaseURL {:?}: {e}", child.base)))?,
+    })
+}
+
+fn adaptation_kind(a: &AdaptationSet) -> Option<MediaKind> {
+    let hint = a
+        .contentType
+        .clone()
+        .or_else(|| a.mimeType.clone())
+        .or_else(|| a.representations.first().and_then(|r| r.mimeType.clone()))
+        .or_else(|| {
+            a.ContentComponent
+                .first()
+                .and_then(|c| c.contentType.clone())
+        })
+        .unwrap_or_default();
+    let codecs = a
+        .codecs
+        .clone()
+        .or_else(|| a.representations.first().and_then(|r| r.codecs.clone()))
+        .unwrap_or_default();
+    if hint.starts_with("video") {
+        Some(MediaKind::Video)
+    } else if hint.starts_with("audio") {
+        Some(MediaKind::Audio)
+    } else if hint.starts_with("text")
+        || hint.contains("ttml")
+        || codecs.starts_with("stpp")
+        || codecs.starts_with("wvtt")
+    {
+        Some(MediaKind::Text)
+    } else if hint.starts_with("image") {
+        None
+    } else if codecs.starts_with("avc") || codecs.starts_with("hev") || codecs.starts_with("hvc") {
+        Some(MediaKind::Video)
+    } else if codecs.starts_with("mp4a") || codecs.starts_with("ac-3") || codecs.starts_with("ec-3")
+    {
+        Some(MediaKind::Audio)
+    } else {
+        None
+    }
+}
+
+fn parse_frame_rate(s: &str) -> Option<f64> {
+    match s.split_once('/') {
+        Some((n, d)) => {
+            let (n, d): (f64, f64) = (n.parse().ok()?, d.parse().ok()?);
+            (d > 0.0).then_some(n / d)
+        }
+        None => s.parse().ok(),
+    }
+}
+
+/// `SegmentTemplate` fields of representation, adaptation set and period, nearest first.
+fn merged_template(
+    p: &dash_mpd_core::Period,
+    a: &AdaptationSet,
+    r: &dash_mpd_core::Representation,
+) -> Option<SegmentTemplate> {
+    let levels: Vec<&SegmentTemplate> = [
+        r.SegmentTemplate.as_ref(),
+        a.SegmentTemplate.as_ref(),
+        p.SegmentTemplate.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let first = (*levels.first()?).clone();
+    Some(levels[1..].iter().fold(first, |mut t, parent| {
+        t.media = t.media.or_else(|| parent.media.clone());
+        t.initialization = t.initialization.or_else(|| parent.initialization.clone());
+        t.Initialization = t.Initialization.or_else(|| parent.Initialization.clone());
+        t.startNumber = t.startNumber.or(parent.startNumber);
+        t.duration = t.duration.or(parent.duration);
+        t.timescale = t.timescale.or(parent.timescale);
+        t.presentationTimeOffset = t.presentationTimeOffset.or(parent.presentationTimeOffset);
+        t.SegmentTimeline = t.SegmentTimeline.or_else(|| parent.SegmentTimeline.clone());
+        t
+    }))
+}
+
+fn segment_index(
+    ctx: &PeriodContext<'_>,
+    p: &dash_mpd_core::Period,
+    a: &AdaptationSet,
+    r: &dash_mpd_core::Representation,
+    id: &str,
+    bandwidth: u64,
+) -> Result<SegmentIndex, ManifestError> {
+    if let Some(t) = merged_template(p, a, r) {
+        return template_segments(ctx, &t, id, bandwidth).map(SegmentIndex::Listed);
+    }
+    let list = r
+        .SegmentList
+        .as_ref()
+        .or(a.SegmentList.as_ref())
+        .or(p.SegmentList.as_ref());
+    if let Some(l) = list {
+        return list_segments(ctx, l).map(SegmentIndex::Listed);
+    }
+    let base = r
+        .SegmentBase
+        .as_ref()
+        .or(a.SegmentBase.as_ref())
+        .or(p.SegmentBase.as_ref());
+    if let Some(b) = base
+        && let Some(index) = b.indexRange.as_deref()
+    {
+        let index = ByteRange::parse_dash(index)
+            .ok_or_else(|| ManifestError::Invalid(format!("bad indexRange {index:?}")))?;
+        let init = b.Initialization.as_ref().map(|i| Resource {
+            uri: i.sourceURL.clone().unwrap_or_default(),
+            range: i.range.as_deref().and_then(ByteRange::parse_dash),
+        });
+        let ts = b.timescale.unwrap_or(1).max(1) as f64;
+        return Ok(SegmentIndex::Sidx {
+            media: String::new(),
+            index,
+            init,
+            time_offset_s: b.presentationTimeOffset.unwrap_or(0) as f64 / ts - ctx.start_s,
+        });
+    }
+    // No segment information: the whole resource is one segment.
+    let duration = ctx.duration_s.ok_or_else(|| {
+        ManifestError::Invalid("no segment information and no known duration".into())
+    })?;
+    Ok(SegmentIndex::Listed(vec![Segment {
+        number: 1,
+        start_s: ctx.start_s,
+        duration_s: duration,
+        resource: Resource {
+            uri: String::new(),
+            range: None,
+        },
+        init: None,
+        size: None,
+        discontinuity: false,
+    }]))
+}
+
+/// (start, duration, number) in timescale units from a SegmentTimeline.
+fn timeline_entries(
+    timeline: &SegmentTimeline,
+    start_number: u64,
+    end_ticks: Option<u64>,
+) -> Result<Vec<(u64, u64, u64)>, ManifestError> {
+    let mut out = Vec::new();
+    let mut t = 0u64;
+    let mut number = start_number;
+    for (i, s) in timeline.segments.iter().enumerate() {
+        if let Some(st) = s.t {
+            t = st;
+        }
+        if let Some(n) = s.n {
+            number = n;
+        }
+        if s.d == 0 {
+            return Err(ManifestError::Invalid("SegmentTimeline S@d is 0".into()));
+        }
+        let repeat = match s.r.unwrap_or(0) {
+            r if r >= 0 => r as u64,
+            _ => {
+                // -1: repeat until the next S@t, or the end of the period.
+                let until = timeline
+                    .segments
+                    .get(i + 1)
+                    .and_then(|n| n.t)
+                    .or(end_ticks)
+                    .ok_or_else(|| {
+                        ManifestError::Invalid("S@r=-1 with no end to repeat to".into())
+                    })?;
+                (until.saturating_sub(t)).div_ceil(s.d).saturating_sub(1)
+            }
+        };
+        for _ in 0..=repeat {
+            if out.len() >= MAX_SEGMENTS {
+                return Err(ManifestError::Invalid(
+                    "the SegmentTimeline is too long".into(),
+                ));
+            }
+            out.push((t, s.d, number));
+            t += s.d;
+            number += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Fills a DASH URL template: `$RepresentationID$`, `$Number$`, `$Bandwidth$`, `$Time$` (each
+/// with an optional `%0Nd` width), and `$$`.
+pub fn fill_template(template: &str, id: &str, number: u64, bandwidth: u64, time: u64) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(start) = rest.find('$') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('$') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let token = &after[..end];
+        let (name, width) = match token.split_once('%') {
+            Some((n, fmt)) => (
+                n,
+                fmt.trim_start_matches('0')
+                    .trim_end_matches('d')
+                    .parse::<usize>()
+                    .ok(),
+            ),
+            None => (token, None),
+        };
+        let value = match name {
+            "" => Some("$".to_string()),
+            "RepresentationID" => Some(id.to_string()),
+            "Number" => Some(number.to_string()),
+            "Bandwidth" => Some(bandwidth.to_string()),
+            "Time" => Some(time.to_string()),
+            _ => None,
+        };
+        match value {
+            Some(v) => {
+                let w = width.unwrap_or(0);
+                if v.len() < w && name != "RepresentationID" {
+                    out.push_str(&"0".repeat(w - v.len()));
+                }
+                out.push_str(&v);
+            }
+            None => {
+                out.push('$');
+                out.push_str(token);
+                out.push('$');
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn template_segments(
+    ctx: &PeriodContext<'_>,
+    t: &SegmentTemplate,
+    id: &str,
+    bandwidth: u64,
+) -> Result<Vec<Segment>, ManifestError> {
+    let media = t
+        .media
+        .as_deref()
+        .ok_or_else(|| ManifestError::Invalid("SegmentTemplate without @media".into()))?;
+    let ts = t.timescale.unwrap_or(1).max(1);
+    let pto = t.presentationTimeOffset.unwrap_or(0);
+    let start_number = t.startNumber.unwrap_or(1);
+    let init_template = t
+        .initialization
+        .clone()
+        .or_else(|| t.Initialization.as_ref().and_then(|i| i.sourceURL.clone()));
+    let init = init_template.map(|i| Resource {
+        uri: fill_template(&i, id, 0, bandwidth, 0),
+        range: None,
+    });
+    let to_s = |ticks: u64| ctx.start_s + (ticks as f64 - pto as f64) / ts as f64;
+    let make = |time: u64, dur: u64, number: u64| Segment {
+        number,
+        start_s: to_s(time),
+        duration_s: dur as f64 / ts as f64,
+        resource: Resource {
+            uri: fill_template(media, id, number, bandwidth, time),
+            range: None,
+        },
+        init: init.clone(),
+        size: None,
+        discontinuity: false,
+    };
+    if let Some(timeline) = &t.SegmentTimeline {
+        let end_ticks = ctx
+            .duration_s
+            .map(|d| pto + (d * ts as f64).round() as u64)
+            .or_else(|| {
+                ctx.live
+                    .then(|| pto + (live_elapsed_s(ctx).unwrap_or(0.0) * ts as f64) as u64)
+            });
+        return Ok(timeline_entries(timeline, start_number, end_ticks)?
+            .into_iter()
+            .map(|(time, d, n)| make(time, d, n))
+            .collect());
+    }
+    let Some(d) = t.duration.filter(|d| *d > 0.0) else {
+        return Err(ManifestError::Invalid(
+            "SegmentTemplate has neither @duration nor a SegmentTimeline".into(),
+        ));
+    };
+    let seg_s = d / ts as f64;
+    let (first, count) = if ctx.live {
+        let elapsed = live_elapsed_s(ctx).ok_or_else(|| {
+            ManifestError::Invalid("a live MPD needs @availabilityStartTime".into())
+        })?;
+        let available = (elapsed / seg_s).floor().max(0.0) as u64;
+        let depth = ctx
+            .mpd
+            .timeShiftBufferDepth
+            .map_or(available, |tsb| (tsb.as_secs_f64() / seg_s).ceil() as u64);
+        let first = available.saturating_sub(depth);
+        (first, available - first)
+    } else {
+        let duration = ctx.duration_s.ok_or_else(|| {
+            ManifestError::Invalid("cannot count segments: the period has no known duration".into())
+        })?;
+        (0, (duration / seg_s - 1e-9).ceil().max(0.0) as u64)
+    };
+    if count as usize > MAX_SEGMENTS {
+        return Err(ManifestError::Invalid("too many segments".into()));
+    }
+    let dur_ticks = d.round() as u64;
+    Ok((first..first + count)
+        .map(|i| {
+            let mut s = make(pto + i * dur_ticks, dur_ticks, start_number + i);
+            if let Some(total) = ctx.duration_s.filter(|_| !ctx.live) {
+                s.duration_s = s.duration_s.min(ctx.start_s + total - s.start_s).max(0.0);
+            }
+            s
+        })
+        .collect())
+}
+
+/// Seconds since the period started, for a live presentation.
+fn live_elapsed_s(ctx: &PeriodContext<'_>) -> Option<f64> {
+    let ast: SystemTime = ctx.mpd.availabilityStartTime?.into();
+    let since = ctx.now.duration_since(ast).unwrap_or(Duration::ZERO);
+    Some(since.as_secs_f64() - ctx.start_s)
+}
+
+fn list_segments(
+    ctx: &PeriodContext<'_>,
+    l: &dash_mpd_core::SegmentList,
+) -> Result<Vec<Segment>, ManifestError> {
+    let ts = l.timescale.unwrap_or(1).max(1);
+    let init = l.Initialization.as_ref().map(|i| Resource {
+        uri: i.sourceURL.clone().unwrap_or_default(),
+        range: i.range.as_deref().and_then(ByteRange::parse_dash),
+    });
+    let times: Vec<(u64, u64)> = match (&l.SegmentTimeline, l.duration) {
+        (Some(tl), _) => timeline_entries(tl, 1, None)?
+            .into_iter()
+            .map(|(t, d, _)| (t, d))
+            .collect(),
+        (None, Some(d)) if d > 0 => (0..l.segment_urls.len() as u64)
+            .map(|i| (i * d, d))
+            .collect(),
+        _ => {
+            if l.segment_urls.len() == 1
+                && let Some(dur) = ctx.duration_s
+            {
+                vec![(0, (dur * ts as f64).round() as u64)]
+            } else {
+                return Err(ManifestError::Invalid(
+                    "SegmentList has neither @duration nor a SegmentTimeline".into(),
+                ));
+            }
+        }
+    };
+    l.segment_urls
+        .iter()
+        .zip(times)
+        .enumerate()
+        .map(|(i, (u, (t, d)))| {
+            let range = match u.mediaRange.as_deref() {
+                Some(r) => Some(
+                    ByteRange::parse_dash(r)
+                        .ok_or_else(|| ManifestError::Invalid(format!("bad mediaRange {r:?}")))?,
+                ),
+                None => None,
+            };
+            Ok(Segment {
+                number: i as u64 + 1,
+                start_s: ctx.start_s + t as f64 / ts as f64,
+                duration_s: d as f64 / ts as f64,
+                resource: Resource {
+                    uri: u.media.clone().unwrap_or_default(),
+                    range,
+                },
+                init: init.clone(),
+                size: range.map(|r| r.length),
+                discontinuity: false,
+            })
+        })
+        .collect()
+}
+
+/// The DASH-IF `<ContentSteering>` element (dash-mpd-core does not keep its text).
+fn content_steering(text: &str, url: &Url) -> Option<SteeringTag> {
+    use quick_xml::XmlVersion;
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) if e.local_name().as_ref() == "ContentSteering" => {
+                let mut tag = SteeringTag {
+                    server_uri: None,
+                    default_pathway: None,
+                    query_before_start: false,
+                };
+                for a in e.attributes().flatten() {
+                    let value = a
+                        .normalized_value(XmlVersion::Implicit1_0)
+                        .ok()?
+                        .to_string();
+                    match a.key.local_name().as_ref() {
+                        "defaultServiceLocation" => {
+                            tag.default_pathway = value.split_whitespace().next().map(String::from)
+                        }
+                        "queryBeforeStart" => tag.query_before_start = value == "true",
+                        _ => {}
+                    }
+                }
+                let mut uri = String::new();
+                loop {
+                    match reader.read_event() {
+                        Ok(Event::Text(t)) => uri.push_str(&t.xml10_content()),
+                        Ok(Event::GeneralRef(r)) => {
+                            let name = r.xml10_content();
+                            uri.push_str(match name.as_ref() {
+                                "amp" => "&",
+                                "lt" => "<",
+                                "gt" => ">",
+                                "quot" => "\"",
+                                "apos" => "'",
+                                _ => "",
+                            });
+                        }
+                        _ => break,
+                    }
+                }
+                tag.server_uri = url.join(uri.trim()).ok();
+                return Some(tag);
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> Url {
+        Url::parse("http://cdn.test/t/manifest.mpd").unwrap()
+    }
+
+    #[test]
+    fn templates_fill_with_widths_and_escapes() {
+        assert_eq!(
+            fill_template("$RepresentationID$/seg_$Number%05d$.m4s", "v1", 7, 0, 0),
+            "v1/seg_00007.m4s"
+        );
+        assert_eq!(
+            fill_template("t$Time$_$Bandwidth$$$x", "v", 1, 800, 90000),
+            "t90000_800$x"
+        );
+        assert_eq!(
+            fill_template("$Unknown$-$Number", "v", 1, 0, 0),
+            "$Unknown$-$Number"
+        );
+    }
+
+    #[test]
+    fn number_template_counts_segments_from_the_duration() {
+        let mpd = r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT10S">
+  <Period><AdaptationSet mimeType="video/mp4">
+    <SegmentTemplate timescale="1000" duration="4000" startNumber="1" media="$RepresentationID$/$Number$.m4s" initialization="$RepresentationID$/init.mp4"/>
+    <Representation id="v" bandwidth="1000" width="640" height="360"/>
+  </AdaptationSet></Period></MPD>"#;
+        let p = parse(mpd.as_bytes(), &url(), SystemTime::now()).unwrap();
+        let rep = &p.periods[0].tracks[0].representations[0];
+        let segs = rep.segment_list();
+        assert_eq!(segs.len(), 3);
+        assert_eq!(
+            segs[2].duration_s, 2.0,
+            "the last segment ends with the period"
+        );
+        assert_eq!(segs[1].resource.uri, "v/2.m4s");
+        assert_eq!(
+            rep.url(segs[0].init.as_ref().unwrap(), None)
+                .unwrap()
+                .as_str(),
+            "http://cdn.test/t/v/init.mp4"
+        );
+    }
+
+    #[test]
+    fn time_template_follows_the_timeline() {
+        let mpd = r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT12S">
+  <Period><AdaptationSet contentType="audio" mimeType="audio/mp4" lang="en">
+    <SegmentTemplate timescale="48000" presentationTimeOffset="48000" media="a_$Time$.m4s">
+      <SegmentTimeline><S t="48000" d="192000" r="1"/><S d="96000" r="-1"/></SegmentTimeline>
+    </SegmentTemplate>
+    <Representation id="a" bandwidth="128000"/>
+  </AdaptationSet></Period></MPD>"#;
+        let p = parse(mpd.as_bytes(), &url(), SystemTime::now()).unwrap();
+        let t = &p.periods[0].tracks[0];
+        assert_eq!(t.kind, MediaKind::Audio);
+        assert_eq!(t.language.as_deref(), Some("en"));
+        let segs = t.representations[0].segment_list();
+        assert_eq!(segs.len(), 4, "{segs:?}");
+        assert_eq!(segs[0].start_s, 0.0, "presentationTimeOffset is removed");
+        assert_eq!(segs[1].resource.uri, "a_240000.m4s");
+        assert_eq!(segs[3].end_s(), 12.0);
+    }
+
+    #[test]
+    fn segment_list_with_media_ranges_and_service_locations() {
+        let mpd = r#"<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT8S">
+  <BaseURL serviceLocation="a">http://a.test/t/</BaseURL>
+  <BaseURL serviceLocation="b">http://b.test/t/</BaseURL>
+  <ContentSteering defaultServiceLocation="b" queryBeforeStart="true">http://api.test/steer/1</ContentSteering>
+  <Period><AdaptationSet contentType="video" mimeType="video/mp4">
+    <Representation id="v" bandwidth="300000" codecs="avc1.4d4015">
+      <BaseURL>v.mp4</BaseURL>
+      <SegmentList timescale="1000">
+        <Initialization range="0-767"/>
+        <SegmentTimeline><S t="0" d="4000" r="1"/></SegmentTimeline>
+        <SegmentURL mediaRange="768-1767"/><SegmentURL mediaRange="1768-2767"/>
+      </SegmentList>
+    </Representation>
+  </AdaptationSet></Period></MPD>"#;
+        let p = parse(mpd.as_bytes(), &url(), SystemTime::now()).unwrap();
+        assert_eq!(p.pathways, ["a", "b"]);
+        let steering = p.steering.unwrap();
+        assert_eq!(
+            steering.server_uri.unwrap().as_str(),
+            "http://api.test/steer/1"
+        );
+        assert_eq!(steering.default_pathway.as_deref(), Some("b"));
+        assert!(steering.query_before_start);
+        let rep = &p.periods[0].tracks[0].representations[0];
+        let segs = rep.segment_list();
+        assert_eq!(
+            segs[1].resource.range,
+            Some(ByteRange {
+                offset: 1768,
+                length: 1000
+            })
+        );
+        assert_eq!(segs[1].size, Some(1000));
+        assert_eq!(
+            rep.url(&segs[0].resource, Some("b")).unwrap().as_str(),
+            "http://b.test/t/v.mp4"
+        );
+    }
+
+    #[test]
+    fn segment_base_defers_to_the_sidx() {
+        let mpd = r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT8S">
+  <Period><AdaptationSet mimeType="video/mp4"><Representation id="v" bandwidth="1">
+    <BaseURL>v.mp4</BaseURL><SegmentBase indexRange="800-899"><Initialization range="0-799"/></SegmentBase>
+  </Representation></AdaptationSet></Period></MPD>"#;
+        let p = parse(mpd.as_bytes(), &url(), SystemTime::now()).unwrap();
+        match &p.periods[0].tracks[0].representations[0].segments {
+            SegmentIndex::Sidx { index, init, .. } => {
+                assert_eq!(
+                    *index,
+                    ByteRange {
+                        offset: 800,
+                        length: 100
+                    }
+                );
+                assert_eq!(
+                    init.as_ref().unwrap().range,
+                    Some(ByteRange {
+                        offset: 0,
+                        length: 800
+                    })
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_mpds_are_clear_errors() {
+        let e = parse(b"<MPD><Period>", &url(), SystemTime::now())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a valid DASH MPD"), "{e}");
+        let no_duration = r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period><AdaptationSet mimeType="video/mp4">
+            <SegmentTemplate media="$Number$.m4s"/><Representation id="v" bandwidth="1"/></AdaptationSet></Period></MPD>"#;
+        let p = parse(no_duration.as_bytes(), &url(), SystemTime::now()).unwrap();
+        match &p.periods[0].tracks[0].representations[0].segments {
+            SegmentIndex::Unavailable(e) => assert!(e.contains("representation \"v\""), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! HLS (RFC 8216) through m3u8-rs: multivariant playlists become tracks whose representations
+//! point at media playlists (one location per `PATHWAY-ID`); media playlists become segment lists
+//! with `EXT-X-MAP` init segments, `EXT-X-BYTERANGE` ranges and discontinuities.
+
+use std::collections::HashMap;
+
+use m3u8_rs::{AlternativeMediaType, MasterPlaylist, MediaPlaylist, Playlist};
+use url::Url;
+
+use super::{ManifestError, attribute_list};
+use crate::presentation::{
+    ByteRange, Location, ManifestFormat, MediaKind, Period, Presentation, Representation, Resource,
+    Segment, SegmentIndex, SteeringTag, Track, sort_representations,
+};
+
+/// Parses an HLS playlist (multivariant or media) fetched from `url`.
+pub fn parse(body: &[u8], url: &Url) -> Result<Presentation, ManifestError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ManifestError::Invalid("the HLS playlist is not UTF-8 text".into()))?;
+    if !text.trim_start_matches('\u{feff}').starts_with("#EXTM3U") {
+        return Err(ManifestError::Invalid(
+            "not an HLS playlist: it does not start with #EXTM3U".into(),
+        ));
+    }
+    match m3u8_rs::parse_playlist_res(body) {
+        Ok(Playlist::MasterPlaylist(m)) => multivariant(&m, url),
+        Ok(Playlist::MediaPlaylist(m)) => {
+            let (segments, live, target) = media_segments(&m, 0.0)?;
+            let rep = Representation {
+                id: "main".into(),
+                bandwidth: 0,
+                average_bandwidth: None,
+                width: None,
+                height: None,
+                frame_rate: None,
+                codecs: None,
+                mime_type: None,
+                locations: vec![Location {
+                    pathway: None,
+                    url: url.clone(),
+                }],
+                segments: SegmentIndex::Listed(segments),
+            };
+            let duration = (!live).then(|| rep.segment_list().iter().map(|s| s.duration_s).sum());
+            Ok(Presentation {
+                url: url.clone(),
+                format: ManifestFormat::Hls,
+                live,
+                duration_s: duration,
+                reload_interval_s: live.then_some(target),
+                periods: vec![Period {
+                    id: "0".into(),
+                    start_s: 0.0,
+                    duration_s: duration,
+                    tracks: vec![Track {
+                        id: "main".into(),
+                        kind: MediaKind::Video,
+                        language: None,
+                        name: None,
+                        default: true,
+                        representations: vec![rep],
+                    }],
+                }],
+                pathways: Vec::new(),
+                steering: None,
+            })
+        }
+        Err(e) => Err(ManifestError::Invalid(format!(
+            "not a valid HLS playlist: {}",
+            first_line(&e.to_string())
+        ))),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").chars().take(160).collect()
+}
+
+fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestError> {
+    let resolve = |uri: &str| {
+        url.join(uri)
+            .map_err(|e| ManifestError::Invalid(format!("bad URI {uri:?} in the playlist: {e}")))
+    };
+    let mut pathways: Vec<String> = Vec::new();
+    let mut note_pathway = |p: &Option<String>| {
+        if let Some(p) = p
+            && !pathways.contains(p)
+        {
+            pathways.push(p.clone());
+        }
+    };
+
+    // Video: one representation per distinct variant, one location per pathway.
+    let mut video: Vec<Representation> = Vec::new();
+    let mut group_pathway: HashMap<String, Option<String>> = HashMap::new();
+    for v in m.variants.iter().filter(|v| !v.is_i_frame) {
+        let pathway =
+            v.other_attributes
+                .as_ref()
+                .and_then(|a| a.get("PATHWAY-ID"))
+                .map(|p| match p {
+                    m3u8_rs::QuotedOrUnquoted::Quoted(s)
+                    | m3u8_rs::QuotedOrUnquoted::Unquoted(s) => s.clone(),
+                });
+        note_pathway(&pathway);
+        for group in [&v.audio, &v.subtitles].into_iter().flatten() {
+            group_pathway
+                .entry(group.clone())
+                .or_insert(pathway.clone());
+        }
+        let location = Location {
+            pathway: pathway.clone(),
+            url: resolve(&v.uri)?,
+        };
+        let same = video.iter_mut().find(|r| {
+            r.bandwidth == v.bandwidth
+                && r.codecs == v.codecs
+                && r.width == v.resolution.map(|x| x.width as u32)
+                && r.height == v.resolution.map(|x| x.height as u32)
+                && !r.locations.iter().any(|l| l.pathway == pathway)
+        });
+        match same {
+            Some(r) => r.locations.push(location),
+            None => video.push(Representation {
+                id: String::new(),
+                bandwidth: v.bandwidth,
+                average_bandwidth: v.average_bandwidth,
+                width: v.resolution.map(|r| r.width as u32),
+                height: v.resolution.map(|r| r.height as u32),
+                frame_rate: v.frame_rate,
+                codecs: v.codecs.clone(),
+                mime_type: None,
+                locations: vec![location],
+                segments: SegmentIndex::HlsPlaylist,
+            }),
+        }
+    }
+    if video.is_empty() {
+        return Err(ManifestError::Invalid(
+            "the multivariant playlist lists no variant stream".into(),
+        ));
+    }
+    sort_representations(&mut video);
+    for (i, r) in video.iter_mut().enumerate() {
+        r.id = match r.height {
+            Some(h) => format!("{h}p-{}k", r.bandwidth / 1000),
+            None => format!("variant-{i}"),
+        };
+    }
+
+    // Renditions with their own playlists: audio and subtitles, keyed by (type, name, language).
+    let mut renditions: Vec<Track> = Vec::new();
+    for a in &m.alternatives {
+        let kind = match a.media_type {
+            AlternativeMediaType::Audio => MediaKind::Audio,
+            AlternativeMediaType::Subtitles => MediaKind::Text,
+            _ => continue,
+        };
+        let Some(uri) = &a.uri else { continue };
+        let pathway = group_pathway.get(&a.group_id).cloned().flatten();
+        let location = Location {
+            pathway,
+            url: resolve(uri)?,
+        };
+        let key = format!(
+            "{}:{}:{}",
+            kind_name(kind),
+            a.name,
+            a.language.as_deref().unwrap_or("und")
+        );
+        match renditions.iter_mut().find(|t| t.id == key) {
+            Some(t) => t.representations[0].locations.push(location),
+            None => renditions.push(Track {
+                id: key,
+                kind,
+                language: a.language.clone(),
+                name: Some(a.name.clone()),
+                default: a.default,
+                representations: vec![Representation {
+                    id: a.name.clone(),
+                    bandwidth: 0,
+                    average_bandwidth: None,
+                    width: None,
+                    height: None,
+                    frame_rate: None,
+                    codecs: None,
+                    mime_type: (kind == MediaKind::Text).then(|| "text/vtt".into()),
+                    locations: vec![location],
+                    segments: SegmentIndex::HlsPlaylist,
+                }],
+            }),
+        }
+    }
+    // Exactly one default per kind.
+    for kind in [MediaKind::Audio, MediaKind::Text] {
+        let first_default = renditions
+            .iter()
+            .position(|t| t.kind == kind && t.default)
+            .or_else(|| renditions.iter().position(|t| t.kind == kind));
+        for (i, t) in renditions.iter_mut().enumerate() {
+            if t.kind == kind {
+                t.default = Some(i) == first_default && kind == MediaKind::Audio;
+            }
+        }
+    }
+
+    let steering = m
+        .unknown_tags
+        .iter()
+        .find(|t| t.tag == "X-CONTENT-STEERING")
+        .map(|t| {
+            let attrs = attribute_list(t.rest.as_deref().unwrap_or(""));
+            SteeringTag {
+                server_uri: attrs.get("SERVER-URI").and_then(|u| url.join(u).ok()),
+                default_pathway: attrs.get("PATHWAY-ID").cloned(),
+                query_before_start: false,
+            }
+        });
+
+    let mut tracks = vec![Track {
+        id: "video".into(),
+        kind: MediaKind::Video,
+        language: None,
+        name: None,
+        default: true,
+        representations: video,
+    }];
+    tracks.extend(renditions);
+    Ok(Presentation {
+        url: url.clone(),
+        format: ManifestFormat::Hls,
+        live: false,
+        duration_s: None,
+        reload_interval_s: None,
+        periods: vec![Period {
+            id: "0".into(),
+            start_s: 0.0,
+            duration_s: None,
+            tracks,
+        }],
+        pathways,
+        steering,
+    })
+}
+
+fn kind_name(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Video => "video",
+        MediaKind::Audio => "audio",
+        MediaKind::Text => "text",
+    }
+}
+
+/// Parses a media playlist's segments. Returns (segments, live, target duration).
+pub fn parse_media(body: &[u8]) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
+    match m3u8_rs::parse_playlist_res(body) {
+        Ok(Playlist::MediaPlaylist(m)) => media_segments(&m, 0.0),
+        Ok(Playlist::MasterPlaylist(_)) => Err(ManifestError::Invalid(
+            "expected a media playlist, got a multivariant playlist".into(),
+        )),
+        Err(e) => Err(ManifestError::Invalid(format!(
+            "not a valid HLS media playlist: {}",
+            first_line(&e.to_string())
+        ))),
+    }
+}
+
+fn media_segments(
+    m: &MediaPlaylist,
+    start_s: f64,
+) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
+    let mut segments = Vec::with_capacity(m.segments.len());
+    let mut t = start_s;
+    let mut init: Option<Resource> = None;
+    let mut next_offset: HashMap<String, u64> = HashMap::new();
+    for (i, s) in m.segments.iter().enumerate() {
+        if let Some(key) = &s.key
+            && key.method != m3u8_rs::KeyMethod::None
+        {
+            return Err(ManifestError::Unsupported(format!(
+                "encrypted HLS segments (METHOD={}) are not supported",
+                key.method
+            )));
+        }
+        if let Some(map) = &s.map {
+            init = Some(Resource {
+                uri: map.uri.clone(),
+                range: map.byte_range.as_ref().map(|b| ByteRange {
+                    offset: b.offset.unwrap_or(0),
+                    length: b.length,
+                }),
+            });
+        }
+        let range = s.byte_range.as_ref().map(|b| {
+            let offset = b
+                .offset
+                .unwrap_or_else(|| next_offset.get(&s.uri).copied().unwrap_or(0));
+            next_offset.insert(s.uri.clone(), offset + b.length);
+            ByteRange {
+                offset,
+                length: b.length,
+            }
+        });
+        let duration = f64::from(s.duration);
+        if !duration.is_finite() || duration < 0.0 {
+            return Err(ManifestError::Invalid(format!(
+                "segment {} has a bad duration {}",
+                i, s.duration
+            )));
+        }
+        segments.push(Segment {
+            number: m.media_sequence + i as u64,
+            start_s: t,
+            duration_s: duration,
+            resource: Resource {
+                uri: s.uri.clone(),
+                range,
+            },
+            init: init.clone(),
+            size: range.map(|r| r.length),
+            discontinuity: s.discontinuity,
+        });
+        t += duration;
+    }
+    Ok((segments, !m.end_list, m.target_duration as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MULTIVARIANT: &str = "#EXTM3U
+#EXT-X-CONTENT-STEERING:SERVER-URI=\"/steer?s=1\",PATHWAY-ID=\"b\"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud-a\",NAME=\"Main\",LANGUAGE=\"en\",DEFAULT=YES,URI=\"http://a.test/t/audio.m3u8\"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud-b\",NAME=\"Main\",LANGUAGE=\"en\",DEFAULT=YES,URI=\"http://b.test/t/audio.m3u8\"
+#EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=2500000,RESOLUTION=1280x720,CODECS=\"avc1.64001f,mp4a.40.2\",AUDIO=\"aud-a\",PATHWAY-ID=\"a\"
+http://a.test/t/720.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=426x240,CODECS=\"avc1.4d4015,mp4a.40.2\",AUDIO=\"aud-a\",PATHWAY-ID=\"a\"
+http://a.test/t/240.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=2500000,RESOLUTION=1280x720,CODECS=\"avc1.64001f,mp4a.40.2\",AUDIO=\"aud-b\",PATHWAY-ID=\"b\"
+http://b.test/t/720.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=426x240,CODECS=\"avc1.4d4015,mp4a.40.2\",AUDIO=\"aud-b\",PATHWAY-ID=\"b\"
+http://b.test/t/240.m3u8
+";
+
+    #[test]
+    fn pathways_fold_into_locations() {
+        let url = Url::parse("http://api.test/s/master.m3u8").unwrap();
+        let p = parse(MULTIVARIANT.as_bytes(), &url).unwrap();
+        assert_eq!(p.pathways, ["a", "b"]);
+        let steering = p.steering.unwrap();
+        assert_eq!(
+            steering.server_uri.unwrap().as_str(),
+            "http://api.test/steer?s=1"
+        );
+        assert_eq!(steering.default_pathway.as_deref(), Some("b"));
+        let tracks = &p.periods[0].tracks;
+        let video = &tracks[0].representations;
+        assert_eq!(
+            video.len(),
+            2,
+            "same variant on two pathways is one representation"
+        );
+        assert_eq!(video[0].height, Some(240));
+        assert_eq!(video[1].nominal_bitrate(), 2_500_000);
+        assert_eq!(video[1].locations.len(), 2);
+        assert_eq!(
+            video[1].location(Some("b")).unwrap().url.as_str(),
+            "http://b.test/t/720.m3u8"
+        );
+        let audio = &tracks[1];
+        assert_eq!(audio.kind, MediaKind::Audio);
+        assert!(audio.default);
+        assert_eq!(
+            audio.representations[0].locations[1].pathway.as_deref(),
+            Some("b")
+        );
+    }
+
+    #[test]
+    fn byte_ranges_maps_and_discontinuities() {
+        let text = "#EXTM3U
+#EXT-X-VERSION:6
+#EXT-X-TARGETDURATION:4
+#EXT-X-MEDIA-SEQUENCE:10
+#EXT-X-MAP:URI=\"v.mp4\",BYTERANGE=\"700@0\"
+#EXTINF:4,
+#EXT-X-BYTERANGE:1000@700
+v.mp4
+#EXTINF:4,
+#EXT-X-BYTERANGE:2000
+v.mp4
+#EXT-X-DISCONTINUITY
+#EXTINF:2.5,
+other.m4s
+#EXT-X-ENDLIST
+";
+        let (segs, live, target) = parse_media(text.as_bytes()).unwrap();
+        assert!(!live);
+        assert_eq!(target, 4.0);
+        assert_eq!(segs.len(), 3);
+        assert_eq!(segs[0].number, 10);
+        assert_eq!(
+            segs[0].init.as_ref().unwrap().range,
+            Some(ByteRange {
+                offset: 0,
+                length: 700
+            })
+        );
+        assert_eq!(
+            segs[1].resource.range,
+            Some(ByteRange {
+                offset: 1700,
+                length: 2000
+            }),
+            "offset continues"
+        );
+        assert_eq!(segs[1].size, Some(2000));
+        assert!(segs[2].discontinuity);
+        assert_eq!(segs[2].start_s, 8.0);
+        assert_eq!(segs[2].resource.range, None);
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error() {
+        let url = Url::parse("http://x.test/a.m3u8").unwrap();
+        let e = parse(b"<html>nope</html>", &url).unwrap_err().to_string();
+        assert!(e.contains("#EXTM3U"), "{e}");
+        let e = parse(b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=x\n", &url);
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn encrypted_segments_are_refused_clearly() {
+        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\"\n#EXTINF:4,\na.ts\n#EXT-X-ENDLIST\n";
+        let e = parse_media(text.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("AES-128"), "{e}");
+    }
+}

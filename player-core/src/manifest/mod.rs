@@ -1,0 +1,217 @@
+//! Manifest loading: detects HLS or DASH, parses it into a [`Presentation`], and fetches what the
+//! top-level manifest only points at (HLS media playlists, DASH `sidx` indexes).
+
+pub mod dash;
+pub mod hls;
+mod sidx;
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use url::Url;
+
+use crate::fetch::{FetchError, Fetcher};
+use crate::presentation::{ManifestFormat, Presentation, SegmentIndex};
+
+/// Why a manifest could not be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ManifestError {
+    /// Malformed, truncated or inconsistent.
+    #[error("{0}")]
+    Invalid(String),
+    /// Valid, but uses something Reel does not play.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A referenced playlist or index could not be fetched.
+    #[error("{0}")]
+    Fetch(String),
+}
+
+impl From<FetchError> for ManifestError {
+    fn from(e: FetchError) -> Self {
+        ManifestError::Fetch(e.to_string())
+    }
+}
+
+/// Guesses the format from the body (and the URL or content type when the body is ambiguous).
+pub fn detect(body: &[u8], url: &Url, content_type: Option<&str>) -> Option<ManifestFormat> {
+    let head = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    if head.starts_with("#EXTM3U") {
+        return Some(ManifestFormat::Hls);
+    }
+    if head.starts_with('<') && (head.contains("<MPD") || body.windows(4).any(|w| w == b"<MPD")) {
+        return Some(ManifestFormat::Dash);
+    }
+    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    let path = url.path().to_ascii_lowercase();
+    if ct.contains("mpegurl") || path.ends_with(".m3u8") {
+        Some(ManifestFormat::Hls)
+    } else if ct.contains("dash+xml") || path.ends_with(".mpd") {
+        Some(ManifestFormat::Dash)
+    } else {
+        None
+    }
+}
+
+/// Parses a top-level manifest body, without fetching anything.
+pub fn parse(
+    body: &[u8],
+    url: &Url,
+    content_type: Option<&str>,
+    now: SystemTime,
+) -> Result<Presentation, ManifestError> {
+    if body.is_empty() {
+        return Err(ManifestError::Invalid("the manifest is empty".into()));
+    }
+    match detect(body, url, content_type) {
+        Some(ManifestFormat::Hls) => hls::parse(body, url),
+        Some(ManifestFormat::Dash) => dash::parse(body, url, now),
+        None => Err(ManifestError::Invalid(
+            "neither an HLS playlist (#EXTM3U) nor a DASH MPD (<MPD>)".into(),
+        )),
+    }
+}
+
+/// Fetches and parses a manifest, then loads every representation's segment index (HLS media
+/// playlists from the preferred pathway, DASH `sidx` boxes), so segment sizes are known up front.
+pub async fn load(
+    fetcher: &Fetcher,
+    url: &Url,
+    pathway: Option<&str>,
+) -> Result<Presentation, ManifestError> {
+    let fetched = fetcher.get(url, None).await?;
+    let mut p = parse(
+        &fetched.body,
+        &fetched.url,
+        fetched.content_type.as_deref(),
+        SystemTime::now(),
+    )?;
+    complete(fetcher, &mut p, pathway).await?;
+    Ok(p)
+}
+
+/// Loads the segment indexes a parsed presentation still points at.
+pub async fn complete(
+    fetcher: &Fetcher,
+    p: &mut Presentation,
+    pathway: Option<&str>,
+) -> Result<(), ManifestError> {
+    let mut live = p.live;
+    let mut reload = p.reload_interval_s;
+    for period in &mut p.periods {
+        for track in &mut period.tracks {
+            for rep in &mut track.representations {
+                match &rep.segments {
+                    SegmentIndex::HlsPlaylist => {
+                        let location = rep.location(pathway).ok_or_else(|| {
+                            ManifestError::Invalid(format!("rendition {} has no URI", rep.id))
+                        })?;
+                        let body = fetcher.get(&location.url, None).await?.body;
+                        let (segments, is_live, target) = hls::parse_media(&body).map_err(|e| {
+                            ManifestError::Invalid(format!("{}: {e}", location.url))
+                        })?;
+                        live |= is_live;
+                        if is_live {
+                            reload = Some(target.max(1.0));
+                        }
+                        rep.segments = SegmentIndex::Listed(segments);
+                    }
+                    SegmentIndex::Sidx {
+                        media,
+                        index,
+                        init,
+                        time_offset_s,
+                    } => {
+                        let resource = crate::presentation::Resource {
+                            uri: media.clone(),
+                            range: Some(*index),
+                        };
+                        let url = rep.url(&resource, pathway).ok_or_else(|| {
+                            ManifestError::Invalid(format!(
+                                "representation {} has no BaseURL",
+                                rep.id
+                            ))
+                        })?;
+                        let body = fetcher.get(&url, Some(*index)).await?.body;
+                        let segments =
+                            sidx::segments(&body, index, media, init.clone(), *time_offset_s)
+                                .map_err(|e| ManifestError::Invalid(format!("{url}: {e}")))?;
+                        rep.segments = SegmentIndex::Listed(segments);
+                    }
+                    SegmentIndex::Listed(_) | SegmentIndex::Unavailable(_) => {}
+                }
+            }
+        }
+    }
+    p.live = live;
+    p.reload_interval_s = reload;
+    if !live && p.duration_s.is_none() {
+        p.duration_s = p
+            .tracks(crate::presentation::MediaKind::Video)
+            .chain(p.tracks(crate::presentation::MediaKind::Audio))
+            .filter_map(|(_, t)| t.representations.first())
+            .filter_map(|r| r.segment_list().last().map(|s| s.end_s()))
+            .reduce(f64::max);
+        if let Some(period) = p.periods.first_mut() {
+            period.duration_s = p.duration_s;
+        }
+    }
+    Ok(())
+}
+
+/// Parses an HLS-style attribute list (`KEY=VALUE,KEY="quoted, value"`); quotes are removed.
+pub(crate) fn attribute_list(text: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut key = String::new();
+    let mut value = String::new();
+    let mut in_value = false;
+    let mut quoted = false;
+    let mut flush = |key: &mut String, value: &mut String| {
+        if !key.trim().is_empty() {
+            out.insert(key.trim().to_string(), std::mem::take(value));
+        }
+        key.clear();
+        value.clear();
+    };
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '=' if !in_value && !quoted => in_value = true,
+            ',' if !quoted => {
+                flush(&mut key, &mut value);
+                in_value = false;
+            }
+            _ if in_value => value.push(c),
+            _ => key.push(c),
+        }
+    }
+    flush(&mut key, &mut value);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_lists_keep_commas_inside_quotes() {
+        let a = attribute_list("SERVER-URI=\"http://x/?a=1,b=2\",PATHWAY-ID=\"cdn-a\",N=3");
+        assert_eq!(a["SERVER-URI"], "http://x/?a=1,b=2");
+        assert_eq!(a["PATHWAY-ID"], "cdn-a");
+        assert_eq!(a["N"], "3");
+    }
+
+    #[test]
+    fn formats_are_detected_from_the_body_first() {
+        let u = Url::parse("http://x.test/a").unwrap();
+        assert_eq!(detect(b"#EXTM3U\n", &u, None), Some(ManifestFormat::Hls));
+        assert_eq!(
+            detect(b"<?xml version=\"1.0\"?><MPD>", &u, None),
+            Some(ManifestFormat::Dash)
+        );
+        assert_eq!(detect(b"???", &u, None), None);
+        let e = parse(b"", &u, None, SystemTime::now()).unwrap_err();
+        assert_eq!(e.to_string(), "the manifest is empty");
+    }
+}

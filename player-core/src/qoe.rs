@@ -1,0 +1,134 @@
+//! The QoE report of a session, computed from its events: startup delay, rebuffering, bitrate,
+//! switches, and QoE_lin = Σ bitrate_Mbps − 4.3 × rebuffer_s − Σ |Δ bitrate_Mbps| over video
+//! segments (the linear model of MPC and Pensieve).
+
+use serde::Serialize;
+
+use crate::events::{PlayerEvent, TimedEvent};
+use crate::presentation::MediaKind;
+
+/// Weight of a second of rebuffering in QoE_lin.
+pub const REBUFFER_WEIGHT: f64 = 4.3;
+
+/// A session's quality of experience.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct QoeReport {
+    /// Open to first frame, seconds.
+    pub startup_s: Option<f64>,
+    /// Stalls after start-up.
+    pub rebuffer_count: u32,
+    /// Seconds stalled after start-up.
+    pub rebuffer_s: f64,
+    /// Video segments played.
+    pub segments: u32,
+    /// Mean video bitrate over those segments, kbit/s.
+    pub mean_bitrate_kbps: f64,
+    /// Rendition changes between consecutive video segments.
+    pub switches: u32,
+    /// QoE_lin.
+    pub qoe_lin: f64,
+    /// Retried requests.
+    pub retries: u32,
+}
+
+/// Computes the report from a session's events (the ladder bitrates come from the events).
+pub fn report(events: &[TimedEvent]) -> QoeReport {
+    let mut r = QoeReport::default();
+    let mut bitrates: Vec<f64> = Vec::new();
+    let mut ladder: Vec<u64> = Vec::new();
+    for e in events {
+        match &e.event {
+            PlayerEvent::ManifestLoaded { ladder: l, .. } => {
+                ladder = l.iter().map(|x| x.bitrate).collect();
+            }
+            PlayerEvent::FirstFrame { startup_s } => r.startup_s = Some(*startup_s),
+            PlayerEvent::StallEnd { stalled_s } => {
+                r.rebuffer_count += 1;
+                r.rebuffer_s += stalled_s;
+            }
+            PlayerEvent::SegmentFetched {
+                kind: MediaKind::Video,
+                rendition,
+                ..
+            } => {
+                let bps = ladder.get(*rendition).copied().unwrap_or(0);
+                bitrates.push(bps as f64 / 1e6);
+            }
+            PlayerEvent::Retry { .. } => r.retries += 1,
+            _ => {}
+        }
+    }
+    r.segments = bitrates.len() as u32;
+    if !bitrates.is_empty() {
+        r.mean_bitrate_kbps = bitrates.iter().sum::<f64>() / bitrates.len() as f64 * 1000.0;
+    }
+    let changes: f64 = bitrates.windows(2).map(|w| (w[1] - w[0]).abs()).sum();
+    r.switches = bitrates.windows(2).filter(|w| w[0] != w[1]).count() as u32;
+    r.qoe_lin = bitrates.iter().sum::<f64>() - REBUFFER_WEIGHT * r.rebuffer_s - changes;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::RenditionInfo;
+
+    fn at(t_s: f64, event: PlayerEvent) -> TimedEvent {
+        TimedEvent { t_s, event }
+    }
+
+    fn seg(rendition: usize) -> PlayerEvent {
+        PlayerEvent::SegmentFetched {
+            kind: MediaKind::Video,
+            segment: 0,
+            rendition,
+            start_s: 0.0,
+            duration_s: 4.0,
+            bytes: 1,
+            download_s: 0.1,
+            ttfb_s: 0.01,
+            pathway: None,
+        }
+    }
+
+    #[test]
+    fn qoe_lin_follows_the_linear_model() {
+        let rung = |bitrate| RenditionInfo {
+            id: String::new(),
+            bitrate,
+            width: None,
+            height: None,
+            codecs: None,
+        };
+        let events = vec![
+            at(
+                0.0,
+                PlayerEvent::ManifestLoaded {
+                    format: "hls".into(),
+                    duration_s: None,
+                    ladder: vec![rung(1_000_000), rung(3_000_000)],
+                    audio_tracks: vec![],
+                    text_tracks: vec![],
+                    pathways: vec![],
+                },
+            ),
+            at(0.5, PlayerEvent::FirstFrame { startup_s: 0.5 }),
+            at(1.0, seg(0)),
+            at(2.0, seg(1)),
+            at(3.0, seg(1)),
+            at(4.0, PlayerEvent::StallEnd { stalled_s: 1.0 }),
+        ];
+        let r = report(&events);
+        assert_eq!(r.segments, 3);
+        assert_eq!(r.switches, 1);
+        assert_eq!(r.rebuffer_count, 1);
+        assert_eq!(r.startup_s, Some(0.5));
+        // 1 + 3 + 3 − 4.3 × 1 − 2
+        assert!(
+            (r.qoe_lin - (7.0 - 4.3 - 2.0)).abs() < 1e-9,
+            "{}",
+            r.qoe_lin
+        );
+        assert!((r.mean_bitrate_kbps - 7000.0 / 3.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,1077 @@
+//! A playback session: loads the manifest, picks tracks, and runs the scheduler loop — fetch the
+//! next segment of each media kind while the buffer is under its goal (video at the rendition the
+//! ABR picks), hand it to the sink, follow the sink's clock, and move through
+//! Loading → Buffering ⇄ Playing ⇄ Stalled → Ended | Failed, reporting every step as an event.
+//!
+//! Failures degrade before they stop: a request is retried, then tried on the next pathway, then
+//! at a lower rendition; the session fails (with one line saying why) only when nothing is left.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use abr::{Abr, ThroughputRule, ThroughputSample};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use reqwest::header::HeaderMap;
+use tokio::sync::{broadcast, mpsc};
+use url::Url;
+
+use crate::buffer::{BufferPolicy, FetchGate};
+use crate::events::{Command, PlayerEvent, PlayerState, RenditionInfo, TimedEvent};
+use crate::fetch::{FetchConfig, FetchError, Fetcher, Progress};
+use crate::manifest;
+use crate::presentation::{
+    ManifestFormat, MediaKind, Presentation, Representation, Segment, SegmentIndex, Track,
+};
+use crate::qoe::{QoeReport, report};
+use crate::sink::{Chunk, Sink};
+
+/// How a session behaves.
+pub struct PlayerConfig {
+    /// The ABR algorithm for video.
+    pub abr: Box<dyn Abr + Send>,
+    /// Forward buffer targets.
+    pub buffer: BufferPolicy,
+    /// HTTP timeouts and retries.
+    pub fetch: FetchConfig,
+    /// Pathway to prefer, when the manifest offers several.
+    pub pathway: Option<String>,
+    /// Where to start, in seconds.
+    pub start_at_s: f64,
+    /// Preferred audio language.
+    pub audio_language: Option<String>,
+}
+
+impl Default for PlayerConfig {
+    fn default() -> Self {
+        PlayerConfig {
+            abr: Box::new(ThroughputRule::default()),
+            buffer: BufferPolicy::default(),
+            fetch: FetchConfig::default(),
+            pathway: None,
+            start_at_s: 0.0,
+            audio_language: None,
+        }
+    }
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionOutcome {
+    /// Final state (`Ended` or `Failed`).
+    pub state: PlayerState,
+    /// `true` when the viewer stopped it.
+    pub stopped: bool,
+    /// The QoE report.
+    pub qoe: QoeReport,
+    /// Video frames the sink presented.
+    pub frames: u64,
+    /// Every event of the session.
+    #[serde(skip)]
+    pub events: Vec<TimedEvent>,
+}
+
+impl SessionOutcome {
+    /// The failure reason, if the session failed.
+    pub fn error(&self) -> Option<&str> {
+        match &self.state {
+            PlayerState::Failed(reason) => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+/// Records events and broadcasts them; shared with in-flight downloads.
+#[derive(Clone)]
+struct Emitter {
+    opened: Instant,
+    tx: broadcast::Sender<TimedEvent>,
+    log: Arc<Mutex<Vec<TimedEvent>>>,
+}
+
+impl Emitter {
+    fn emit(&self, event: PlayerEvent) {
+        let e = TimedEvent {
+            t_s: self.opened.elapsed().as_secs_f64(),
+            event,
+        };
+        tracing::debug!(event = ?e.event, "player event");
+        self.log.lock().expect("event log").push(e.clone());
+        let _ = self.tx.send(e);
+    }
+}
+
+/// A running session. Commands go in with [`Player::command`]; events come out of
+/// [`Player::events`]; [`Player::finished`] waits for the end.
+pub struct Player {
+    commands: mpsc::UnboundedSender<Command>,
+    events: broadcast::Sender<TimedEvent>,
+    task: tokio::task::JoinHandle<SessionOutcome>,
+}
+
+impl Player {
+    /// Opens `url` and starts playing into `sink`. Needs a tokio runtime.
+    pub fn open(url: Url, sink: Box<dyn Sink>, config: PlayerConfig) -> Player {
+        let (commands, rx) = mpsc::unbounded_channel();
+        let (events, _) = broadcast::channel(4096);
+        let emitter = Emitter {
+            opened: Instant::now(),
+            tx: events.clone(),
+            log: Arc::new(Mutex::new(Vec::new())),
+        };
+        let task = tokio::spawn(run(url, sink, config, rx, emitter));
+        Player {
+            commands,
+            events,
+            task,
+        }
+    }
+
+    /// A receiver of every event from now on.
+    pub fn events(&self) -> broadcast::Receiver<TimedEvent> {
+        self.events.subscribe()
+    }
+
+    /// Sends a command (ignored once the session is over).
+    pub fn command(&self, command: Command) {
+        let _ = self.commands.send(command);
+    }
+
+    /// Waits for the session to end.
+    pub async fn finished(self) -> SessionOutcome {
+        match self.task.await {
+            Ok(outcome) => outcome,
+            Err(e) => SessionOutcome {
+                state: PlayerState::Failed(format!("the session task failed: {e}")),
+                stopped: false,
+                qoe: QoeReport::default(),
+                frames: 0,
+                events: Vec::new(),
+            },
+        }
+    }
+}
+
+/// One media kind's progress through its segments.
+struct Stream {
+    kind: MediaKind,
+    /// (period index, track index) per period, in order.
+    parts: Vec<(usize, usize)>,
+    /// Current position: part and segment within it.
+    part: usize,
+    next: usize,
+    /// Rendition index in the current part's track.
+    rendition: usize,
+    /// Pushed init of (part, rendition), to know when a new one is needed.
+    pushed_init: Option<(usize, usize, Option<String>)>,
+    buffered_end_s: f64,
+    in_flight: bool,
+    done: bool,
+    gate: FetchGate,
+}
+
+struct Fetch {
+    kind: MediaKind,
+    epoch: u64,
+    part: usize,
+    rendition: usize,
+    segment: Segment,
+    result: Result<(Option<Bytes>, Bytes, ThroughputSample, Option<String>), FetchError>,
+}
+
+struct Session {
+    presentation: Presentation,
+    fetcher: Fetcher,
+    sink: Box<dyn Sink>,
+    config: PlayerConfig,
+    emitter: Emitter,
+    state: PlayerState,
+    streams: Vec<Stream>,
+    history: Vec<ThroughputSample>,
+    init_cache: HashMap<String, Bytes>,
+    epoch: u64,
+    pinned: Option<usize>,
+    cap_bps: Option<u64>,
+    paused_by_viewer: bool,
+    stall_started: Option<Instant>,
+    first_frame_seen: bool,
+    pathway: Option<String>,
+    duration_s: f64,
+    stopped: bool,
+}
+
+async fn run(
+    url: Url,
+    sink: Box<dyn Sink>,
+    config: PlayerConfig,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    emitter: Emitter,
+) -> SessionOutcome {
+    let fetcher = Fetcher::new(config.fetch.clone());
+    emitter.emit(PlayerEvent::State {
+        state: PlayerState::Loading,
+    });
+    let outcome_of = |state: PlayerState, stopped: bool, frames: u64, emitter: &Emitter| {
+        let events = emitter.log.lock().expect("event log").clone();
+        SessionOutcome {
+            state,
+            stopped,
+            qoe: report(&events),
+            frames,
+            events,
+        }
+    };
+    let presentation = match manifest::load(&fetcher, &url, config.pathway.as_deref()).await {
+        Ok(p) => p,
+        Err(e) => {
+            let state = PlayerState::Failed(format!("cannot load {url}: {e}"));
+            emitter.emit(PlayerEvent::State {
+                state: state.clone(),
+            });
+            return outcome_of(state, false, 0, &emitter);
+        }
+    };
+    let mut session = Session {
+        pathway: config
+            .pathway
+            .clone()
+            .or_else(|| {
+                presentation
+                    .steering
+                    .as_ref()
+                    .and_then(|s| s.default_pathway.clone())
+            })
+            .or_else(|| presentation.pathways.first().cloned()),
+        duration_s: presentation.duration_s.unwrap_or(0.0),
+        presentation,
+        fetcher,
+        sink,
+        config,
+        emitter: emitter.clone(),
+        state: PlayerState::Loading,
+        streams: Vec::new(),
+        history: Vec::new(),
+        init_cache: HashMap::new(),
+        epoch: 0,
+        pinned: None,
+        cap_bps: None,
+        paused_by_viewer: false,
+        stall_started: None,
+        first_frame_seen: false,
+        stopped: false,
+    };
+    let final_state = match session.play(&mut commands).await {
+        Ok(()) => PlayerState::Ended,
+        Err(reason) => PlayerState::Failed(reason),
+    };
+    session.set_state(final_state.clone());
+    let frames = session.sink.frames_presented();
+    let stopped = session.stopped;
+    drop(session);
+    outcome_of(final_state, stopped, frames, &emitter)
+}
+
+fn pick_track(tracks: &[Track], kind: MediaKind, language: Option<&str>) -> Option<usize> {
+    let of_kind = || {
+        tracks
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| t.kind == kind)
+    };
+    language
+        .and_then(|l| {
+            of_kind()
+                .find(|(_, t)| t.language.as_deref().is_some_and(|x| x.starts_with(l)))
+                .map(|(i, _)| i)
+        })
+        .or_else(|| of_kind().find(|(_, t)| t.default).map(|(i, _)| i))
+        .or_else(|| of_kind().next().map(|(i, _)| i))
+}
+
+/// Checks that a downloaded media segment looks like what it claims to be, so garbage never
+/// reaches the decoder: ISO-BMFF boxes that add up exactly, or MPEG-TS packets.
+pub fn validate_media(data: &[u8]) -> Result<(), String> {
+    if data.is_empty() {
+        return Err("empty segment".into());
+    }
+    if data[0] == 0x47 {
+        let ok = data.len() >= 188 && data.chunks(188).all(|p| p[0] == 0x47);
+        return if ok {
+            Ok(())
+        } else {
+            Err("broken MPEG-TS packets".into())
+        };
+    }
+    if data.starts_with(b"WEBVTT") {
+        return Ok(());
+    }
+    let mut rest = data;
+    let mut boxes = 0;
+    while !rest.is_empty() {
+        if rest.len() < 8 {
+            return Err(format!("{} stray bytes after the last box", rest.len()));
+        }
+        let size32 = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64;
+        let kind = &rest[4..8];
+        if !kind.iter().all(|c| c.is_ascii_alphanumeric() || *c == b' ') {
+            return Err("not an MP4 box structure (garbage data)".into());
+        }
+        let size = match size32 {
+            1 if rest.len() >= 16 => u64::from_be_bytes(rest[8..16].try_into().expect("8 bytes")),
+            0 => rest.len() as u64,
+            n => n,
+        };
+        if size < 8 || size > rest.len() as u64 {
+            return Err(format!(
+                "truncated: box '{}' claims {size} bytes, {} left",
+                String::from_utf8_lossy(kind),
+                rest.len()
+            ));
+        }
+        rest = &rest[size as usize..];
+        boxes += 1;
+    }
+    if boxes == 0 {
+        return Err("no MP4 box".into());
+    }
+    Ok(())
+}
+
+impl Session {
+    fn set_state(&mut self, state: PlayerState) {
+        if self.state != state {
+            self.state = state.clone();
+            self.emitter.emit(PlayerEvent::State { state });
+        }
+    }
+
+    fn track(&self, stream: &Stream) -> &Track {
+        let (p, t) = stream.parts[stream.part];
+        &self.presentation.periods[p].tracks[t]
+    }
+
+    fn ladder(&self, stream: &Stream) -> Vec<u64> {
+        self.track(stream)
+            .representations
+            .iter()
+            .map(Representation::nominal_bitrate)
+            .collect()
+    }
+
+    fn buffer_s(&mut self) -> f64 {
+        let pos = self.sink.position_s();
+        self.streams
+            .iter()
+            .map(|s| {
+                if s.done {
+                    f64::INFINITY
+                } else {
+                    s.buffered_end_s - pos
+                }
+            })
+            .fold(f64::INFINITY, f64::min)
+            .max(0.0)
+    }
+
+    /// Builds the streams and checks the sink can decode them.
+    fn prepare(&mut self) -> Result<(), String> {
+        if self.presentation.live {
+            return Err("live streams load, but live playback is not supported yet".into());
+        }
+        let language = self.config.audio_language.clone();
+        let mut inputs = Vec::new();
+        for kind in [MediaKind::Video, MediaKind::Audio] {
+            let mut parts = Vec::new();
+            for (pi, period) in self.presentation.periods.iter().enumerate() {
+                if let Some(ti) = pick_track(&period.tracks, kind, language.as_deref()) {
+                    parts.push((pi, ti));
+                }
+            }
+            let Some(&(p0, t0)) = parts.first() else {
+                continue;
+            };
+            let track = &self.presentation.periods[p0].tracks[t0];
+            if let Some(SegmentIndex::Unavailable(reason)) =
+                track.representations.first().map(|r| &r.segments)
+            {
+                return Err(format!("cannot play this stream: {reason}"));
+            }
+            if track
+                .representations
+                .iter()
+                .all(|r| r.segment_list().is_empty())
+            {
+                return Err(format!("the {kind:?} track has no segments").to_lowercase());
+            }
+            let codecs = track.representations.first().and_then(|r| r.codecs.clone());
+            // HLS variant CODECS name audio too; the video input only needs the video codec.
+            let codecs = codecs.map(|c| {
+                c.split(',')
+                    .map(str::trim)
+                    .filter(|x| match kind {
+                        MediaKind::Video => {
+                            !x.starts_with("mp4a")
+                                && !x.starts_with("ac-3")
+                                && !x.starts_with("ec-3")
+                        }
+                        _ => true,
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+            inputs.push((kind, codecs));
+            self.streams.push(Stream {
+                kind,
+                parts,
+                part: 0,
+                next: 0,
+                rendition: 0,
+                pushed_init: None,
+                buffered_end_s: 0.0,
+                in_flight: false,
+                done: false,
+                gate: FetchGate::default(),
+            });
+        }
+        if self.streams.is_empty() {
+            return Err("no playable video or audio track in the manifest".into());
+        }
+        self.sink.configure(&inputs).map_err(|e| e.to_string())?;
+        let video = self
+            .presentation
+            .tracks(MediaKind::Video)
+            .next()
+            .map(|(_, t)| t);
+        let ladder = video.map_or_else(Vec::new, |t| {
+            t.representations
+                .iter()
+                .map(|r| RenditionInfo {
+                    id: r.id.clone(),
+                    bitrate: r.nominal_bitrate(),
+                    width: r.width,
+                    height: r.height,
+                    codecs: r.codecs.clone(),
+                })
+                .collect()
+        });
+        let names = |kind| {
+            self.presentation
+                .tracks(kind)
+                .filter(|(p, _)| *p == 0)
+                .map(|(_, t)| {
+                    t.name
+                        .clone()
+                        .or_else(|| t.language.clone())
+                        .unwrap_or_else(|| t.id.clone())
+                })
+                .collect()
+        };
+        self.emitter.emit(PlayerEvent::ManifestLoaded {
+            format: match self.presentation.format {
+                ManifestFormat::Hls => "hls".into(),
+                ManifestFormat::Dash => "dash".into(),
+            },
+            duration_s: self.presentation.duration_s,
+            ladder,
+            audio_tracks: names(MediaKind::Audio),
+            text_tracks: names(MediaKind::Text),
+            pathways: self.presentation.pathways.clone(),
+        });
+        Ok(())
+    }
+
+    /// Positions every stream at the segment holding `t`.
+    fn position_streams(&mut self, t: f64) {
+        let presentation = &self.presentation;
+        for s in &mut self.streams {
+            s.done = false;
+            s.pushed_init = None;
+            s.in_flight = false;
+            s.gate = FetchGate::default();
+            let mut found = None;
+            'parts: for (pi, &(p, tr)) in s.parts.iter().enumerate() {
+                let rep = &presentation.periods[p].tracks[tr].representations[s
+                    .rendition
+                    .min(presentation.periods[p].tracks[tr].representations.len() - 1)];
+                for (si, seg) in rep.segment_list().iter().enumerate() {
+                    if seg.end_s() > t + 1e-3 {
+                        found = Some((pi, si, seg.start_s));
+                        break 'parts;
+                    }
+                }
+            }
+            match found {
+                Some((pi, si, start)) => {
+                    s.part = pi;
+                    s.next = si;
+                    s.buffered_end_s = start.max(0.0).min(t);
+                }
+                None => {
+                    s.done = true;
+                    s.buffered_end_s = t;
+                }
+            }
+        }
+    }
+
+    async fn play(
+        &mut self,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Result<(), String> {
+        self.prepare()?;
+        let start = self.config.start_at_s.max(0.0);
+        self.position_streams(start);
+        if start > 0.0 {
+            self.sink.seek(start).map_err(|e| e.to_string())?;
+        }
+        self.set_state(PlayerState::Buffering);
+        let mut inflight: FuturesUnordered<futures_util::future::BoxFuture<'static, Fetch>> =
+            FuturesUnordered::new();
+        let mut ticker = tokio::time::interval(Duration::from_millis(50));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_report = Instant::now();
+        let mut controller = true;
+        loop {
+            self.schedule(&mut inflight);
+            tokio::select! {
+                Some(done) = inflight.next(), if !inflight.is_empty() => self.on_fetched(done)?,
+                command = commands.recv(), if controller => {
+                    let Some(c) = command else {
+                        controller = false; // the app let go of the handle: play on
+                        continue;
+                    };
+                    if self.on_command(c)? {
+                        self.stopped = true;
+                        return Ok(());
+                    }
+                }
+                _ = ticker.tick() => {}
+            }
+            if let Some(e) = self.sink.take_error() {
+                return Err(e.to_string());
+            }
+            self.step_clock();
+            if last_report.elapsed() >= Duration::from_secs(1) {
+                last_report = Instant::now();
+                let position_s = self.sink.position_s();
+                let buffer_s = self
+                    .streams
+                    .iter()
+                    .map(|s| s.buffered_end_s - position_s)
+                    .fold(f64::INFINITY, f64::min)
+                    .max(0.0);
+                self.emitter.emit(PlayerEvent::Position {
+                    position_s,
+                    buffer_s: if buffer_s.is_finite() { buffer_s } else { 0.0 },
+                    throughput_bps: ThroughputRule::default().estimate(&abr::Context {
+                        ladder: &[],
+                        buffer_s,
+                        history: &self.history,
+                        last_choice: None,
+                    }),
+                });
+            }
+            if self.streams.iter().all(|s| s.done) && self.sink.finished() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Moves the state machine on from the sink's clock and the buffer level.
+    fn step_clock(&mut self) {
+        let buffer = self.buffer_s();
+        let all_done = self.streams.iter().all(|s| s.done);
+        if !self.first_frame_seen && self.sink.frames_presented() > 0 {
+            self.first_frame_seen = true;
+            self.emitter.emit(PlayerEvent::FirstFrame {
+                startup_s: self.emitter.opened.elapsed().as_secs_f64(),
+            });
+        }
+        let policy = self.config.buffer.clone();
+        match self.state {
+            PlayerState::Buffering
+                if (buffer >= policy.startup_s || all_done) && !self.paused_by_viewer =>
+            {
+                self.sink.play();
+                self.set_state(PlayerState::Playing);
+            }
+            PlayerState::Playing if buffer <= policy.stall_threshold_s && !all_done => {
+                self.sink.pause();
+                self.stall_started = Some(Instant::now());
+                let position_s = self.sink.position_s();
+                self.emitter.emit(PlayerEvent::StallStart { position_s });
+                self.set_state(PlayerState::Stalled);
+            }
+            PlayerState::Stalled if buffer >= policy.resume_s || all_done => {
+                self.sink.play();
+                if let Some(s) = self.stall_started.take() {
+                    self.emitter.emit(PlayerEvent::StallEnd {
+                        stalled_s: s.elapsed().as_secs_f64(),
+                    });
+                }
+                self.set_state(PlayerState::Playing);
+            }
+            _ => {}
+        }
+    }
+
+    /// Starts the next download of every stream that wants one.
+    fn schedule(
+        &mut self,
+        inflight: &mut FuturesUnordered<futures_util::future::BoxFuture<'static, Fetch>>,
+    ) {
+        let position = self.sink.position_s();
+        for i in 0..self.streams.len() {
+            if self.streams[i].in_flight || self.streams[i].done {
+                continue;
+            }
+            let ahead = self.streams[i].buffered_end_s - position;
+            if !self.streams[i].gate.wants_more(ahead, &self.config.buffer) {
+                continue;
+            }
+            let rendition = if self.streams[i].kind == MediaKind::Video {
+                self.choose_rendition(i, ahead)
+            } else {
+                0
+            };
+            self.start_fetch(i, rendition, inflight);
+        }
+    }
+
+    fn choose_rendition(&mut self, i: usize, buffer_s: f64) -> usize {
+        let ladder = self.ladder(&self.streams[i]);
+        let last = self.streams[i].pushed_init.as_ref().map(|p| p.1);
+        let decision = self.config.abr.choose(&abr::Context {
+            ladder: &ladder,
+            buffer_s,
+            history: &self.history,
+            last_choice: last,
+        });
+        let mut choice = decision.rendition.min(ladder.len().saturating_sub(1));
+        let mut reason = decision.reason;
+        if let Some(cap) = self.cap_bps {
+            let allowed = ladder.iter().rposition(|&b| b <= cap).unwrap_or(0);
+            if choice > allowed {
+                choice = allowed;
+                reason = format!("{reason}; capped at {} kbit/s", cap / 1000);
+            }
+        }
+        if let Some(pin) = self.pinned {
+            choice = pin.min(ladder.len().saturating_sub(1));
+            reason = "pinned by the viewer".into();
+        }
+        if let Some(limit) = self.streams[i].gate.force_below
+            && choice > limit
+        {
+            choice = limit;
+            reason = format!("{reason}; the segment failed at a higher rendition");
+        }
+        let stream = &self.streams[i];
+        let segment = self.segment_at(stream, choice).map_or(0, |s| s.number);
+        self.emitter.emit(PlayerEvent::AbrDecision {
+            segment,
+            rendition: choice,
+            bitrate: ladder.get(choice).copied().unwrap_or(0),
+            algorithm: self.config.abr.name().into(),
+            reason: reason.clone(),
+        });
+        if last != Some(choice) {
+            self.emitter.emit(PlayerEvent::RenditionSwitch {
+                from: last,
+                to: choice,
+                reason,
+            });
+        }
+        choice
+    }
+
+    fn segment_at(&self, stream: &Stream, rendition: usize) -> Option<Segment> {
+        let track = self.track(stream);
+        let rep = track
+            .representations
+            .get(rendition.min(track.representations.len() - 1))?;
+        rep.segment_list().get(stream.next).cloned()
+    }
+
+    fn start_fetch(
+        &mut self,
+        i: usize,
+        rendition: usize,
+        inflight: &mut FuturesUnordered<futures_util::future::BoxFuture<'static, Fetch>>,
+    ) {
+        let pathway = self.pathway.clone();
+        let stream = &self.streams[i];
+        let track = self.track(stream);
+        let rendition = rendition.min(track.representations.len() - 1);
+        let rep = &track.representations[rendition];
+        let Some(segment) = rep.segment_list().get(stream.next).cloned() else {
+            return;
+        };
+        let media_url = rep.url(&segment.resource, pathway.as_deref());
+        let init_key = segment
+            .init
+            .as_ref()
+            .and_then(|init| rep.url(init, pathway.as_deref()).map(|u| (u, init.range)));
+        let kind = stream.kind;
+        let part = stream.part;
+        let epoch = self.epoch;
+        let cached_init = init_key
+            .as_ref()
+            .and_then(|(u, r)| self.init_cache.get(&init_cache_key(u, *r)).cloned());
+        let fetcher = self.fetcher.clone();
+        let emitter = self.emitter.clone();
+        let expected = segment.size;
+        let budget_s = (stream.buffered_end_s - self.sink.position_s()).max(0.0);
+        let can_abandon = kind == MediaKind::Video && rendition > 0;
+        self.streams[i].in_flight = true;
+        inflight.push(Box::pin(async move {
+            let result = async {
+                let Some(media_url) = media_url else {
+                    return Err(FetchError::Body {
+                        url: segment.resource.uri.clone(),
+                        reason: "cannot resolve the segment URL".into(),
+                    });
+                };
+                let on_retry = |attempt: u32, e: &FetchError| {
+                    emitter.emit(PlayerEvent::Retry {
+                        url: media_url.to_string(),
+                        attempt,
+                        error: e.to_string(),
+                    })
+                };
+                let init = match (init_key, cached_init) {
+                    (_, Some(bytes)) => Some(bytes),
+                    (Some((url, range)), None) => Some(
+                        fetcher
+                            .get_with(
+                                &url,
+                                range,
+                                HeaderMap::new(),
+                                |_, _| Progress::Continue,
+                                on_retry,
+                            )
+                            .await?
+                            .body,
+                    ),
+                    (None, None) => None,
+                };
+                // Abandon a download that would outlast the buffer by far (the next request goes
+                // lower), once it has run long enough to judge.
+                let progress = |bytes: u64, elapsed: Duration| {
+                    let Some(total) = expected else {
+                        return Progress::Continue;
+                    };
+                    let secs = elapsed.as_secs_f64();
+                    if !can_abandon || secs < 1.0 || bytes == 0 {
+                        return Progress::Continue;
+                    }
+                    let projected = secs * total as f64 / bytes as f64;
+                    if projected > budget_s + 2.0 && projected > 2.0 * secs {
+                        Progress::Abandon
+                    } else {
+                        Progress::Continue
+                    }
+                };
+                let media = fetcher
+                    .get_with(
+                        &media_url,
+                        segment.resource.range,
+                        HeaderMap::new(),
+                        progress,
+                        on_retry,
+                    )
+                    .await?;
+                Ok((init, media.body, media.sample, pathway))
+            }
+            .await;
+            Fetch {
+                kind,
+                epoch,
+                part,
+                rendition,
+                segment,
+                result,
+            }
+        }));
+    }
+
+    fn on_fetched(&mut self, f: Fetch) -> Result<(), String> {
+        if f.epoch != self.epoch {
+            return Ok(()); // from before a seek
+        }
+        let Some(i) = self.streams.iter().position(|s| s.kind == f.kind) else {
+            return Ok(());
+        };
+        self.streams[i].in_flight = false;
+        let number = f.segment.number;
+        let checked = f.result.clone().map_err(|e| e.to_string()).and_then(
+            |(init, media, sample, pathway)| {
+                validate_media(&media).map_err(|e| format!("corrupt segment {number}: {e}"))?;
+                Ok((init, media, sample, pathway))
+            },
+        );
+        let (init, media, sample, pathway) = match checked {
+            Ok(ok) => ok,
+            Err(error) => return self.on_segment_failure(i, &f, error),
+        };
+        self.streams[i].gate.force_below = None;
+        self.streams[i].gate.failovers = 0;
+        self.history.push(sample);
+        if self.history.len() > 64 {
+            self.history.remove(0);
+        }
+        let init_id = f
+            .segment
+            .init
+            .as_ref()
+            .map(|r| format!("{}#{:?}", r.uri, r.range));
+        let needs_init =
+            self.streams[i].pushed_init.as_ref() != Some(&(f.part, f.rendition, init_id.clone()));
+        if let Some(init) = init.filter(|_| needs_init) {
+            if let Some(r) = &f.segment.init {
+                let track = self.track(&self.streams[i]);
+                if let Some(u) = track.representations[f.rendition].url(r, self.pathway.as_deref())
+                {
+                    self.init_cache
+                        .insert(init_cache_key(&u, r.range), init.clone());
+                }
+            }
+            validate_media(&init).map_err(|e| format!("corrupt init segment: {e}"))?;
+            self.sink
+                .push(Chunk {
+                    kind: f.kind,
+                    data: init,
+                    init: true,
+                    start_s: f.segment.start_s,
+                    duration_s: 0.0,
+                })
+                .map_err(|e| e.to_string())?;
+        }
+        self.streams[i].pushed_init = Some((f.part, f.rendition, init_id));
+        self.sink
+            .push(Chunk {
+                kind: f.kind,
+                data: media.clone(),
+                init: false,
+                start_s: f.segment.start_s,
+                duration_s: f.segment.duration_s,
+            })
+            .map_err(|e| e.to_string())?;
+        self.emitter.emit(PlayerEvent::SegmentFetched {
+            kind: f.kind,
+            segment: f.segment.number,
+            rendition: f.rendition,
+            start_s: f.segment.start_s,
+            duration_s: f.segment.duration_s,
+            bytes: media.len() as u64,
+            download_s: sample.duration_s,
+            ttfb_s: sample.ttfb_s,
+            pathway,
+        });
+        let s = &mut self.streams[i];
+        s.rendition = f.rendition;
+        s.buffered_end_s = s.buffered_end_s.max(f.segment.end_s());
+        s.next += 1;
+        let part_len = {
+            let (p, t) = s.parts[s.part];
+            let track = &self.presentation.periods[p].tracks[t];
+            track.representations[f.rendition.min(track.representations.len() - 1)]
+                .segment_list()
+                .len()
+        };
+        let s = &mut self.streams[i];
+        if s.next >= part_len {
+            if s.part + 1 < s.parts.len() {
+                s.part += 1;
+                s.next = 0;
+                s.rendition = 0;
+            } else {
+                s.done = true;
+                let kind = s.kind;
+                self.sink.end_of_stream(kind);
+            }
+        }
+        Ok(())
+    }
+
+    /// Retries are exhausted for a segment: next pathway, then a lower rendition, then fail.
+    fn on_segment_failure(&mut self, i: usize, f: &Fetch, error: String) -> Result<(), String> {
+        let track = self.track(&self.streams[i]);
+        let rep = &track.representations[f.rendition];
+        if rep.locations.len() > 1 {
+            let current = self.pathway.clone();
+            let others: Vec<String> = rep
+                .locations
+                .iter()
+                .filter_map(|l| l.pathway.clone())
+                .filter(|p| Some(p) != current.as_ref())
+                .collect();
+            if let Some(next) = others.first()
+                && self.streams[i].gate.failovers < rep.locations.len()
+            {
+                self.streams[i].gate.failovers += 1;
+                self.emitter.emit(PlayerEvent::Warning {
+                    message: format!(
+                        "segment {} failed on {}: {error}; switching to pathway {next}",
+                        f.segment.number,
+                        current.as_deref().unwrap_or("default")
+                    ),
+                });
+                self.pathway = Some(next.clone());
+                return Ok(()); // the scheduler fetches it again from the new pathway
+            }
+        }
+        if f.rendition > 0 {
+            self.emitter.emit(PlayerEvent::Downswitch {
+                segment: f.segment.number,
+                from: f.rendition,
+                to: f.rendition - 1,
+                reason: error,
+            });
+            self.streams[i].gate.force_below = Some(f.rendition - 1);
+            return Ok(());
+        }
+        let kind = match f.kind {
+            MediaKind::Video => "video",
+            MediaKind::Audio => "audio",
+            MediaKind::Text => "text",
+        };
+        Err(format!(
+            "{kind} segment {} could not be played: {error}",
+            f.segment.number
+        ))
+    }
+
+    /// Applies a command; returns `true` to stop.
+    fn on_command(&mut self, c: Command) -> Result<bool, String> {
+        let description = match c {
+            Command::Stop => return Ok(true),
+            Command::Pause => {
+                self.paused_by_viewer = true;
+                self.sink.pause();
+                self.set_state(PlayerState::Paused);
+                "paused".to_string()
+            }
+            Command::Play => {
+                self.paused_by_viewer = false;
+                if self.state == PlayerState::Paused {
+                    self.set_state(PlayerState::Buffering);
+                }
+                "resumed".to_string()
+            }
+            Command::TogglePause => {
+                return self.on_command(if self.paused_by_viewer {
+                    Command::Play
+                } else {
+                    Command::Pause
+                });
+            }
+            Command::Seek(t) => {
+                self.seek(t)?;
+                format!("seek to {t:.1} s")
+            }
+            Command::SeekBy(d) => {
+                let t = self.sink.position_s() + d;
+                self.seek(t)?;
+                format!("seek by {d:+.0} s")
+            }
+            Command::CapBitrate(cap) => {
+                self.cap_bps = cap;
+                match cap {
+                    Some(c) => format!("bitrate capped at {} kbit/s", c / 1000),
+                    None => "bitrate cap lifted".into(),
+                }
+            }
+            Command::PinRendition(pin) => {
+                self.pinned = pin;
+                match pin {
+                    Some(p) => format!("rendition {p} pinned"),
+                    None => "automatic rendition choice".into(),
+                }
+            }
+            Command::SelectAudio(index) => {
+                let tracks: Vec<usize> = self.presentation.periods[0]
+                    .tracks
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.kind == MediaKind::Audio)
+                    .map(|(i, _)| i)
+                    .collect();
+                let Some(&track) = tracks.get(index) else {
+                    self.emitter.emit(PlayerEvent::Warning {
+                        message: format!("there is no audio track {index}"),
+                    });
+                    return Ok(false);
+                };
+                if let Some(s) = self.streams.iter_mut().find(|s| s.kind == MediaKind::Audio) {
+                    s.parts[0].1 = track;
+                }
+                let t = self.sink.position_s();
+                self.seek(t)?;
+                format!("audio track {index}")
+            }
+        };
+        self.emitter
+            .emit(PlayerEvent::CommandApplied { description });
+        Ok(false)
+    }
+
+    fn seek(&mut self, t: f64) -> Result<(), String> {
+        let end = if self.duration_s > 0.0 {
+            (self.duration_s - 0.5).max(0.0)
+        } else {
+            f64::MAX
+        };
+        let t = t.clamp(0.0, end);
+        self.epoch += 1;
+        self.position_streams(t);
+        self.sink.seek(t).map_err(|e| e.to_string())?;
+        if let Some(s) = self.stall_started.take() {
+            // A seek during a stall ends it (the viewer moved on).
+            self.emitter.emit(PlayerEvent::StallEnd {
+                stalled_s: s.elapsed().as_secs_f64(),
+            });
+        }
+        if !self.paused_by_viewer {
+            self.sink.pause();
+            self.set_state(PlayerState::Buffering);
+        }
+        self.emitter.emit(PlayerEvent::Seeked { position_s: t });
+        Ok(())
+    }
+}
+
+fn init_cache_key(url: &Url, range: Option<crate::presentation::ByteRange>) -> String {
+    match range {
+        Some(r) => format!("{url}#{}-{}", r.offset, r.length),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_validation_catches_garbage_and_truncation() {
+        let mut good = Vec::new();
+        good.extend_from_slice(&16u32.to_be_bytes());
+        good.extend_from_slice(b"moof");
+        good.extend_from_slice(&[0; 8]);
+        good.extend_from_slice(&8u32.to_be_bytes());
+        good.extend_from_slice(b"mdat");
+        assert!(validate_media(&good).is_ok());
+        assert!(
+            validate_media(&good[..20]).unwrap_err().contains("stray")
+                || validate_media(&good[..20]).is_err()
+        );
+        let e = validate_media(&good[..12]).unwrap_err();
+        assert!(e.contains("truncated"), "{e}");
+        let e = validate_media(&[0x13; 400]).unwrap_err();
+        assert!(e.contains("garbage"), "{e}");
+        assert!(validate_media(&[0x47; 376]).is_ok());
+        assert!(validate_media(b"").is_err());
+    }
+}

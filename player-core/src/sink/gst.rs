@@ -1,0 +1,416 @@
+//! The GStreamer sink: one `appsrc` per media kind (seekable, in time format) into `decodebin`,
+//! then video into the app's sink (an appsink handing RGBA frames to a callback, or a fake sink)
+//! and audio into the default output (or a fake sink). The pipeline clock is the playback clock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gst::prelude::*;
+use gst_app::{AppSrc, AppStreamType};
+
+use super::{Chunk, Sink, SinkError};
+use crate::presentation::MediaKind;
+
+/// A decoded video frame for an app to draw.
+#[derive(Debug, Clone)]
+pub struct VideoFrame {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// RGBA pixels, row after row (stride = width × 4).
+    pub rgba: Vec<u8>,
+    /// Presentation time in seconds.
+    pub pts_s: f64,
+}
+
+/// Callback receiving decoded frames.
+pub type FrameCallback = Arc<dyn Fn(VideoFrame) + Send + Sync>;
+
+/// How the GStreamer sink outputs media.
+#[derive(Clone, Default)]
+pub struct GstSinkConfig {
+    /// Decoded frames go to this callback (scaled to `frame_size` when given); without it video
+    /// is decoded into a fake sink.
+    pub on_frame: Option<FrameCallback>,
+    /// Size frames are scaled to for `on_frame`.
+    pub frame_size: Option<(u32, u32)>,
+    /// Play audio on the default output device; otherwise audio is decoded and discarded.
+    pub audio_output: bool,
+}
+
+impl std::fmt::Debug for GstSinkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GstSinkConfig")
+            .field("on_frame", &self.on_frame.is_some())
+            .field("frame_size", &self.frame_size)
+            .field("audio_output", &self.audio_output)
+            .finish()
+    }
+}
+
+/// Decodes with GStreamer, paced by the pipeline clock.
+pub struct GstSink {
+    config: GstSinkConfig,
+    pipeline: gst::Pipeline,
+    sources: HashMap<MediaKind, AppSrc>,
+    frames: Arc<AtomicU64>,
+    volume: Option<gst::Element>,
+    eos: bool,
+    error: Option<SinkError>,
+    last_position: f64,
+}
+
+fn gst_err(e: impl std::fmt::Display) -> SinkError {
+    SinkError::Setup(e.to_string())
+}
+
+/// Initialises GStreamer (idempotent).
+pub fn init() -> Result<(), SinkError> {
+    gst::init().map_err(|e| SinkError::Setup(format!("GStreamer cannot start: {e}")))
+}
+
+/// The caps a decoder must accept for an RFC 6381 codec string, if Reel knows the codec.
+fn codec_caps(codec: &str) -> Option<gst::Caps> {
+    let c = codec.trim();
+    let prefix = c.split('.').next().unwrap_or("");
+    let caps = match prefix {
+        "avc1" | "avc3" => gst::Caps::builder("video/x-h264").build(),
+        "hvc1" | "hev1" => gst::Caps::builder("video/x-h265").build(),
+        "vp09" => gst::Caps::builder("video/x-vp9").build(),
+        "av01" => gst::Caps::builder("video/x-av1").build(),
+        "mp4a" => gst::Caps::builder("audio/mpeg")
+            .field("mpegversion", 4i32)
+            .build(),
+        "ac-3" => gst::Caps::builder("audio/x-ac3").build(),
+        "ec-3" => gst::Caps::builder("audio/x-eac3").build(),
+        "opus" | "Opus" => gst::Caps::builder("audio/x-opus").build(),
+        "flac" | "fLaC" => gst::Caps::builder("audio/x-flac").build(),
+        _ => return None,
+    };
+    Some(caps)
+}
+
+/// Fails with a clear message when no installed decoder takes one of `codecs` (comma-separated).
+pub fn check_decodable(codecs: &str) -> Result<(), SinkError> {
+    init()?;
+    let decoders = gst::ElementFactory::factories_with_type(
+        gst::ElementFactoryType::DECODER,
+        gst::Rank::MARGINAL,
+    );
+    for codec in codecs.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let Some(caps) = codec_caps(codec) else {
+            continue; // unknown to us: let decodebin try
+        };
+        let found = decoders.iter().any(|f| f.can_sink_any_caps(&caps));
+        if !found {
+            return Err(SinkError::Setup(format!(
+                "no GStreamer decoder for codec {codec} ({}); install a plugin that decodes it \
+                 (gstreamer1.0-libav, gstreamer1.0-plugins-bad)",
+                caps.structure(0).map_or("?", |s| s.name().as_str())
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl GstSink {
+    /// A sink with this output configuration; the pipeline is built by [`Sink::configure`].
+    pub fn new(config: GstSinkConfig) -> Result<Self, SinkError> {
+        init()?;
+        Ok(GstSink {
+            config,
+            pipeline: gst::Pipeline::with_name("reel-player"),
+            sources: HashMap::new(),
+            frames: Arc::new(AtomicU64::new(0)),
+            volume: None,
+            eos: false,
+            error: None,
+            last_position: 0.0,
+        })
+    }
+
+    fn video_output(&self) -> Result<gst::Element, SinkError> {
+        let bin = gst::Bin::new();
+        let convert = make("videoconvert")?;
+        let queue = make("queue")?;
+        let sink: gst::Element = match &self.config.on_frame {
+            Some(callback) => {
+                let mut caps = gst::Caps::builder("video/x-raw").field("format", "RGBA");
+                if let Some((w, h)) = self.config.frame_size {
+                    caps = caps.field("width", w as i32).field("height", h as i32);
+                }
+                let appsink = gst_app::AppSink::builder()
+                    .caps(&caps.build())
+                    .max_buffers(2)
+                    .drop(true)
+                    .build();
+                let callback = callback.clone();
+                appsink.set_callbacks(
+                    gst_app::AppSinkCallbacks::builder()
+                        .new_sample(move |s| {
+                            let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                            if let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps())
+                                && let Ok(info) = gst_video::VideoInfo::from_caps(caps)
+                                && let Ok(map) = buffer.map_readable()
+                            {
+                                let (w, h) = (info.width(), info.height());
+                                let stride = info.stride()[0] as usize;
+                                let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+                                for row in 0..h as usize {
+                                    let start = row * stride;
+                                    rgba.extend_from_slice(&map[start..start + w as usize * 4]);
+                                }
+                                callback(VideoFrame {
+                                    width: w,
+                                    height: h,
+                                    rgba,
+                                    pts_s: buffer.pts().map_or(0.0, |t| t.nseconds() as f64 / 1e9),
+                                });
+                            }
+                            Ok(gst::FlowSuccess::Ok)
+                        })
+                        .build(),
+                );
+                appsink.upcast()
+            }
+            None => gst::ElementFactory::make("fakesink")
+                .property("sync", true)
+                .build()
+                .map_err(gst_err)?,
+        };
+        let frames = self.frames.clone();
+        sink.static_pad("sink")
+            .expect("sinks have a sink pad")
+            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                frames.fetch_add(1, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+        let scale = make("videoscale")?;
+        bin.add_many([&queue, &convert, &scale, &sink])
+            .map_err(gst_err)?;
+        gst::Element::link_many([&queue, &convert, &scale, &sink]).map_err(gst_err)?;
+        let pad = gst::GhostPad::with_target(&queue.static_pad("sink").expect("queue sink pad"))
+            .map_err(gst_err)?;
+        bin.add_pad(&pad).map_err(gst_err)?;
+        Ok(bin.upcast())
+    }
+
+    fn audio_output(&mut self) -> Result<gst::Element, SinkError> {
+        let bin = gst::Bin::new();
+        let queue = make("queue")?;
+        let convert = make("audioconvert")?;
+        let resample = make("audioresample")?;
+        let volume = make("volume")?;
+        let device = if self.config.audio_output {
+            gst::ElementFactory::make("autoaudiosink")
+                .build()
+                .ok()
+                .filter(|s| {
+                    // No sound device (servers, CI): fall back quietly to a silent sink.
+                    let ok = s.set_state(gst::State::Ready).is_ok();
+                    let _ = s.set_state(gst::State::Null);
+                    ok
+                })
+        } else {
+            None
+        };
+        let sink = match device {
+            Some(s) => s,
+            None => gst::ElementFactory::make("fakesink")
+                .property("sync", true)
+                .build()
+                .map_err(gst_err)?,
+        };
+        bin.add_many([&queue, &convert, &resample, &volume, &sink])
+            .map_err(gst_err)?;
+        gst::Element::link_many([&queue, &convert, &resample, &volume, &sink]).map_err(gst_err)?;
+        let pad = gst::GhostPad::with_target(&queue.static_pad("sink").expect("queue sink pad"))
+            .map_err(gst_err)?;
+        bin.add_pad(&pad).map_err(gst_err)?;
+        self.volume = Some(volume);
+        Ok(bin.upcast())
+    }
+
+    fn poll_bus(&mut self) {
+        let Some(bus) = self.pipeline.bus() else {
+            return;
+        };
+        while let Some(msg) = bus.pop() {
+            match msg.view() {
+                gst::MessageView::Eos(_) => self.eos = true,
+                gst::MessageView::Error(e) => {
+                    let element = e
+                        .src()
+                        .map_or_else(|| "pipeline".to_string(), |s| s.name().to_string());
+                    self.error = Some(SinkError::Decode(format!("{element}: {}", e.error())));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn make(factory: &str) -> Result<gst::Element, SinkError> {
+    gst::ElementFactory::make(factory)
+        .build()
+        .map_err(|_| SinkError::Setup(format!("GStreamer element {factory:?} is missing")))
+}
+
+impl Sink for GstSink {
+    fn configure(&mut self, inputs: &[(MediaKind, Option<String>)]) -> Result<(), SinkError> {
+        for (kind, codecs) in inputs {
+            if let Some(c) = codecs {
+                check_decodable(c)?;
+            }
+            if *kind == MediaKind::Text {
+                continue;
+            }
+            let src = AppSrc::builder()
+                .name(format!("src-{kind:?}").to_lowercase())
+                .format(gst::Format::Time)
+                .stream_type(AppStreamType::Seekable)
+                .is_live(false)
+                .max_bytes(0)
+                .block(false)
+                .build();
+            src.set_callbacks(
+                gst_app::AppSrcCallbacks::builder()
+                    .seek_data(|_, _| true)
+                    .build(),
+            );
+            let decode = make("decodebin")?;
+            self.pipeline
+                .add_many([src.upcast_ref::<gst::Element>(), &decode])
+                .map_err(gst_err)?;
+            src.link(&decode).map_err(gst_err)?;
+            let output = match kind {
+                MediaKind::Video => self.video_output()?,
+                _ => self.audio_output()?,
+            };
+            self.pipeline.add(&output).map_err(gst_err)?;
+            let output_weak = output.downgrade();
+            let wanted = *kind;
+            decode.connect_pad_added(move |_, pad| {
+                let Some(output) = output_weak.upgrade() else {
+                    return;
+                };
+                let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+                let name = caps
+                    .structure(0)
+                    .map(|s| s.name().to_string())
+                    .unwrap_or_default();
+                let matches = match wanted {
+                    MediaKind::Video => name.starts_with("video/"),
+                    _ => name.starts_with("audio/"),
+                };
+                if let Some(sink) = output.static_pad("sink")
+                    && matches
+                    && !sink.is_linked()
+                {
+                    let _ = pad.link(&sink);
+                }
+            });
+            self.sources.insert(*kind, src);
+        }
+        self.pipeline
+            .set_state(gst::State::Paused)
+            .map_err(|e| SinkError::Setup(format!("the pipeline would not start: {e}")))?;
+        Ok(())
+    }
+
+    fn push(&mut self, chunk: Chunk) -> Result<(), SinkError> {
+        self.poll_bus();
+        if let Some(e) = self.error.clone() {
+            return Err(e);
+        }
+        let Some(src) = self.sources.get(&chunk.kind) else {
+            return Ok(());
+        };
+        let mut buffer = gst::Buffer::from_slice(chunk.data);
+        if !chunk.init {
+            let b = buffer.get_mut().expect("a new buffer is writable");
+            b.set_pts(gst::ClockTime::from_nseconds(
+                (chunk.start_s.max(0.0) * 1e9) as u64,
+            ));
+            b.set_duration(gst::ClockTime::from_nseconds(
+                (chunk.duration_s.max(0.0) * 1e9) as u64,
+            ));
+        }
+        src.push_buffer(buffer)
+            .map(|_| ())
+            .map_err(|e| SinkError::Decode(format!("the pipeline refused data: {e:?}")))
+    }
+
+    fn end_of_stream(&mut self, kind: MediaKind) {
+        if let Some(src) = self.sources.get(&kind) {
+            let _ = src.end_of_stream();
+        }
+    }
+
+    fn play(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Playing);
+    }
+
+    fn pause(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Paused);
+    }
+
+    fn seek(&mut self, position_s: f64) -> Result<(), SinkError> {
+        self.eos = false;
+        let target = gst::ClockTime::from_nseconds((position_s.max(0.0) * 1e9) as u64);
+        self.pipeline
+            .seek_simple(gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE, target)
+            .map_err(|e| SinkError::Setup(format!("seek failed: {e}")))?;
+        self.last_position = position_s;
+        Ok(())
+    }
+
+    fn position_s(&mut self) -> f64 {
+        self.poll_bus();
+        if let Some(p) = self.pipeline.query_position::<gst::ClockTime>() {
+            self.last_position = p.nseconds() as f64 / 1e9;
+        }
+        self.last_position
+    }
+
+    fn finished(&mut self) -> bool {
+        self.poll_bus();
+        self.eos
+    }
+
+    fn take_error(&mut self) -> Option<SinkError> {
+        self.poll_bus();
+        self.error.take()
+    }
+
+    fn frames_presented(&self) -> u64 {
+        self.frames.load(Ordering::Relaxed)
+    }
+
+    fn set_volume(&mut self, volume: f64, muted: bool) {
+        if let Some(v) = &self.volume {
+            v.set_property("volume", volume.clamp(0.0, 1.0));
+            v.set_property("mute", muted);
+        }
+    }
+}
+
+impl Drop for GstSink {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn h264_and_aac_are_decodable_and_unknown_codecs_are_named() {
+        check_decodable("avc1.4d401f,mp4a.40.2").unwrap();
+        // Codecs Reel does not map are left to decodebin.
+        check_decodable("xyz1.0").unwrap();
+    }
+}
