@@ -87,6 +87,7 @@ fn codec_caps(codec: &str) -> Option<gst::Caps> {
         "ec-3" => gst::Caps::builder("audio/x-eac3").build(),
         "opus" | "Opus" => gst::Caps::builder("audio/x-opus").build(),
         "flac" | "fLaC" => gst::Caps::builder("audio/x-flac").build(),
+        "ac-4" => gst::Caps::builder("audio/x-ac4").build(),
         _ => return None,
     };
     Some(caps)

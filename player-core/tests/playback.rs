@@ -1,0 +1,353 @@
+//! End to end on loopback: `reel-stub` encodes a title and serves it from caches behind the
+//! playback API; the engine plays HLS and DASH sessions decoded by GStreamer, and degrades (lower
+//! rendition, clear error) on broken media.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use player_core::events::{PlayerEvent, TimedEvent};
+use player_core::presentation::MediaKind;
+use player_core::sink::{GstSink, GstSinkConfig, NullSink, Sink};
+use player_core::{Command, Player, PlayerConfig, PlayerState, SessionOutcome, Url};
+use reel_protocol::{FaultsUpdate, Format, LoginResponse, PlaybackResponse};
+use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
+use reel_stub::oca::{Oca, OcaConfig};
+use reel_stub::title::TitleMeta;
+use reel_stub::up::{Stack, UpConfig};
+
+const SECONDS: u32 = 16;
+const FPS: u32 = 30;
+
+/// One encoded title shared by every test (encoding is the slow part).
+fn media() -> &'static (tempfile::TempDir, TitleMeta) {
+    static MEDIA: OnceLock<(tempfile::TempDir, TitleMeta)> = OnceLock::new();
+    MEDIA.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts =
+            EncodeOptions::new(Source::Synthetic { seconds: SECONDS }, dir.path(), "demo");
+        opts.ladder =
+            LadderChoice::Fixed(Ladder::from_cli("240:300,360:700,480:1500", 96).unwrap());
+        opts.preset = "ultrafast".into();
+        let title = encode::encode(&opts).unwrap();
+        (dir, title)
+    })
+}
+
+/// A private copy of the media tree, for tests that damage it.
+fn media_copy() -> (tempfile::TempDir, PathBuf) {
+    let (src, _) = media();
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("demo");
+    std::fs::create_dir_all(&to).unwrap();
+    for e in std::fs::read_dir(src.path().join("demo")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+    (dir, to)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn serve(root: &Path) -> Oca {
+    Oca::start(OcaConfig {
+        id: "oca-test".into(),
+        root: root.to_path_buf(),
+        listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+        admin: Some("127.0.0.1:0".parse().unwrap()),
+    })
+    .await
+    .unwrap()
+}
+
+async fn session(stack: &Stack, format: Format) -> PlaybackResponse {
+    let client = reqwest::Client::new();
+    let api = stack.backend.url();
+    let login: LoginResponse = client
+        .post(format!("{api}/v1/login"))
+        .json(&serde_json::json!({"user": "demo", "password": "reel"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    client
+        .post(format!("{api}/v1/playback"))
+        .bearer_auth(login.token)
+        .json(&serde_json::json!({"title": "demo", "format": format}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn start_stack() -> Stack {
+    let mut config = UpConfig::new(media().0.path());
+    config.port_base = 0;
+    config.progress = false;
+    Stack::start(&config).await.unwrap()
+}
+
+fn decoding_sink() -> Box<dyn Sink> {
+    Box::new(GstSink::new(GstSinkConfig::default()).unwrap())
+}
+
+async fn play(url: &str, sink: Box<dyn Sink>) -> SessionOutcome {
+    let player = Player::open(Url::parse(url).unwrap(), sink, PlayerConfig::default());
+    tokio::time::timeout(Duration::from_secs(90), player.finished())
+        .await
+        .expect("the session ends by itself")
+}
+
+fn stalls_after_start(events: &[TimedEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e.event, PlayerEvent::StallStart { .. }))
+        .count()
+}
+
+fn video_renditions(events: &[TimedEvent]) -> Vec<usize> {
+    events
+        .iter()
+        .filter_map(|e| match e.event {
+            PlayerEvent::SegmentFetched {
+                kind: MediaKind::Video,
+                rendition,
+                ..
+            } => Some(rendition),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn hls_and_dash_sessions_play_the_whole_title_decoded() {
+    runtime().block_on(async {
+        let stack = start_stack().await;
+        let hls = session(&stack, Format::Hls).await;
+        let dash = session(&stack, Format::Dash).await;
+        let (h, d) = tokio::join!(
+            play(&hls.manifest_url, decoding_sink()),
+            play(&dash.manifest_url, decoding_sink())
+        );
+        for (name, o) in [("hls", &h), ("dash", &d)] {
+            assert_eq!(o.state, PlayerState::Ended, "{name}: {:?}", o.error());
+            let expected = (SECONDS * FPS) as i64;
+            let per_segment = (4 * FPS) as i64;
+            assert!(
+                (o.frames as i64 - expected).abs() <= per_segment,
+                "{name}: {} frames decoded, expected {expected} ± {per_segment}",
+                o.frames
+            );
+            assert_eq!(stalls_after_start(&o.events), 0, "{name}: no stall");
+            assert_eq!(o.qoe.rebuffer_count, 0);
+            assert!(o.qoe.startup_s.is_some());
+            assert_eq!(o.qoe.segments, SECONDS / 4);
+        }
+        stack.shutdown().await;
+    });
+}
+
+#[test]
+fn a_cache_capped_at_1_mbit_makes_the_abr_settle_at_or_below_1_mbit() {
+    runtime().block_on(async {
+        let stack = start_stack().await;
+        let hls = session(&stack, Format::Hls).await;
+        let first = &stack.caches[0];
+        assert_eq!(
+            hls.pathways[0].id,
+            first.id(),
+            "the session starts on the first cache"
+        );
+        first.set_faults(&FaultsUpdate {
+            throughput_kbps: Some(1000),
+            ..Default::default()
+        });
+        let o = play(&hls.manifest_url, Box::new(NullSink::default())).await;
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let ladder: Vec<u64> = o
+            .events
+            .iter()
+            .find_map(|e| match &e.event {
+                PlayerEvent::ManifestLoaded { ladder, .. } => {
+                    Some(ladder.iter().map(|r| r.bitrate).collect())
+                }
+                _ => None,
+            })
+            .unwrap();
+        let chosen = video_renditions(&o.events);
+        let settled = &chosen[1..];
+        assert!(
+            settled.iter().all(|&r| ladder[r] <= 1_000_000),
+            "renditions {chosen:?} of ladder {ladder:?}"
+        );
+        assert_eq!(stalls_after_start(&o.events), 0, "no stall after start-up");
+        stack.shutdown().await;
+    });
+}
+
+#[test]
+fn a_seek_to_the_middle_resumes_there() {
+    runtime().block_on(async {
+        let (dir, _) = media_copy();
+        let oca = serve(dir.path()).await;
+        let url = Url::parse(&format!("{}/demo/master.m3u8", oca.url())).unwrap();
+        let player = Player::open(url, decoding_sink(), PlayerConfig::default());
+        let mut events = player.events();
+        // Seek once playback has started.
+        loop {
+            let e = events.recv().await.unwrap();
+            if matches!(e.event, PlayerEvent::FirstFrame { .. }) {
+                break;
+            }
+        }
+        player.command(Command::Seek(8.0));
+        let o = tokio::time::timeout(Duration::from_secs(60), player.finished())
+            .await
+            .unwrap();
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let seek_at = o
+            .events
+            .iter()
+            .position(
+                |e| matches!(e.event, PlayerEvent::Seeked { position_s } if position_s == 8.0),
+            )
+            .expect("a Seeked event");
+        let after: Vec<&TimedEvent> = o.events[seek_at..].iter().collect();
+        let first_video = after
+            .iter()
+            .find_map(|e| match e.event {
+                PlayerEvent::SegmentFetched {
+                    kind: MediaKind::Video,
+                    start_s,
+                    ..
+                } => Some(start_s),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            first_video, 8.0,
+            "the next segment fetched is the one holding 8 s"
+        );
+        assert!(
+            after.iter().any(|e| matches!(
+                e.event,
+                PlayerEvent::State {
+                    state: PlayerState::Playing
+                }
+            )),
+            "playback resumed after the seek"
+        );
+        // 8 s of the second half plus whatever played before the seek.
+        assert!(o.frames >= (8 * FPS) as u64, "{} frames", o.frames);
+        assert!(
+            o.frames < (SECONDS * FPS) as u64,
+            "{} frames: the seek skipped ahead",
+            o.frames
+        );
+        oca.shutdown().await;
+    });
+}
+
+#[test]
+fn a_missing_rendition_degrades_to_a_lower_one() {
+    runtime().block_on(async {
+        let (dir, title_dir) = media_copy();
+        std::fs::remove_file(title_dir.join("video_480p.mp4")).unwrap();
+        let oca = serve(dir.path()).await;
+        let o = play(&format!("{}/demo/master.m3u8", oca.url()), Box::new(NullSink::default())).await;
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        assert!(
+            o.events.iter().any(|e| matches!(&e.event, PlayerEvent::Downswitch { from: 2, reason, .. } if reason.contains("404"))),
+            "a 404 on the top rung moves down"
+        );
+        assert!(!video_renditions(&o.events).contains(&2));
+        oca.shutdown().await;
+    });
+}
+
+#[test]
+fn a_garbage_segment_is_caught_before_the_decoder() {
+    runtime().block_on(async {
+        let (dir, title_dir) = media_copy();
+        let (_, title) = media();
+        // Overwrite the second segment of every rendition but the lowest with garbage.
+        for r in &title.video[1..] {
+            let path = title_dir.join(r.media_file());
+            let mut data = std::fs::read(&path).unwrap();
+            let s = r.segments[1].range;
+            data[s.offset as usize..(s.offset + s.length) as usize].fill(0x13);
+            std::fs::write(&path, data).unwrap();
+        }
+        let oca = serve(dir.path()).await;
+        let o = play(&format!("{}/demo/master.m3u8", oca.url()), decoding_sink()).await;
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        assert!(o.events.iter().any(|e| matches!(&e.event, PlayerEvent::Downswitch { reason, .. } if reason.contains("garbage"))));
+        oca.shutdown().await;
+    });
+}
+
+#[test]
+fn truncated_media_everywhere_fails_with_one_clear_line() {
+    runtime().block_on(async {
+        let (dir, title_dir) = media_copy();
+        let (_, title) = media();
+        for r in &title.video {
+            let path = title_dir.join(r.media_file());
+            let keep = r.segments[1].range.offset; // init and first segment only
+            let data = std::fs::read(&path).unwrap();
+            std::fs::write(&path, &data[..keep as usize]).unwrap();
+        }
+        let oca = serve(dir.path()).await;
+        let o = play(
+            &format!("{}/demo/master.m3u8", oca.url()),
+            Box::new(NullSink::default()),
+        )
+        .await;
+        let error = o.error().expect("the session fails");
+        assert!(
+            error.starts_with("video segment 1 could not be played"),
+            "{error}"
+        );
+        assert!(error.contains("416"), "{error}");
+        assert!(!error.contains('\n'));
+        oca.shutdown().await;
+    });
+}
+
+#[test]
+fn unreachable_hosts_and_broken_manifests_fail_clearly() {
+    runtime().block_on(async {
+        let o = play("http://127.0.0.1:1/demo/master.m3u8", Box::new(NullSink::default())).await;
+        let e = o.error().unwrap();
+        assert!(e.contains("cannot connect"), "{e}");
+
+        let (dir, title_dir) = media_copy();
+        std::fs::write(title_dir.join("broken.mpd"), "<MPD><Period>").unwrap();
+        std::fs::write(
+            title_dir.join("ac4.m3u8"),
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=500000,CODECS=\"avc1.4d401f,ac-4.02.01.01\"\nvideo_240p.m3u8\n",
+        )
+        .unwrap();
+        let oca = serve(dir.path()).await;
+        let o = play(&format!("{}/demo/broken.mpd", oca.url()), Box::new(NullSink::default())).await;
+        let e = o.error().unwrap();
+        assert!(e.contains("not a valid DASH MPD"), "{e}");
+        let o = play(&format!("{}/demo/nope.m3u8", oca.url()), Box::new(NullSink::default())).await;
+        assert!(o.error().unwrap().contains("HTTP 404"));
+        let o = play(&format!("{}/demo/ac4.m3u8", oca.url()), decoding_sink()).await;
+        let e = o.error().unwrap();
+        assert!(e.contains("no GStreamer decoder for codec ac-4"), "{e}");
+        oca.shutdown().await;
+    });
+}
