@@ -96,7 +96,17 @@ fn parse_oca(s: &str) -> Result<(String, String), String> {
     let (id, url) = s
         .split_once('=')
         .ok_or_else(|| format!("{s:?} is not ID=URL"))?;
-    if id.is_empty() || !(url.starts_with("http://") || url.starts_with("https://")) {
+    // HLS PATHWAY-ID allows [A-Za-z0-9._-] only.
+    let id_ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !id_ok {
+        return Err(format!(
+            "cache id {id:?} may only hold letters, digits, '.', '_' and '-'"
+        ));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(format!("{s:?} is not ID=URL with an http(s) URL"));
     }
     Ok((id.to_string(), url.to_string()))
@@ -126,9 +136,9 @@ struct EncodeArgs {
     /// Rungs as HEIGHT:KBPS pairs, e.g. `240:300,720:3000` (overrides the ladder's rungs).
     #[arg(long)]
     rungs: Option<String>,
-    /// AAC bitrate in kbit/s.
-    #[arg(long, default_value_t = 128)]
-    audio_kbps: u32,
+    /// AAC bitrate in kbit/s (default 128, or the ladder file's).
+    #[arg(long)]
+    audio_kbps: Option<u32>,
     /// Segment duration in seconds.
     #[arg(long, default_value_t = 4)]
     segment: u32,
@@ -195,13 +205,13 @@ fn run_encode(args: EncodeArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| "title".into()),
         None => "demo".into(),
     });
-    let base = match args.ladder.as_str() {
-        "default" | "auto" => Ladder {
-            audio_bitrate_kbps: args.audio_kbps,
-            ..Ladder::default()
-        },
+    let mut base = match args.ladder.as_str() {
+        "default" | "auto" => Ladder::default(),
         path => Ladder::from_file(std::path::Path::new(path))?,
     };
+    if let Some(kbps) = args.audio_kbps {
+        base.audio_bitrate_kbps = kbps;
+    }
     let base = match &args.rungs {
         Some(spec) => Ladder::from_cli(spec, base.audio_bitrate_kbps)?,
         None => base,

@@ -169,6 +169,14 @@ pub enum TitleError {
         /// Why.
         source: std::io::Error,
     },
+    /// The description contradicts itself.
+    #[error("{path}: {reason}")]
+    Inconsistent {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The file is not a valid title description.
     #[error("{path} is not a valid title description: {source}")]
     Parse {
@@ -187,10 +195,47 @@ impl TitleMeta {
             path: path.display().to_string(),
             source,
         })?;
-        serde_json::from_str(&text).map_err(|source| TitleError::Parse {
+        let mut title: TitleMeta =
+            serde_json::from_str(&text).map_err(|source| TitleError::Parse {
+                path: path.display().to_string(),
+                source,
+            })?;
+        title.check().map_err(|reason| TitleError::Inconsistent {
             path: path.display().to_string(),
-            source,
-        })
+            reason,
+        })?;
+        if let Some(dir) = title_dir.file_name() {
+            title.id = dir.to_string_lossy().into_owned();
+        }
+        Ok(title)
+    }
+
+    /// Checks what the manifest writers rely on: non-empty ranges, segments in time order.
+    pub fn check(&self) -> Result<(), String> {
+        for r in self.renditions() {
+            if r.init.length == 0 {
+                return Err(format!("rendition {} has an empty init segment", r.id));
+            }
+            if r.segments.is_empty() {
+                return Err(format!("rendition {} has no segment", r.id));
+            }
+            for w in r.segments.windows(2) {
+                if w[1].start_s < w[0].start_s {
+                    return Err(format!("rendition {}: segments out of time order", r.id));
+                }
+            }
+            if let Some(s) = r
+                .segments
+                .iter()
+                .find(|s| s.range.length == 0 || s.duration_s.is_nan() || s.duration_s <= 0.0)
+            {
+                return Err(format!(
+                    "rendition {}: segment at {:.3} s is empty",
+                    r.id, s.start_s
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Every rendition, video first.
@@ -228,7 +273,11 @@ pub fn scan_media_root(root: &Path) -> std::io::Result<Vec<TitleMeta>> {
             continue;
         }
         match TitleMeta::load(&entry.path()) {
-            Ok(t) => titles.push(t),
+            Ok(mut t) => {
+                // The directory is what URLs address: its name is the id.
+                t.id = entry.file_name().to_string_lossy().into_owned();
+                titles.push(t);
+            }
             Err(e) => tracing::warn!("skipping title: {e}"),
         }
     }

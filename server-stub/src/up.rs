@@ -74,6 +74,9 @@ pub enum UpError {
     /// The backend could not start.
     #[error(transparent)]
     Backend(#[from] crate::backend::BackendError),
+    /// Bad options.
+    #[error("{0}")]
+    Config(String),
     /// The media root could not be read.
     #[error("media root {0}: {1}")]
     Media(String, std::io::Error),
@@ -104,6 +107,16 @@ impl Stack {
                 .await
                 .expect("the encoder thread does not panic")?;
             titles.push(title);
+        }
+        if config.caches == 0 {
+            return Err(UpError::Config("at least one cache is needed".into()));
+        }
+        let last = config.port_base as usize + 2 * config.caches;
+        if config.port_base != 0 && last > u16::MAX as usize {
+            return Err(UpError::Config(format!(
+                "ports {}..={last} do not fit; choose a lower --port-base",
+                config.port_base
+            )));
         }
         let port = |offset: usize| -> u16 {
             if config.port_base == 0 {

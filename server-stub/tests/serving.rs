@@ -330,9 +330,19 @@ async fn fault_controls_change_what_clients_see() {
         },
     )
     .await;
+    // The accept loop reacts asynchronously: give it up to a second.
     let fresh = reqwest::Client::new();
-    let err = fresh.get(&url).send().await.unwrap_err();
-    assert!(err.is_connect(), "a down cache refuses connections: {err}");
+    let mut refused = None;
+    for _ in 0..20 {
+        match fresh.get(&url).send().await {
+            Err(e) if e.is_connect() => {
+                refused = Some(e);
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert!(refused.is_some(), "a down cache refuses connections");
     let health: CacheHealth = client
         .get(format!("http://{}/health", oca.admin_addr.unwrap()))
         .send()
@@ -352,9 +362,17 @@ async fn fault_controls_change_what_clients_see() {
         .await
         .unwrap();
     assert_eq!(reset, Faults::none());
+    let mut status = None;
+    for _ in 0..20 {
+        if let Ok(r) = fresh.get(&url).send().await {
+            status = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(
-        fresh.get(&url).send().await.unwrap().status(),
-        200,
+        status.map(|s| s.as_u16()),
+        Some(200),
         "back up on the same port"
     );
     oca.shutdown().await;
@@ -667,8 +685,18 @@ async fn a_cache_set_down_moves_to_the_end_of_the_pathway_priority_within_one_tt
                 .unwrap()
         }
     };
-    let first = steer("?_HLS_pathway=%22oca-a%22&_HLS_throughput=5000000").await;
-    assert_eq!(first.pathway_priority, ["oca-a", "oca-b"]);
+    let first = steer("?_HLS_pathway=%22oca-b%22&_HLS_throughput=5000000").await;
+    assert_eq!(
+        first.pathway_priority,
+        ["oca-b", "oca-a"],
+        "the client keeps its pathway"
+    );
+    let poor = steer("?_HLS_pathway=%22oca-b%22&_HLS_throughput=200000").await;
+    assert_eq!(
+        poor.pathway_priority,
+        ["oca-a", "oca-b"],
+        "a struggling client is steered away"
+    );
     assert_eq!(first.version, 1);
     assert_eq!(
         first.reload_uri.as_deref(),

@@ -119,9 +119,18 @@ impl Tokens {
     }
 }
 
-/// A random 32-byte signing secret.
+/// A random 32-byte signing secret from the operating system's generator.
 pub fn random_secret() -> Vec<u8> {
-    (0..32).map(|_| fastrand::u8(..)).collect()
+    let mut secret = vec![0u8; 32];
+    getrandom::fill(&mut secret).expect("the OS random generator is available");
+    secret
+}
+
+/// An unguessable identifier (128 random bits, hex): session ids are capabilities.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random generator is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -111,7 +111,7 @@ struct Backend {
     sessions: RwLock<HashMap<String, Arc<Session>>>,
 }
 
-/// A running backend. Call [`BackendServer::shutdown`] to stop it.
+/// A running backend. [`BackendServer::shutdown`] stops it and waits; dropping it stops it too.
 pub struct BackendServer {
     /// The address actually bound.
     pub addr: SocketAddr,
@@ -466,7 +466,7 @@ async fn playback(
             format!("no title {:?} in the catalogue", req.title),
         ));
     }
-    let session_id = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let session_id = auth::random_id();
     {
         let mut sessions = b.sessions.write().expect("sessions lock");
         if sessions.len() >= MAX_SESSIONS
@@ -557,22 +557,8 @@ async fn steering_manifest(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Failure> {
     let session = b.session(&id)?;
-    let prefix = match session.format {
-        Format::Hls => "_HLS",
-        Format::Dash => "_DASH",
-    };
-    let report = {
-        let mut report = session.report.lock().expect("report lock");
-        if let Some(p) = query.get(&format!("{prefix}_pathway")) {
-            report.pathway = Some(p.trim_matches('"').to_string());
-        }
-        if let Some(t) = query.get(&format!("{prefix}_throughput"))
-            && let Ok(t) = t.parse::<f64>()
-        {
-            report.throughput_bps = Some(t.max(0.0) as u64);
-        }
-        report.clone()
-    };
+    let report = steering::client_report(&query, session.format == Format::Dash);
+    *session.report.lock().expect("report lock") = report.clone();
     let priority = b.priority(&report);
     let reload = Some(b.steering_uri(&id));
     let body = match session.format {

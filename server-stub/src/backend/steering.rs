@@ -31,6 +31,36 @@ pub struct ClientReport {
     pub throughput_bps: Option<u64>,
 }
 
+/// Reads a steering request's query: `_HLS_pathway="a"` and `_HLS_throughput=<bit/s>`, or the
+/// DASH-IF lists `_DASH_pathway="a,b"` and `_DASH_throughput=<kbit/s>,…` (most recent first; the
+/// first entry counts). Each request replaces the previous report.
+pub fn client_report(
+    query: &std::collections::HashMap<String, String>,
+    dash: bool,
+) -> ClientReport {
+    let prefix = if dash { "_DASH" } else { "_HLS" };
+    let first = |key: &str| {
+        query
+            .get(&format!("{prefix}_{key}"))
+            .and_then(|v| {
+                v.trim_matches('"')
+                    .split(',')
+                    .next()
+                    .map(str::trim)
+                    .map(String::from)
+            })
+            .filter(|v| !v.is_empty())
+    };
+    let unit = if dash { 1000.0 } else { 1.0 };
+    ClientReport {
+        pathway: first("pathway"),
+        throughput_bps: first("throughput")
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|t| t.is_finite() && *t >= 0.0)
+            .map(|t| (t * unit) as u64),
+    }
+}
+
 /// Tuning of the policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -102,6 +132,37 @@ mod tests {
 
     fn ids(v: &[String]) -> Vec<&str> {
         v.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn client_reports_read_both_query_forms() {
+        let q = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<std::collections::HashMap<_, _>>()
+        };
+        let hls = client_report(
+            &q(&[("_HLS_pathway", "\"b\""), ("_HLS_throughput", "2500000")]),
+            false,
+        );
+        assert_eq!(hls.pathway.as_deref(), Some("b"));
+        assert_eq!(hls.throughput_bps, Some(2_500_000));
+        let dash = client_report(
+            &q(&[
+                ("_DASH_pathway", "\"beta,alpha\""),
+                ("_DASH_throughput", "15000,10000"),
+            ]),
+            true,
+        );
+        assert_eq!(dash.pathway.as_deref(), Some("beta"));
+        assert_eq!(
+            dash.throughput_bps,
+            Some(15_000_000),
+            "DASH-IF reports kbit/s"
+        );
+        let none = client_report(&q(&[("_HLS_throughput", "NaN")]), false);
+        assert_eq!(none, ClientReport::default());
     }
 
     #[test]

@@ -128,12 +128,18 @@ impl Ladder {
                     r.height
                 )));
             }
-            if r.bitrate_kbps < 50 {
+            if !(50..=200_000).contains(&r.bitrate_kbps) {
                 return Err(LadderError::Invalid(format!(
-                    "rung {}p: {} kbit/s is below the 50 kbit/s minimum",
+                    "rung {}p: {} kbit/s is outside 50..=200000 kbit/s",
                     r.height, r.bitrate_kbps
                 )));
             }
+        }
+        if !(8..=512).contains(&self.audio_bitrate_kbps) {
+            return Err(LadderError::Invalid(format!(
+                "audio bitrate {} kbit/s is outside 8..=512",
+                self.audio_bitrate_kbps
+            )));
         }
         self.rungs.sort_by_key(|r| (r.bitrate_kbps, r.height));
         let mut ids: Vec<_> = self.rungs.iter().map(|r| r.height).collect();
@@ -177,22 +183,30 @@ pub const TRIAL_HEIGHT: u32 = 540;
 /// ladder is sized for content around this complexity.
 pub const REFERENCE_TRIAL_KBPS: f64 = 1600.0;
 
-/// Chooses rung bitrates from a constant-quality trial encode at [`TRIAL_HEIGHT`].
+/// Chooses rung bitrates from a constant-quality trial encode at `trial_height` (normally
+/// [`TRIAL_HEIGHT`], less for smaller sources).
 ///
 /// The bits a rung needs for the same quality are estimated from the trial by scaling with the
 /// pixel count to the power 0.75 (bits grow slower than pixels), plus 15 % headroom; each rung then
 /// gets that estimate, bounded above by the default ladder's cap and below by 35 % of it so the
 /// lowest rungs stay usable. Rungs that end within 15 % of the rung below are dropped, as they would
 /// cost storage without giving the player a real choice.
-pub fn auto_ladder(base: &Ladder, trial_kbps: f64) -> AutoLadder {
+pub fn auto_ladder(base: &Ladder, trial_kbps: f64, trial_height: u32) -> AutoLadder {
+    // What typical content would need at the trial's size, for the explanation.
+    let typical = REFERENCE_TRIAL_KBPS
+        * (trial_height.max(2) as f64 / TRIAL_HEIGHT as f64)
+            .powi(2)
+            .powf(0.75);
+    let complexity = trial_kbps / typical;
     let mut explanation = vec![format!(
-        "trial encode at {TRIAL_HEIGHT}p, constant quality: {trial_kbps:.0} kbit/s \
-         (typical content: {REFERENCE_TRIAL_KBPS:.0}); complexity {:.2}",
-        trial_kbps / REFERENCE_TRIAL_KBPS
+        "trial encode at {trial_height}p, constant quality: {trial_kbps:.0} kbit/s \
+         (typical content: {typical:.0}); complexity {complexity:.2}"
     )];
     let mut rungs: Vec<Rung> = Vec::new();
     for r in &base.rungs {
-        let scale = (r.height as f64 / TRIAL_HEIGHT as f64).powi(2).powf(0.75);
+        let scale = (r.height as f64 / trial_height.max(2) as f64)
+            .powi(2)
+            .powf(0.75);
         let needed = trial_kbps * scale * 1.15;
         let cap = r.bitrate_kbps as f64;
         let chosen = needed.clamp(cap * 0.35, cap).round() as u32;
@@ -301,8 +315,8 @@ mod tests {
     #[test]
     fn easy_content_gets_fewer_bits_than_hard_content() {
         let base = Ladder::default();
-        let easy = auto_ladder(&base, 300.0);
-        let hard = auto_ladder(&base, 5000.0);
+        let easy = auto_ladder(&base, 300.0, TRIAL_HEIGHT);
+        let hard = auto_ladder(&base, 5000.0, TRIAL_HEIGHT);
         let top = |a: &AutoLadder| a.ladder.rungs.last().unwrap().bitrate_kbps;
         assert!(top(&easy) < top(&hard));
         assert_eq!(top(&hard), 6000, "hard content keeps the default cap");

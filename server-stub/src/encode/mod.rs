@@ -163,8 +163,8 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
     let (ladder, ladder_note) = match &opts.ladder {
         LadderChoice::Fixed(l) => (l.clone().validated()?, None),
         LadderChoice::Auto(base) => {
-            let trial_kbps = pipeline::trial_encode(opts, &info)?;
-            let auto = ladder::auto_ladder(&base.clone().validated()?, trial_kbps);
+            let (trial_kbps, trial_height) = pipeline::trial_encode(opts, &info)?;
+            let auto = ladder::auto_ladder(&base.clone().validated()?, trial_kbps, trial_height);
             eprintln!("ladder auto:");
             for line in &auto.explanation {
                 eprintln!("  {line}");
@@ -174,6 +174,7 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
     };
     let ladder = ladder.fitted_to_source(info.height);
 
+    remove_stale_partials(&opts.media_root, &opts.title_id);
     let work_dir =
         opts.media_root
             .join(format!(".{}.partial-{}", opts.title_id, std::process::id()));
@@ -221,6 +222,20 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
     Ok(title)
 }
 
+/// x264's speed presets, fastest first.
+pub const X264_PRESETS: [&str; 10] = [
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+];
+
 fn validate(opts: &EncodeOptions) -> Result<(), EncodeError> {
     let id_ok = !opts.title_id.is_empty()
         && opts
@@ -241,10 +256,31 @@ fn validate(opts: &EncodeOptions) -> Result<(), EncodeError> {
     if !(1..=120).contains(&opts.fps) {
         return Err(EncodeError::Options("fps must be 1 to 120".into()));
     }
-    if opts.quality > 51 {
-        return Err(EncodeError::Options("quality must be 0 to 51".into()));
+    if opts.quality > 50 {
+        return Err(EncodeError::Options("quality must be 0 to 50".into()));
+    }
+    if !X264_PRESETS.contains(&opts.preset.as_str()) {
+        return Err(EncodeError::Options(format!(
+            "unknown x264 preset {:?}; use one of {}",
+            opts.preset,
+            X264_PRESETS.join(", ")
+        )));
     }
     Ok(())
+}
+
+/// Removes what interrupted encodes of this title left behind (`.ID.partial-PID`).
+fn remove_stale_partials(root: &Path, id: &str) {
+    let prefix = format!(".{id}.partial-");
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            tracing::info!("removing an interrupted encode: {}", e.path().display());
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// What one branch of the pipeline produced.

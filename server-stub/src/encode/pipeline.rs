@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use gst::prelude::*;
 
 use super::ladder::{Ladder, Rung, TRIAL_HEIGHT};
-use super::source::{SourceInfo, make_element};
+use super::source::{SourceInfo, make};
 use super::writer::RenditionWriter;
 use super::{EncodeError, EncodeOptions, RenditionOutput};
 use crate::title::MediaKind;
@@ -89,7 +89,7 @@ fn add_video_branch(
     writer: RenditionWriter,
 ) -> Result<Branch, EncodeError> {
     let q = queue()?;
-    let scale = make_element("videoscale")?;
+    let scale = make("videoscale")?;
     let size = gst::ElementFactory::make("capsfilter")
         .property(
             "caps",
@@ -102,7 +102,7 @@ fn add_video_branch(
         .build()
         .map_err(gst_err)?;
     let gop = opts.fps * opts.segment_duration_s;
-    let enc = make_element("x264enc")?;
+    let enc = make("x264enc")?;
     enc.set_property_from_str("pass", "qual");
     enc.set_property("quantizer", quality);
     enc.set_property("bitrate", bitrate_kbps);
@@ -121,7 +121,7 @@ fn add_video_branch(
         )
         .build()
         .map_err(gst_err)?;
-    let parse = make_element("h264parse")?;
+    let parse = make("h264parse")?;
     let mux = cmafmux(opts.segment_duration_s)?;
     let progress = writer.progress_ns.clone();
     let writer = Arc::new(Mutex::new(Some(writer)));
@@ -165,7 +165,7 @@ fn add_audio_branch(
 ) -> Result<Branch, EncodeError> {
     let q = queue()?;
     let enc = aac_encoder(bitrate_kbps)?;
-    let parse = make_element("aacparse")?;
+    let parse = make("aacparse")?;
     let mux = cmafmux(opts.segment_duration_s)?;
     let progress = writer.progress_ns.clone();
     let writer = Arc::new(Mutex::new(Some(writer)));
@@ -213,6 +213,9 @@ fn run(
     })?;
     let bus = pipeline.bus().expect("pipelines have a bus");
     let mut eos_sent = false;
+    // Watchdog: an encode whose output stops moving for this long has hung.
+    let stuck_after = std::time::Duration::from_secs(60);
+    let mut last_progress = (0u64, std::time::Instant::now());
     let result = loop {
         let msg = bus.timed_pop_filtered(
             gst::ClockTime::from_mseconds(200),
@@ -224,6 +227,23 @@ fn run(
             .min()
             .unwrap_or(0);
         bar.set_position(done_ns / 1_000_000);
+        let furthest = branches
+            .iter()
+            .map(|b| b.progress.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0);
+        if furthest != last_progress.0 {
+            last_progress = (furthest, std::time::Instant::now());
+        } else if last_progress.1.elapsed() > stuck_after {
+            break Err(EncodeError::Pipeline {
+                element: "pipeline".into(),
+                message: format!(
+                    "no progress for {} s at {:.1} s of media; giving up",
+                    stuck_after.as_secs(),
+                    furthest as f64 / 1e9
+                ),
+            });
+        }
         if let Some(limit) = stop_at_s
             && !eos_sent
             && done_ns as f64 / 1e9 >= limit
@@ -366,7 +386,7 @@ pub fn encode_ladder(
 
 /// Encodes the first [`TRIAL_SECONDS`] at [`TRIAL_HEIGHT`] at constant quality with no cap and
 /// returns the bitrate it needed, in kbit/s.
-pub fn trial_encode(opts: &EncodeOptions, info: &SourceInfo) -> Result<f64, EncodeError> {
+pub fn trial_encode(opts: &EncodeOptions, info: &SourceInfo) -> Result<(f64, u32), EncodeError> {
     let pipeline = gst::Pipeline::with_name("reel-trial");
     let limit = if info.duration_s > 0.0 {
         info.duration_s.min(TRIAL_SECONDS)
@@ -416,5 +436,5 @@ pub fn trial_encode(opts: &EncodeOptions, info: &SourceInfo) -> Result<f64, Enco
     let written = writer.finish()?;
     let bits: u64 = written.segments.iter().map(|s| s.range.length * 8).sum();
     let seconds: f64 = written.segments.iter().map(|s| s.duration_s).sum();
-    Ok(bits as f64 / seconds.max(0.1) / 1000.0)
+    Ok((bits as f64 / seconds.max(0.1) / 1000.0, rung.height))
 }

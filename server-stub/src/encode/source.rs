@@ -75,16 +75,12 @@ pub struct SourceOutputs {
     pub audio: Option<gst::Element>,
 }
 
-fn make(factory: &str) -> Result<gst::Element, EncodeError> {
+pub(crate) fn make(factory: &str) -> Result<gst::Element, EncodeError> {
     gst::ElementFactory::make(factory).build().map_err(|_| {
         EncodeError::Gst(format!(
             "element {factory:?} is missing; install the GStreamer plugins listed in README.md"
         ))
     })
-}
-
-pub(crate) fn make_element(factory: &str) -> Result<gst::Element, EncodeError> {
-    make(factory)
 }
 
 impl Source {
@@ -326,6 +322,21 @@ fn add_file(
     pipeline
         .add(&decode)
         .map_err(|e| EncodeError::Gst(e.to_string()))?;
+    // A stream the probe saw but uridecodebin never exposes (no decoder) must not keep its
+    // branch waiting forever: once all pads are out, unlinked heads get EOS.
+    let heads: Vec<gst::Element> = std::iter::once(video_head.clone())
+        .chain(audio_head.clone())
+        .collect();
+    decode.connect_no_more_pads(move |_| {
+        for head in &heads {
+            if let Some(sink) = head.static_pad("sink")
+                && !sink.is_linked()
+            {
+                tracing::warn!("a source stream was never decoded; ending its branch");
+                sink.send_event(gst::event::Eos::new());
+            }
+        }
+    });
     decode.connect_pad_added(move |_, pad| {
         let Some(caps) = pad.current_caps().or_else(|| Some(pad.query_caps(None))) else {
             return;

@@ -74,7 +74,7 @@ async fn next_chunk(mut p: Progress) -> std::io::Result<Option<(Bytes, Progress)
     if cap_kbps != p.pace.0 {
         p.pace = (cap_kbps, Instant::now(), 0);
     }
-    let bytes_per_s = cap_kbps * 1000 / 8;
+    let bytes_per_s = cap_kbps.saturating_mul(1000) / 8;
     let mut want = if cap_kbps > 0 {
         // 50 ms worth of data per chunk keeps the pacing smooth.
         ((bytes_per_s / 20) as usize).clamp(512, CHUNK)

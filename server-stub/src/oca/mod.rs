@@ -93,7 +93,7 @@ impl Cache {
     }
 }
 
-/// A running cache server. Dropping it does not stop it; call [`Oca::shutdown`].
+/// A running cache server. [`Oca::shutdown`] stops it and waits; dropping it stops it too.
 pub struct Oca {
     /// The service address actually bound.
     pub addr: SocketAddr,
@@ -304,6 +304,8 @@ async fn serve_connection(
     let mut up = cache.up.subscribe();
     let service = hyper_util::service::TowerToHyperService::new(router);
     let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
