@@ -583,10 +583,14 @@ impl Session {
     fn step_clock(&mut self) {
         let buffer = self.buffer_s();
         let all_done = self.streams.iter().all(|s| s.done);
-        if !self.first_frame_seen && self.sink.frames_presented() > 0 {
+        if !self.first_frame_seen
+            && let Some(at) = self.sink.first_frame_at()
+        {
             self.first_frame_seen = true;
             self.emitter.emit(PlayerEvent::FirstFrame {
-                startup_s: self.emitter.opened.elapsed().as_secs_f64(),
+                startup_s: at
+                    .saturating_duration_since(self.emitter.opened)
+                    .as_secs_f64(),
             });
         }
         let policy = self.config.buffer.clone();

@@ -91,58 +91,34 @@ pub async fn load(
     Ok(p)
 }
 
-/// Loads the segment indexes a parsed presentation still points at.
+/// Loads the segment indexes a parsed presentation still points at, all at once.
 pub async fn complete(
     fetcher: &Fetcher,
     p: &mut Presentation,
     pathway: Option<&str>,
 ) -> Result<(), ManifestError> {
-    let mut live = p.live;
-    let mut reload = p.reload_interval_s;
-    for period in &mut p.periods {
-        for track in &mut period.tracks {
-            for rep in &mut track.representations {
-                match &rep.segments {
-                    SegmentIndex::HlsPlaylist => {
-                        let location = rep.location(pathway).ok_or_else(|| {
-                            ManifestError::Invalid(format!("rendition {} has no URI", rep.id))
-                        })?;
-                        let body = fetcher.get(&location.url, None).await?.body;
-                        let (segments, is_live, target) = hls::parse_media(&body).map_err(|e| {
-                            ManifestError::Invalid(format!("{}: {e}", location.url))
-                        })?;
-                        live |= is_live;
-                        if is_live {
-                            reload = Some(target.max(1.0));
-                        }
-                        rep.segments = SegmentIndex::Listed(segments);
-                    }
-                    SegmentIndex::Sidx {
-                        media,
-                        index,
-                        init,
-                        time_offset_s,
-                    } => {
-                        let resource = crate::presentation::Resource {
-                            uri: media.clone(),
-                            range: Some(*index),
-                        };
-                        let url = rep.url(&resource, pathway).ok_or_else(|| {
-                            ManifestError::Invalid(format!(
-                                "representation {} has no BaseURL",
-                                rep.id
-                            ))
-                        })?;
-                        let body = fetcher.get(&url, Some(*index)).await?.body;
-                        let segments =
-                            sidx::segments(&body, index, media, init.clone(), *time_offset_s)
-                                .map_err(|e| ManifestError::Invalid(format!("{url}: {e}")))?;
-                        rep.segments = SegmentIndex::Listed(segments);
-                    }
-                    SegmentIndex::Listed(_) | SegmentIndex::Unavailable(_) => {}
+    use futures_util::future::try_join_all;
+    let mut jobs = Vec::new();
+    for (pi, period) in p.periods.iter().enumerate() {
+        for (ti, track) in period.tracks.iter().enumerate() {
+            for (ri, rep) in track.representations.iter().enumerate() {
+                if matches!(
+                    rep.segments,
+                    SegmentIndex::HlsPlaylist | SegmentIndex::Sidx { .. }
+                ) {
+                    jobs.push(load_index(fetcher, rep, pathway, (pi, ti, ri)));
                 }
             }
         }
+    }
+    let mut live = p.live;
+    let mut reload = p.reload_interval_s;
+    for ((pi, ti, ri), segments, is_live, target) in try_join_all(jobs).await? {
+        live |= is_live;
+        if is_live {
+            reload = Some(target.max(1.0));
+        }
+        p.periods[pi].tracks[ti].representations[ri].segments = SegmentIndex::Listed(segments);
     }
     p.live = live;
     p.reload_interval_s = reload;
@@ -158,6 +134,51 @@ pub async fn complete(
         }
     }
     Ok(())
+}
+
+type Indexed = (
+    (usize, usize, usize),
+    Vec<crate::presentation::Segment>,
+    bool,
+    f64,
+);
+
+/// Fetches one representation's HLS media playlist or `sidx`.
+async fn load_index(
+    fetcher: &Fetcher,
+    rep: &crate::presentation::Representation,
+    pathway: Option<&str>,
+    at: (usize, usize, usize),
+) -> Result<Indexed, ManifestError> {
+    match &rep.segments {
+        SegmentIndex::Sidx {
+            media,
+            index,
+            init,
+            time_offset_s,
+        } => {
+            let resource = crate::presentation::Resource {
+                uri: media.clone(),
+                range: Some(*index),
+            };
+            let url = rep.url(&resource, pathway).ok_or_else(|| {
+                ManifestError::Invalid(format!("representation {} has no BaseURL", rep.id))
+            })?;
+            let body = fetcher.get(&url, Some(*index)).await?.body;
+            let segments = sidx::segments(&body, index, media, init.clone(), *time_offset_s)
+                .map_err(|e| ManifestError::Invalid(format!("{url}: {e}")))?;
+            Ok((at, segments, false, 0.0))
+        }
+        _ => {
+            let location = rep.location(pathway).ok_or_else(|| {
+                ManifestError::Invalid(format!("rendition {} has no URI", rep.id))
+            })?;
+            let body = fetcher.get(&location.url, None).await?.body;
+            let (segments, is_live, target) = hls::parse_media(&body)
+                .map_err(|e| ManifestError::Invalid(format!("{}: {e}", location.url)))?;
+            Ok((at, segments, is_live, target))
+        }
+    }
 }
 
 /// Parses an HLS-style attribute list (`KEY=VALUE,KEY="quoted, value"`); quotes are removed.

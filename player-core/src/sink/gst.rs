@@ -56,6 +56,7 @@ pub struct GstSink {
     pipeline: gst::Pipeline,
     sources: HashMap<MediaKind, AppSrc>,
     frames: Arc<AtomicU64>,
+    first_frame: Arc<std::sync::OnceLock<std::time::Instant>>,
     volume: Option<gst::Element>,
     eos: bool,
     error: Option<SinkError>,
@@ -125,6 +126,7 @@ impl GstSink {
             pipeline: gst::Pipeline::with_name("reel-player"),
             sources: HashMap::new(),
             frames: Arc::new(AtomicU64::new(0)),
+            first_frame: Arc::new(std::sync::OnceLock::new()),
             volume: None,
             eos: false,
             error: None,
@@ -182,9 +184,11 @@ impl GstSink {
                 .map_err(gst_err)?,
         };
         let frames = self.frames.clone();
+        let first = self.first_frame.clone();
         sink.static_pad("sink")
             .expect("sinks have a sink pad")
             .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                first.get_or_init(std::time::Instant::now);
                 frames.fetch_add(1, Ordering::Relaxed);
                 gst::PadProbeReturn::Ok
             });
@@ -384,6 +388,10 @@ impl Sink for GstSink {
     fn take_error(&mut self) -> Option<SinkError> {
         self.poll_bus();
         self.error.take()
+    }
+
+    fn first_frame_at(&self) -> Option<std::time::Instant> {
+        self.first_frame.get().copied()
     }
 
     fn frames_presented(&self) -> u64 {

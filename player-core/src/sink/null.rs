@@ -15,6 +15,7 @@ pub struct NullSink {
     /// Playhead when the clock was last started or set.
     base_s: f64,
     started: Option<Instant>,
+    first_started: Option<Instant>,
     frame_s: f64,
 }
 
@@ -26,6 +27,7 @@ impl NullSink {
             ended: HashMap::new(),
             base_s: 0.0,
             started: None,
+            first_started: None,
             frame_s: 1.0 / fps.max(1.0),
         }
     }
@@ -69,6 +71,7 @@ impl Sink for NullSink {
     fn play(&mut self) {
         if self.started.is_none() {
             self.started = Some(Instant::now());
+            self.first_started.get_or_insert_with(Instant::now);
         }
     }
 
@@ -111,6 +114,11 @@ impl Sink for NullSink {
 
     fn take_error(&mut self) -> Option<SinkError> {
         None
+    }
+
+    fn first_frame_at(&self) -> Option<Instant> {
+        // The first "frame" is shown as soon as the clock starts over some data.
+        self.first_started.filter(|_| self.limit() > 0.0)
     }
 
     fn frames_presented(&self) -> u64 {
