@@ -159,9 +159,10 @@ struct Stream {
     kind: MediaKind,
     /// (period index, track index) per period, in order.
     parts: Vec<(usize, usize)>,
-    /// Current position: part and segment within it.
+    /// Current position: the part, and the presentation time of the next segment to fetch
+    /// (a time, not an index, so it survives live reloads and rendition changes).
     part: usize,
-    next: usize,
+    next_start_s: f64,
     /// Rendition index in the current part's track.
     rendition: usize,
     /// Pushed init of (part, rendition), to know when a new one is needed.
@@ -195,6 +196,8 @@ struct Session {
     pinned: Option<usize>,
     cap_bps: Option<u64>,
     paused_by_viewer: bool,
+    reload_due: Option<Instant>,
+    reload_failures: u32,
     stall_started: Option<Instant>,
     first_frame_seen: bool,
     pathway: Option<String>,
@@ -258,6 +261,8 @@ async fn run(
         pinned: None,
         cap_bps: None,
         paused_by_viewer: false,
+        reload_due: None,
+        reload_failures: 0,
         stall_started: None,
         first_frame_seen: false,
         stopped: false,
@@ -377,9 +382,6 @@ impl Session {
 
     /// Builds the streams and checks the sink can decode them.
     fn prepare(&mut self) -> Result<(), String> {
-        if self.presentation.live {
-            return Err("live streams load, but live playback is not supported yet".into());
-        }
         let language = self.config.audio_language.clone();
         let mut inputs = Vec::new();
         for kind in [MediaKind::Video, MediaKind::Audio] {
@@ -426,7 +428,7 @@ impl Session {
                 kind,
                 parts,
                 part: 0,
-                next: 0,
+                next_start_s: 0.0,
                 rendition: 0,
                 pushed_init: None,
                 buffered_end_s: 0.0,
@@ -482,6 +484,57 @@ impl Session {
         Ok(())
     }
 
+    /// End of the newest segment every stream has (live edge).
+    fn live_edge_s(&self) -> f64 {
+        self.streams
+            .iter()
+            .filter_map(|s| self.track(s).representations.first())
+            .filter_map(|r| r.segment_list().last().map(Segment::end_s))
+            .fold(f64::INFINITY, f64::min)
+            .min(f64::MAX)
+    }
+
+    /// Start of the oldest segment every stream still has (live window).
+    fn live_window_start_s(&self) -> f64 {
+        self.streams
+            .iter()
+            .filter_map(|s| self.track(s).representations.first())
+            .filter_map(|r| r.segment_list().first().map(|s| s.start_s))
+            .fold(0.0, f64::max)
+    }
+
+    /// Takes a reloaded live manifest: new segments are appended (times kept continuous by
+    /// matching segment numbers), and the end of the stream is noticed.
+    fn on_reload(
+        &mut self,
+        reloaded: Result<Presentation, manifest::ManifestError>,
+    ) -> Result<(), String> {
+        let interval = self.presentation.reload_interval_s.unwrap_or(4.0);
+        self.reload_due = Some(Instant::now() + Duration::from_secs_f64(interval));
+        let fresh = match reloaded {
+            Ok(p) => p,
+            Err(e) => {
+                self.reload_failures += 1;
+                if self.reload_failures >= 5 {
+                    return Err(format!("the live manifest could not be reloaded: {e}"));
+                }
+                self.emitter.emit(PlayerEvent::Warning {
+                    message: format!("live manifest reload failed ({e}); trying again"),
+                });
+                return Ok(());
+            }
+        };
+        self.reload_failures = 0;
+        merge_live(&mut self.presentation, fresh);
+        if !self.presentation.live {
+            self.duration_s = self.presentation.duration_s.unwrap_or(self.duration_s);
+            self.emitter.emit(PlayerEvent::Warning {
+                message: "the live stream has ended; playing to its last segment".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Positions every stream at the segment holding `t`.
     fn position_streams(&mut self, t: f64) {
         let presentation = &self.presentation;
@@ -503,9 +556,9 @@ impl Session {
                 }
             }
             match found {
-                Some((pi, si, start)) => {
+                Some((pi, _, start)) => {
                     s.part = pi;
-                    s.next = si;
+                    s.next_start_s = start;
                     s.buffered_end_s = start.max(0.0).min(t);
                 }
                 None => {
@@ -521,7 +574,16 @@ impl Session {
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) -> Result<(), String> {
         self.prepare()?;
-        let start = self.config.start_at_s.max(0.0);
+        let mut start = self.config.start_at_s.max(0.0);
+        if self.presentation.live {
+            // Join a live stream three target durations behind its edge (RFC 8216 §6.3.3).
+            let edge = self.live_edge_s();
+            let target = self.presentation.reload_interval_s.unwrap_or(4.0);
+            start = start
+                .max(edge - 3.0 * target)
+                .max(self.live_window_start_s());
+            self.reload_due = Some(Instant::now() + Duration::from_secs_f64(target));
+        }
         self.position_streams(start);
         if start > 0.0 {
             self.sink.seek(start).map_err(|e| e.to_string())?;
@@ -529,13 +591,28 @@ impl Session {
         self.set_state(PlayerState::Buffering);
         let mut inflight: FuturesUnordered<futures_util::future::BoxFuture<'static, Fetch>> =
             FuturesUnordered::new();
+        let mut reloads: FuturesUnordered<
+            futures_util::future::BoxFuture<'static, Result<Presentation, manifest::ManifestError>>,
+        > = FuturesUnordered::new();
         let mut ticker = tokio::time::interval(Duration::from_millis(50));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_report = Instant::now();
         let mut controller = true;
         loop {
             self.schedule(&mut inflight);
+            if self.presentation.live
+                && reloads.is_empty()
+                && self.reload_due.is_some_and(|t| Instant::now() >= t)
+            {
+                let fetcher = self.fetcher.clone();
+                let url = self.presentation.url.clone();
+                let pathway = self.pathway.clone();
+                reloads.push(Box::pin(async move {
+                    manifest::load(&fetcher, &url, pathway.as_deref()).await
+                }));
+            }
             tokio::select! {
+                Some(reloaded) = reloads.next(), if !reloads.is_empty() => self.on_reload(reloaded)?,
                 Some(done) = inflight.next(), if !inflight.is_empty() => self.on_fetched(done)?,
                 command = commands.recv(), if controller => {
                     let Some(c) = command else {
@@ -631,6 +708,22 @@ impl Session {
             if self.streams[i].in_flight || self.streams[i].done {
                 continue;
             }
+            if self
+                .segment_at(&self.streams[i], self.streams[i].rendition)
+                .is_none()
+            {
+                // This part is exhausted: next period, the end, or (live) wait for a reload.
+                let s = &mut self.streams[i];
+                if s.part + 1 < s.parts.len() {
+                    s.part += 1;
+                    s.rendition = 0;
+                } else if !self.presentation.live {
+                    s.done = true;
+                    let kind = s.kind;
+                    self.sink.end_of_stream(kind);
+                }
+                continue;
+            }
             let ahead = self.streams[i].buffered_end_s - position;
             if !self.streams[i].gate.wants_more(ahead, &self.config.buffer) {
                 continue;
@@ -696,7 +789,7 @@ impl Session {
         let rep = track
             .representations
             .get(rendition.min(track.representations.len() - 1))?;
-        rep.segment_list().get(stream.next).cloned()
+        next_segment(rep.segment_list(), stream.next_start_s).cloned()
     }
 
     fn start_fetch(
@@ -710,7 +803,7 @@ impl Session {
         let track = self.track(stream);
         let rendition = rendition.min(track.representations.len() - 1);
         let rep = &track.representations[rendition];
-        let Some(segment) = rep.segment_list().get(stream.next).cloned() else {
+        let Some(segment) = next_segment(rep.segment_list(), stream.next_start_s).cloned() else {
             return;
         };
         let media_url = rep.url(&segment.resource, pathway.as_deref());
@@ -877,26 +970,7 @@ impl Session {
         let s = &mut self.streams[i];
         s.rendition = f.rendition;
         s.buffered_end_s = s.buffered_end_s.max(f.segment.end_s());
-        s.next += 1;
-        let part_len = {
-            let (p, t) = s.parts[s.part];
-            let track = &self.presentation.periods[p].tracks[t];
-            track.representations[f.rendition.min(track.representations.len() - 1)]
-                .segment_list()
-                .len()
-        };
-        let s = &mut self.streams[i];
-        if s.next >= part_len {
-            if s.part + 1 < s.parts.len() {
-                s.part += 1;
-                s.next = 0;
-                s.rendition = 0;
-            } else {
-                s.done = true;
-                let kind = s.kind;
-                self.sink.end_of_stream(kind);
-            }
-        }
+        s.next_start_s = f.segment.end_s();
         Ok(())
     }
 
@@ -1045,6 +1119,70 @@ impl Session {
         self.emitter.emit(PlayerEvent::Seeked { position_s: t });
         Ok(())
     }
+}
+
+/// Copies the segment lists of a reloaded live presentation into the current one, shifting the
+/// new times so segments seen before keep their start (HLS playlists restart time at their first
+/// segment), and takes its live flag. A reload with another shape (tracks, renditions) is ignored.
+fn merge_live(current: &mut Presentation, fresh: Presentation) {
+    let same_shape = current.periods.len() == fresh.periods.len()
+        && current.periods.iter().zip(&fresh.periods).all(|(a, b)| {
+            a.tracks.len() == b.tracks.len()
+                && a.tracks
+                    .iter()
+                    .zip(&b.tracks)
+                    .all(|(x, y)| x.representations.len() == y.representations.len())
+        });
+    if !same_shape {
+        tracing::warn!("a live reload changed the stream's shape; keeping the old one");
+        return;
+    }
+    for (pa, pb) in current.periods.iter_mut().zip(fresh.periods) {
+        for (ta, tb) in pa.tracks.iter_mut().zip(pb.tracks) {
+            for (ra, rb) in ta.representations.iter_mut().zip(tb.representations) {
+                let SegmentIndex::Listed(mut new) = rb.segments else {
+                    continue;
+                };
+                let old = ra.segment_list();
+                let shift = new
+                    .iter()
+                    .find_map(|n| {
+                        old.iter()
+                            .find(|o| o.number == n.number)
+                            .map(|o| o.start_s - n.start_s)
+                    })
+                    .or_else(|| {
+                        // No overlap: continue right after the last known segment.
+                        old.last()
+                            .zip(new.first())
+                            .map(|(o, n)| o.end_s() - n.start_s)
+                    })
+                    .unwrap_or(0.0);
+                for s in &mut new {
+                    s.start_s += shift;
+                }
+                ra.segments = SegmentIndex::Listed(new);
+            }
+        }
+    }
+    current.live = fresh.live;
+    if !fresh.live {
+        current.duration_s = current
+            .periods
+            .iter()
+            .flat_map(|p| p.tracks.iter())
+            .filter_map(|t| t.representations.first())
+            .filter_map(|r| r.segment_list().last().map(Segment::end_s))
+            .reduce(f64::max);
+    }
+}
+
+/// The first segment from `start_s` on (a segment counts once most of it lies after `start_s`,
+/// which tolerates small misalignments between renditions and rounding in manifests).
+fn next_segment(segments: &[Segment], start_s: f64) -> Option<&Segment> {
+    segments
+        .iter()
+        .find(|s| s.start_s + s.duration_s / 2.0 > start_s)
 }
 
 fn init_cache_key(url: &Url, range: Option<crate::presentation::ByteRange>) -> String {

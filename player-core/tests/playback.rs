@@ -1,3 +1,4 @@
+#![cfg(feature = "gstreamer")]
 //! End to end on loopback: `reel-stub` encodes a title and serves it from caches behind the
 //! playback API; the engine plays HLS and DASH sessions decoded by GStreamer, and degrades (lower
 //! rendition, clear error) on broken media.
@@ -348,6 +349,72 @@ fn unreachable_hosts_and_broken_manifests_fail_clearly() {
         let o = play(&format!("{}/demo/ac4.m3u8", oca.url()), decoding_sink()).await;
         let e = o.error().unwrap();
         assert!(e.contains("no GStreamer decoder for codec ac-4"), "{e}");
+        oca.shutdown().await;
+    });
+}
+
+/// A live HLS media playlist of the shared title's 240p rendition: segments `first..last`, and
+/// `#EXT-X-ENDLIST` when `ended`.
+fn live_playlist(title: &TitleMeta, first: usize, last: usize, ended: bool) -> String {
+    let r = &title.video[0];
+    let mut text = format!(
+        "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:{first}\n\
+         #EXT-X-MAP:URI=\"{}\",BYTERANGE=\"{}@0\"\n",
+        r.media_file(),
+        r.init.length
+    );
+    for s in &r.segments[first..last] {
+        text.push_str(&format!(
+            "#EXTINF:{:.3},\n#EXT-X-BYTERANGE:{}@{}\n{}\n",
+            s.duration_s,
+            s.range.length,
+            s.range.offset,
+            r.media_file()
+        ));
+    }
+    if ended {
+        text.push_str("#EXT-X-ENDLIST\n");
+    }
+    text
+}
+
+#[test]
+fn a_live_hls_stream_is_followed_through_reloads_until_it_ends() {
+    runtime().block_on(async {
+        let (dir, title_dir) = media_copy();
+        let (_, title) = media();
+        let playlist = title_dir.join("live.m3u8");
+        std::fs::write(&playlist, live_playlist(title, 0, 2, false)).unwrap();
+        let oca = serve(dir.path()).await;
+        let url = format!("{}/demo/live.m3u8", oca.url());
+        // The encoder side: the window slides (segment 0 leaves) and grows, then the stream ends.
+        let writer = tokio::spawn({
+            let playlist = playlist.clone();
+            let title = title.clone();
+            async move {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                std::fs::write(&playlist, live_playlist(&title, 1, 3, false)).unwrap();
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                std::fs::write(&playlist, live_playlist(&title, 1, 4, true)).unwrap();
+            }
+        });
+        let o = play(&url, Box::new(NullSink::default())).await;
+        writer.await.unwrap();
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let fetched: Vec<(u64, f64)> = o
+            .events
+            .iter()
+            .filter_map(|e| match e.event {
+                PlayerEvent::SegmentFetched { segment, start_s, .. } => Some((segment, start_s)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            fetched,
+            [(0, 0.0), (1, 4.0), (2, 8.0), (3, 12.0)],
+            "every segment once, with continuous times across reloads"
+        );
+        assert!(o.events.iter().any(|e| matches!(&e.event, PlayerEvent::Warning { message } if message.contains("has ended"))));
         oca.shutdown().await;
     });
 }
