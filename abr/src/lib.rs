@@ -1,11 +1,21 @@
-//! Adaptive-bitrate (ABR) algorithms behind one trait.
+//! Adaptive-bitrate (ABR) algorithms behind one trait, the QoE model, and trace replay.
 //!
 //! Everything here is pure and synchronous: no I/O, no clock. Time and measurements arrive in the
-//! [`Context`], so the player and the trace-replay simulator run the same code. This crate starts
-//! with the interface and the classic throughput rule; the buffer-based algorithms, the QoE model
-//! and trace replay build on it.
+//! [`Context`], so the player and the trace-replay simulator ([`sim`]) run the same code. One
+//! algorithm per file: [`throughput`] (dual EWMA), [`bba`] (buffer-based, Huang et al. 2014),
+//! [`bola`] (Lyapunov, Spiteri et al. 2016, BOLA-E as in dash.js), [`mpc`] (RobustMPC, Yin et al.
+//! 2015) and Reel's default, [`reel`]; [`optimum`] is the offline optimum with the whole trace
+//! known.
 
+pub mod bba;
+pub mod bola;
+pub mod mpc;
+pub mod optimum;
+pub mod reel;
+pub mod sim;
 pub mod throughput;
+pub mod title;
+pub mod trace;
 
 pub use throughput::ThroughputRule;
 
@@ -21,7 +31,7 @@ pub struct ThroughputSample {
 }
 
 impl ThroughputSample {
-    /// Observed throughput in bit/s (0 for an empty or instantaneous download).
+    /// Observed throughput in bit/s, latency included (0 for an empty or instantaneous download).
     pub fn bits_per_second(&self) -> f64 {
         if self.duration_s <= 0.0 {
             0.0
@@ -34,14 +44,37 @@ impl ThroughputSample {
 /// What an algorithm knows when it picks the next segment's rendition.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
-    /// Average bitrates of the renditions in bit/s, lowest first.
+    /// Bitrates of the renditions in bit/s, lowest first.
     pub ladder: &'a [u64],
     /// Seconds of media buffered ahead of the playhead.
     pub buffer_s: f64,
+    /// Largest buffer the player keeps, seconds.
+    pub max_buffer_s: f64,
+    /// Segment duration, seconds.
+    pub segment_duration_s: f64,
     /// Past downloads, oldest first.
     pub history: &'a [ThroughputSample],
     /// Index of the rendition of the previous segment, if any.
     pub last_choice: Option<usize>,
+    /// Index of the segment being chosen.
+    pub segment: usize,
+    /// Sizes in bits of this and the following segments, `[segment][rendition]`, where known.
+    pub upcoming_sizes_bits: &'a [Vec<f64>],
+    /// QoE_lin weight of a second of rebuffering (4.3 by default; the top bitrate in Mbit/s for
+    /// high-rate ladders), for algorithms that optimise QoE_lin.
+    pub rebuffer_weight: f64,
+}
+
+impl Context<'_> {
+    /// The size of upcoming segment `ahead` (0 = this one) at `rendition`, in bits, or the
+    /// nominal size from the bitrate when the manifest did not say.
+    pub fn size_bits(&self, ahead: usize, rendition: usize) -> f64 {
+        self.upcoming_sizes_bits
+            .get(ahead)
+            .and_then(|s| s.get(rendition))
+            .copied()
+            .unwrap_or(self.ladder[rendition] as f64 * self.segment_duration_s)
+    }
 }
 
 /// An algorithm's choice for the next segment.
@@ -60,3 +93,18 @@ pub trait Abr {
     /// Picks the rendition of the next segment.
     fn choose(&mut self, ctx: &Context<'_>) -> Decision;
 }
+
+/// The algorithms by name: `reel` (the default), `throughput`, `bba`, `bola`, `mpc`.
+pub fn by_name(name: &str) -> Option<Box<dyn Abr + Send>> {
+    Some(match name {
+        "throughput" => Box::new(ThroughputRule::default()),
+        "bba" => Box::new(bba::Bba::default()),
+        "bola" => Box::new(bola::Bola::default()),
+        "mpc" => Box::new(mpc::RobustMpc::default()),
+        "reel" => Box::new(reel::ReelAbr::default()),
+        _ => return None,
+    })
+}
+
+/// Names [`by_name`] knows.
+pub const ALGORITHMS: [&str; 5] = ["reel", "throughput", "bba", "bola", "mpc"];

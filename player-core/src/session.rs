@@ -645,8 +645,13 @@ impl Session {
                     throughput_bps: ThroughputRule::default().estimate(&abr::Context {
                         ladder: &[],
                         buffer_s,
+                        max_buffer_s: self.config.buffer.high_watermark_s,
+                        segment_duration_s: 0.0,
                         history: &self.history,
                         last_choice: None,
+                        segment: 0,
+                        upcoming_sizes_bits: &[],
+                        rebuffer_weight: abr::sim::SimConfig::default().rebuffer_weight,
                     }),
                 });
             }
@@ -740,11 +745,17 @@ impl Session {
     fn choose_rendition(&mut self, i: usize, buffer_s: f64) -> usize {
         let ladder = self.ladder(&self.streams[i]);
         let last = self.streams[i].pushed_init.as_ref().map(|p| p.1);
+        let (upcoming, segment_duration_s, segment) = self.upcoming_sizes(i, 5);
         let decision = self.config.abr.choose(&abr::Context {
             ladder: &ladder,
             buffer_s,
+            max_buffer_s: self.config.buffer.high_watermark_s,
+            segment_duration_s,
             history: &self.history,
             last_choice: last,
+            segment,
+            upcoming_sizes_bits: &upcoming,
+            rebuffer_weight: abr::sim::SimConfig::default().rebuffer_weight,
         });
         let mut choice = decision.rendition.min(ladder.len().saturating_sub(1));
         let mut reason = decision.reason;
@@ -782,6 +793,39 @@ impl Session {
             });
         }
         choice
+    }
+
+    /// Sizes (bits) of the next `n` segments of stream `i` at every rendition — from the manifest
+    /// or index where known, else bitrate × duration — with the nominal segment duration and the
+    /// index of the next segment.
+    fn upcoming_sizes(&self, i: usize, n: usize) -> (Vec<Vec<f64>>, f64, usize) {
+        let stream = &self.streams[i];
+        let track = self.track(stream);
+        let lists: Vec<&[Segment]> = track
+            .representations
+            .iter()
+            .map(|r| r.segment_list())
+            .collect();
+        let first = lists[0]
+            .iter()
+            .position(|s| s.start_s + s.duration_s / 2.0 > stream.next_start_s)
+            .unwrap_or(lists[0].len());
+        let duration = lists[0].get(first).map_or(4.0, |s| s.duration_s.max(0.1));
+        let sizes = (first..(first + n).min(lists[0].len()))
+            .map(|k| {
+                track
+                    .representations
+                    .iter()
+                    .zip(&lists)
+                    .map(|(r, list)| {
+                        list.get(k)
+                            .and_then(|s| s.size.map(|b| b as f64 * 8.0))
+                            .unwrap_or(r.nominal_bitrate() as f64 * duration)
+                    })
+                    .collect()
+            })
+            .collect();
+        (sizes, duration, first)
     }
 
     fn segment_at(&self, stream: &Stream, rendition: usize) -> Option<Segment> {

@@ -47,6 +47,9 @@ struct PlayArgs {
     /// Prefer this pathway (cache) when the manifest offers several.
     #[arg(long)]
     pathway: Option<String>,
+    /// ABR algorithm: throughput, bba, bola, mpc or reel.
+    #[arg(long, default_value = "throughput")]
+    abr: String,
 }
 
 fn main() -> ExitCode {
@@ -83,7 +86,15 @@ fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
             ..GstSinkConfig::default()
         })?)
     };
+    let abr = player_core::abr::by_name(&args.abr).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown ABR algorithm {:?}; use one of {}",
+            args.abr,
+            player_core::abr::ALGORITHMS.join(", ")
+        )
+    })?;
     let config = PlayerConfig {
+        abr,
         start_at_s: args.start,
         pathway: args.pathway.clone(),
         ..PlayerConfig::default()
