@@ -90,7 +90,8 @@ pub fn optimum(
             }
         }
         if next.len() > search.beam {
-            next.sort_by(|a, b| {
+            // Keep the best `beam` states (their order does not matter).
+            next.select_nth_unstable_by(search.beam - 1, |a, b| {
                 b.score(cfg.rebuffer_weight)
                     .total_cmp(&a.score(cfg.rebuffer_weight))
             });
