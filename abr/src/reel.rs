@@ -4,18 +4,19 @@
 //!   downloads — raised to the latest download's throughput when the buffer holds two segments,
 //!   so a rising network is used at once — and discounted by how wrong such forecasts have been
 //!   lately (a quantile of the recent relative errors; the worst one by default, as RobustMPC).
-//! - **Lookahead over real sizes.** The rendition sequence over the next segments that maximises
-//!   QoE_lin under the pessimistic forecast is searched exhaustively (with bounding), using each
-//!   upcoming segment's real size, so VBR peaks ahead are seen before they are fetched.
-//! - **Buffer value** (optional, off by default: it cost QoE on the standard suites). The plan can
-//!   be credited for the buffer it leaves at the end of the horizon, up to a target.
+//! - **Lookahead over real sizes.** Each first rendition is scored by the best QoE_lin over the
+//!   next segments, using each upcoming segment's real size (VBR peaks are seen before they are
+//!   fetched), under the pessimistic forecast and under the plain one, weighted 0.8 / 0.2.
+//! - **Buffer value, by volatility.** A plan is credited for the buffer it leaves at the end of
+//!   the horizon (up to 90 % of the maximum), the more so the larger the recent forecast errors:
+//!   on a volatile network a full buffer is what absorbs the next outage.
 //! - **Buffer safety.** A rendition whose pessimistic download would outlast the buffer is never
 //!   chosen above the lowest, whatever the plan says.
 //!
-//! Status (`abr-replay --suite …`): mean QoE_lin 226.7 on `fcc` (92.7 % of the optimum; RobustMPC
-//! 86.3 %), −246 on `3g` (above throughput, BBA and RobustMPC, below BOLA-E's −227), 5152 on `4g`
-//! (RobustMPC 5157). The goals — beat every baseline on every suite, 95 % of the optimum on
-//! `fcc` — are not reached yet.
+//! Status (`abr-replay --suite …`, mean QoE_lin): `fcc` 226.2 (RobustMPC 211.0, BBA 205.2,
+//! optimum 244.5: 92.5 %), `3g` −238.1 (BOLA-E −227.4 is still better; the others are worse),
+//! `4g` 5192.5 (RobustMPC 5156.6). Not yet the goals: 95 % of the optimum on `fcc`, ahead of
+//! every baseline on every suite.
 
 use crate::{Abr, Context, Decision};
 
@@ -35,12 +36,20 @@ pub struct ReelAbr {
     pub buffer_credit: f64,
     /// Share of the maximum buffer worth keeping at the end of the horizon.
     pub buffer_target_share: f64,
+    /// Weight of the pessimistic forecast when scoring a first rendition; the rest goes to the
+    /// plain forecast (1 plans on the pessimistic forecast alone).
+    pub pessimistic_weight: f64,
+    /// Extra buffer credit per unit of recent forecast error (capped at 1): the more volatile
+    /// the network, the more the plan values ending with a full buffer.
+    pub volatility_credit: f64,
     /// With at least this many segments buffered, the forecast rises to the latest download's
     /// throughput when that is higher: a rising network is taken at once while the buffer can
     /// absorb a miss.
     pub optimism_after_segments: f64,
     forecasts: Vec<f64>,
     errors: Vec<f64>,
+    /// The latest forecast discount (relative error), a measure of volatility.
+    discount: f64,
 }
 
 impl Default for ReelAbr {
@@ -51,10 +60,13 @@ impl Default for ReelAbr {
             error_window: 10,
             error_quantile: 1.0,
             buffer_credit: 0.0,
-            buffer_target_share: 0.6,
+            buffer_target_share: 0.9,
+            pessimistic_weight: 0.8,
+            volatility_credit: 0.3,
             optimism_after_segments: 2.0,
             forecasts: Vec::new(),
             errors: Vec::new(),
+            discount: 0.0,
         }
     }
 }
@@ -136,6 +148,7 @@ impl ReelAbr {
             let i = ((sorted.len() - 1) as f64 * self.error_quantile).round() as usize;
             sorted[i]
         };
+        self.discount = discount;
         Some((harmonic / (1.0 + discount), harmonic))
     }
 }
@@ -159,16 +172,35 @@ impl Abr for ReelAbr {
             steps: self.horizon.min(ctx.upcoming_sizes_bits.len().max(1)),
             r_max: *r.last().expect("a ladder"),
             r,
-            credit: self.buffer_credit,
+            credit: self.buffer_credit + self.volatility_credit * self.discount.min(1.0),
             buffer_target: self.buffer_target_share * ctx.max_buffer_s,
         };
         let last = ctx.last_choice.map(|q| search.r[q]);
         let mut bound = f64::NEG_INFINITY;
         let mut best = (f64::NEG_INFINITY, 0);
-        for q in (0..ctx.ladder.len()).rev() {
-            let s = search.run(0, q, ctx.buffer_s, last, 0.0, &mut bound);
-            if s > best.0 {
-                best = (s, q);
+        let wl = self.pessimistic_weight;
+        if wl < 1.0 {
+            let optimistic = Search {
+                throughput_bps: plain,
+                r: search.r.clone(),
+                ..search
+            };
+            for q in (0..ctx.ladder.len()).rev() {
+                let mut b1 = f64::NEG_INFINITY;
+                let mut b2 = f64::NEG_INFINITY;
+                let v1 = search.run(0, q, ctx.buffer_s, last, 0.0, &mut b1);
+                let v2 = optimistic.run(0, q, ctx.buffer_s, last, 0.0, &mut b2);
+                let s = wl * v1 + (1.0 - wl) * v2;
+                if s > best.0 {
+                    best = (s, q);
+                }
+            }
+        } else {
+            for q in (0..ctx.ladder.len()).rev() {
+                let s = search.run(0, q, ctx.buffer_s, last, 0.0, &mut bound);
+                if s > best.0 {
+                    best = (s, q);
+                }
             }
         }
         let mut q = best.1;
