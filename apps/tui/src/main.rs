@@ -47,8 +47,8 @@ struct PlayArgs {
     /// Prefer this pathway (cache) when the manifest offers several.
     #[arg(long)]
     pathway: Option<String>,
-    /// ABR algorithm: throughput, bba, bola, mpc or reel.
-    #[arg(long, default_value = "throughput")]
+    /// ABR algorithm: reel (default), throughput, bba, bola or mpc.
+    #[arg(long, default_value = "reel")]
     abr: String,
 }
 
