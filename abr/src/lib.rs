@@ -19,6 +19,9 @@ pub mod trace;
 
 pub use throughput::ThroughputRule;
 
+/// Shortest time a download sample is taken to have lasted, seconds.
+pub const MIN_SAMPLE_S: f64 = 0.05;
+
 /// One completed download, as the fetcher measured it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ThroughputSample {
@@ -31,13 +34,11 @@ pub struct ThroughputSample {
 }
 
 impl ThroughputSample {
-    /// Observed throughput in bit/s, latency included (0 for an empty or instantaneous download).
+    /// Observed throughput in bit/s, latency included; a download counts as lasting at least
+    /// [`MIN_SAMPLE_S`], so a tiny response answered in one round trip cannot claim a huge
+    /// bandwidth (as hls.js does).
     pub fn bits_per_second(&self) -> f64 {
-        if self.duration_s <= 0.0 {
-            0.0
-        } else {
-            self.bytes as f64 * 8.0 / self.duration_s
-        }
+        self.bytes as f64 * 8.0 / self.duration_s.max(MIN_SAMPLE_S)
     }
 }
 

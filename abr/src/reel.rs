@@ -210,6 +210,20 @@ impl Abr for ReelAbr {
             pessimistic / 1000.0,
             plain / 1000.0
         );
+        // Stay within what the network sustains on average: a rendition whose nominal bitrate
+        // is above the forecast is not stepped up to just because the next segment happens to be
+        // far smaller than its nominal size (viewers would see the picture jump between extremes
+        // scene by scene).
+        let sustainable = ctx
+            .ladder
+            .iter()
+            .rposition(|&b| b as f64 <= plain)
+            .unwrap_or(0);
+        let light = ctx.size_bits(0, q) < 0.5 * ctx.ladder[q] as f64 * ctx.segment_duration_s;
+        if light && q > sustainable && ctx.last_choice.is_none_or(|l| q > l) {
+            q = sustainable.max(ctx.last_choice.unwrap_or(0).min(q));
+            why = format!("{why}; held to the sustainable rate");
+        }
         // Never gamble the buffer: above the lowest rendition, the pessimistic download must
         // finish before the buffer runs dry.
         let reserve = 0.0_f64;

@@ -5,9 +5,6 @@
 
 use crate::{Abr, Context, Decision};
 
-/// Shortest duration a download sample is taken to have lasted, seconds.
-const MIN_SAMPLE_S: f64 = 0.05;
-
 /// Dual-EWMA throughput rule.
 #[derive(Debug, Clone)]
 pub struct ThroughputRule {
@@ -44,13 +41,11 @@ fn ewma(samples: impl Iterator<Item = (f64, f64)>, half_life_s: f64) -> Option<f
 impl ThroughputRule {
     /// Throughput estimate in bit/s: min(fast EWMA, slow EWMA), if any download happened.
     pub fn estimate(&self, ctx: &Context<'_>) -> Option<f64> {
-        // As hls.js: a transfer counts as lasting at least 50 ms, so a tiny response that
-        // arrives in one round trip cannot claim a huge bandwidth.
         let samples = || {
-            ctx.history.iter().filter(|s| s.bytes > 0).map(|s| {
-                let duration = s.duration_s.max(MIN_SAMPLE_S);
-                (s.bytes as f64 * 8.0 / duration, duration)
-            })
+            ctx.history
+                .iter()
+                .filter(|s| s.bytes > 0)
+                .map(|s| (s.bits_per_second(), s.duration_s.max(crate::MIN_SAMPLE_S)))
         };
         let fast = ewma(samples(), self.fast_half_life_s)?;
         let slow = ewma(samples(), self.slow_half_life_s)?;
