@@ -278,8 +278,10 @@ fn main() -> anyhow::Result<()> {
     );
     for row in &rows {
         let q = mean(&mut row.sessions.iter().map(|s| s.qoe_lin));
-        let pct = opt.map(|o| 100.0 * q / mean(&mut o.sessions.iter().map(|s| s.qoe_lin)));
-        let pct_streamable = opt.zip(streamable.as_ref()).map(|(o, keep)| {
+        // A share of the optimum only means something while the optimum is positive.
+        let share = |a: f64, b: f64| (b > 0.0).then(|| 100.0 * a / b);
+        let pct = opt.and_then(|o| share(q, mean(&mut o.sessions.iter().map(|s| s.qoe_lin))));
+        let pct_streamable = opt.zip(streamable.as_ref()).and_then(|(o, keep)| {
             let a = mean(
                 &mut row
                     .sessions
@@ -296,7 +298,7 @@ fn main() -> anyhow::Result<()> {
                     .filter(|(_, k)| **k)
                     .map(|(s, _)| s.qoe_lin),
             );
-            100.0 * a / b
+            share(a, b)
         });
         println!(
             "{:<12} {:>10.2} {:>9} {:>12} {:>13.0} {:>10.3} {:>9.1}",
