@@ -882,6 +882,33 @@ impl Session {
                         error: e.to_string(),
                     })
                 };
+                // The init segment directly before the media segment in the same file (the
+                // byte-range layout): one request for both saves a round trip at start-up and on
+                // every rendition switch.
+                if cached_init.is_none()
+                    && let Some((init_url, Some(init_range))) = &init_key
+                    && let Some(media_range) = segment.resource.range
+                    && *init_url == media_url
+                    && init_range.offset + init_range.length == media_range.offset
+                {
+                    let both = crate::presentation::ByteRange {
+                        offset: init_range.offset,
+                        length: init_range.length + media_range.length,
+                    };
+                    let fetched = fetcher
+                        .get_with(
+                            &media_url,
+                            Some(both),
+                            HeaderMap::new(),
+                            |_, _| Progress::Continue,
+                            on_retry,
+                        )
+                        .await?;
+                    let split = init_range.length as usize;
+                    let init = fetched.body.slice(..split);
+                    let media = fetched.body.slice(split..);
+                    return Ok((Some(init), media, fetched.sample, pathway));
+                }
                 let init = match (init_key, cached_init) {
                     (_, Some(bytes)) => Some(bytes),
                     (Some((url, range)), None) => Some(

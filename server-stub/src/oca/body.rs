@@ -98,12 +98,14 @@ async fn next_chunk(mut p: Progress) -> std::io::Result<Option<(Bytes, Progress)
         filled += n;
     }
     if cap_kbps > 0 {
-        let due = Duration::from_secs_f64(p.pace.2 as f64 / bytes_per_s as f64);
+        // Release each chunk when the cap would have finished sending it (no initial burst), so
+        // even a small response is measured at the capped rate.
+        p.pace.2 += want as u64;
+        let due = Duration::from_secs_f64(p.pace.2 as f64 / bytes_per_s.max(1) as f64);
         let elapsed = p.pace.1.elapsed();
         if due > elapsed {
             tokio::time::sleep(due - elapsed).await;
         }
-        p.pace.2 += want as u64;
     }
     p.sent += want as u64;
     p.body.remaining -= want as u64;
