@@ -11,6 +11,7 @@ pub mod bba;
 pub mod bola;
 pub mod mpc;
 pub mod optimum;
+mod plan;
 pub mod reel;
 pub mod sim;
 pub mod throughput;

@@ -3,6 +3,7 @@
 //! the last five; then pick the first rendition of the quality sequence over the next five
 //! segments that maximises QoE_lin under that prediction (exhaustive search with bounding).
 
+use crate::plan::{Planner, harmonic_mean, recent_bps};
 use crate::{Abr, Context, Decision};
 
 /// RobustMPC.
@@ -25,79 +26,10 @@ impl Default for RobustMpc {
     }
 }
 
-/// Best QoE_lin over `steps` segments from a buffer and a last bitrate, at a constant throughput.
-pub(crate) struct Plan<'a> {
-    pub ctx: &'a Context<'a>,
-    pub throughput_bps: f64,
-    pub steps: usize,
-}
-
-impl Plan<'_> {
-    /// (best score, first rendition of the best sequence).
-    pub fn best(&self, first_candidates: impl Iterator<Item = usize>) -> (f64, usize) {
-        let mut best = (f64::NEG_INFINITY, 0);
-        let mut bound = f64::NEG_INFINITY;
-        let r_max = *self.ctx.ladder.last().expect("a ladder") as f64 / 1e6;
-        let last = self
-            .ctx
-            .last_choice
-            .map(|q| self.ctx.ladder[q] as f64 / 1e6);
-        for q in first_candidates {
-            let score = self.search(0, q, self.ctx.buffer_s, last, 0.0, r_max, &mut bound);
-            if score > best.0 {
-                best = (score, q);
-            }
-        }
-        best
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn search(
-        &self,
-        step: usize,
-        q: usize,
-        buffer: f64,
-        last: Option<f64>,
-        acc: f64,
-        r_max: f64,
-        best: &mut f64,
-    ) -> f64 {
-        let ctx = self.ctx;
-        let r = ctx.ladder[q] as f64 / 1e6;
-        let d = ctx.size_bits(step, q) / self.throughput_bps.max(1.0);
-        let rebuffer = (d - buffer).max(0.0);
-        let next_buffer = ((buffer - d).max(0.0) + ctx.segment_duration_s).min(ctx.max_buffer_s);
-        let score = acc + r - ctx.rebuffer_weight * rebuffer - last.map_or(0.0, |l| (r - l).abs());
-        let left = self.steps - step - 1;
-        if left == 0 {
-            return score;
-        }
-        if score + left as f64 * r_max <= *best {
-            return f64::NEG_INFINITY; // cannot beat what is known
-        }
-        let mut top = f64::NEG_INFINITY;
-        for next in (0..ctx.ladder.len()).rev() {
-            let s = self.search(step + 1, next, next_buffer, Some(r), score, r_max, best);
-            top = top.max(s);
-        }
-        if step == 0 {
-            *best = best.max(top);
-        }
-        top
-    }
-}
-
 impl RobustMpc {
     /// Robust throughput prediction in bit/s, and the harmonic mean it came from.
     pub fn predict(&mut self, ctx: &Context<'_>) -> Option<(f64, f64)> {
-        let recent: Vec<f64> = ctx
-            .history
-            .iter()
-            .rev()
-            .take(self.window)
-            .map(|s| s.bits_per_second())
-            .filter(|&b| b > 0.0)
-            .collect();
+        let recent = recent_bps(ctx, self.window);
         if recent.is_empty() {
             return None;
         }
@@ -109,7 +41,7 @@ impl RobustMpc {
                 errors.push(0.0f64.max((predicted - latest).abs() / latest));
             }
         }
-        let harmonic = recent.len() as f64 / recent.iter().map(|b| 1.0 / b).sum::<f64>();
+        let harmonic = harmonic_mean(&recent);
         self.predictions
             .retain(|(s, _)| s + self.window >= ctx.segment);
         self.predictions.push((ctx.segment, harmonic));
@@ -131,12 +63,14 @@ impl Abr for RobustMpc {
             };
         };
         let steps = self.horizon.min(ctx.upcoming_sizes_bits.len().max(1));
-        let plan = Plan {
+        let plan = Planner {
             ctx,
             throughput_bps: robust,
             steps,
+            credit: 0.0,
+            buffer_target: 0.0,
         };
-        let (_, q) = plan.best((0..ctx.ladder.len()).rev());
+        let (_, q) = plan.best();
         Decision {
             rendition: q,
             reason: format!(

@@ -18,6 +18,7 @@
 //! `4g` 5192.5 (RobustMPC 5156.6). Not yet the goals: 95 % of the optimum on `fcc`, ahead of
 //! every baseline on every suite.
 
+use crate::plan::{Planner, harmonic_mean, recent_bps};
 use crate::{Abr, Context, Decision};
 
 /// The controller and its memory of past forecasts.
@@ -71,60 +72,10 @@ impl Default for ReelAbr {
     }
 }
 
-struct Search<'a> {
-    ctx: &'a Context<'a>,
-    throughput_bps: f64,
-    steps: usize,
-    r: Vec<f64>,
-    r_max: f64,
-    credit: f64,
-    buffer_target: f64,
-}
-
-impl Search<'_> {
-    fn run(
-        &self,
-        step: usize,
-        q: usize,
-        buffer: f64,
-        last: Option<f64>,
-        acc: f64,
-        bound: &mut f64,
-    ) -> f64 {
-        let ctx = self.ctx;
-        let r = self.r[q];
-        let d = ctx.size_bits(step, q) / self.throughput_bps.max(1.0);
-        let rebuffer = (d - buffer).max(0.0);
-        let next_buffer = ((buffer - d).max(0.0) + ctx.segment_duration_s).min(ctx.max_buffer_s);
-        let score = acc + r - ctx.rebuffer_weight * rebuffer - last.map_or(0.0, |l| (r - l).abs());
-        let left = self.steps - step - 1;
-        if left == 0 {
-            let end = score + self.credit * next_buffer.min(self.buffer_target);
-            *bound = bound.max(end);
-            return end;
-        }
-        let optimistic = score + left as f64 * self.r_max + self.credit * self.buffer_target;
-        if optimistic <= *bound {
-            return f64::NEG_INFINITY;
-        }
-        (0..self.r.len())
-            .rev()
-            .map(|n| self.run(step + 1, n, next_buffer, Some(r), score, bound))
-            .fold(f64::NEG_INFINITY, f64::max)
-    }
-}
-
 impl ReelAbr {
     /// (pessimistic forecast, plain forecast) in bit/s; also scores the previous forecast.
     fn forecast(&mut self, ctx: &Context<'_>) -> Option<(f64, f64)> {
-        let recent: Vec<f64> = ctx
-            .history
-            .iter()
-            .rev()
-            .take(self.window)
-            .map(|s| s.bits_per_second())
-            .filter(|&b| b > 0.0)
-            .collect();
+        let recent = recent_bps(ctx, self.window);
         let latest = *recent.first()?;
         if let Some(&previous) = self.forecasts.last() {
             self.errors.push((previous - latest).abs() / latest);
@@ -132,7 +83,7 @@ impl ReelAbr {
                 self.errors.remove(0);
             }
         }
-        let mut harmonic = recent.len() as f64 / recent.iter().map(|b| 1.0 / b).sum::<f64>();
+        let mut harmonic = harmonic_mean(&recent);
         if ctx.buffer_s >= self.optimism_after_segments * ctx.segment_duration_s {
             harmonic = harmonic.max(latest);
         }
@@ -165,48 +116,37 @@ impl Abr for ReelAbr {
                 reason: "no throughput measured yet: lowest rendition".into(),
             };
         };
-        let r: Vec<f64> = ctx.ladder.iter().map(|&b| b as f64 / 1e6).collect();
-        let search = Search {
+        let pessimistic_plan = Planner {
             ctx,
             throughput_bps: pessimistic,
             steps: self.horizon.min(ctx.upcoming_sizes_bits.len().max(1)),
-            r_max: *r.last().expect("a ladder"),
-            r,
             credit: self.buffer_credit + self.volatility_credit * self.discount.min(1.0),
             buffer_target: self.buffer_target_share * ctx.max_buffer_s,
         };
-        let last = ctx.last_choice.map(|q| search.r[q]);
-        let mut bound = f64::NEG_INFINITY;
-        let mut best = (f64::NEG_INFINITY, 0);
         let wl = self.pessimistic_weight;
-        if wl < 1.0 {
-            let optimistic = Search {
+        let best = if wl < 1.0 {
+            // Each first rendition scored under both forecasts (exact values: fresh bounds).
+            let plain_plan = Planner {
                 throughput_bps: plain,
-                r: search.r.clone(),
-                ..search
+                ..pessimistic_plan
             };
-            for q in (0..ctx.ladder.len()).rev() {
-                let mut b1 = f64::NEG_INFINITY;
-                let mut b2 = f64::NEG_INFINITY;
-                let v1 = search.run(0, q, ctx.buffer_s, last, 0.0, &mut b1);
-                let v2 = optimistic.run(0, q, ctx.buffer_s, last, 0.0, &mut b2);
-                let s = wl * v1 + (1.0 - wl) * v2;
-                if s > best.0 {
-                    best = (s, q);
-                }
-            }
+            (0..ctx.ladder.len())
+                .rev()
+                .map(|q| {
+                    let (mut b1, mut b2) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+                    let v1 = pessimistic_plan.value(q, &mut b1);
+                    let v2 = plain_plan.value(q, &mut b2);
+                    (wl * v1 + (1.0 - wl) * v2, q)
+                })
+                .fold((f64::NEG_INFINITY, 0), |a, b| if b.0 > a.0 { b } else { a })
         } else {
-            for q in (0..ctx.ladder.len()).rev() {
-                let s = search.run(0, q, ctx.buffer_s, last, 0.0, &mut bound);
-                if s > best.0 {
-                    best = (s, q);
-                }
-            }
-        }
+            pessimistic_plan.best()
+        };
+        let steps = pessimistic_plan.steps;
         let mut q = best.1;
         let mut why = format!(
             "plan over {} segments at {:.0} kbit/s (forecast {:.0}, discounted for recent error)",
-            search.steps,
+            steps,
             pessimistic / 1000.0,
             plain / 1000.0
         );
