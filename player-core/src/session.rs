@@ -47,7 +47,7 @@ pub struct PlayerConfig {
 impl Default for PlayerConfig {
     fn default() -> Self {
         PlayerConfig {
-            abr: Box::new(abr::reel::ReelAbr::default()),
+            abr: Box::new(ThroughputRule::default()),
             buffer: BufferPolicy::default(),
             fetch: FetchConfig::default(),
             pathway: None,

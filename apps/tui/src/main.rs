@@ -47,8 +47,8 @@ struct PlayArgs {
     /// Prefer this pathway (cache) when the manifest offers several.
     #[arg(long)]
     pathway: Option<String>,
-    /// ABR algorithm: reel (default), throughput, bba, bola or mpc.
-    #[arg(long, default_value = "reel")]
+    /// ABR algorithm: throughput (default), reel, bba, bola or mpc.
+    #[arg(long, default_value = "throughput")]
     abr: String,
 }
 
