@@ -227,20 +227,21 @@ fn run(
             .min()
             .unwrap_or(0);
         bar.set_position(done_ns / 1_000_000);
-        let furthest = branches
+        // Any branch moving counts: the fast ones (audio, small rungs) finish long before the
+        // top rung does.
+        let moved: u64 = branches
             .iter()
             .map(|b| b.progress.load(Ordering::Relaxed))
-            .max()
-            .unwrap_or(0);
-        if furthest != last_progress.0 {
-            last_progress = (furthest, std::time::Instant::now());
+            .sum();
+        if moved != last_progress.0 {
+            last_progress = (moved, std::time::Instant::now());
         } else if last_progress.1.elapsed() > stuck_after {
             break Err(EncodeError::Pipeline {
                 element: "pipeline".into(),
                 message: format!(
                     "no progress for {} s at {:.1} s of media; giving up",
                     stuck_after.as_secs(),
-                    furthest as f64 / 1e9
+                    done_ns as f64 / 1e9
                 ),
             });
         }
