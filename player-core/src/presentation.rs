@@ -27,7 +27,11 @@ pub struct ByteRange {
 impl ByteRange {
     /// The HTTP `Range` header value for this range.
     pub fn header_value(&self) -> String {
-        format!("bytes={}-{}", self.offset, self.offset + self.length - 1)
+        let last = self
+            .offset
+            .saturating_add(self.length.max(1))
+            .saturating_sub(1);
+        format!("bytes={}-{last}", self.offset)
     }
 
     /// Parses `first-last` (DASH `@range`, `@mediaRange`, `@indexRange`).

@@ -509,7 +509,7 @@ impl Session {
         &mut self,
         reloaded: Result<Presentation, manifest::ManifestError>,
     ) -> Result<(), String> {
-        let interval = self.presentation.reload_interval_s.unwrap_or(4.0);
+        let interval = self.presentation.reload_interval_s.unwrap_or(4.0).max(1.0);
         self.reload_due = Some(Instant::now() + Duration::from_secs_f64(interval));
         let fresh = match reloaded {
             Ok(p) => p,
@@ -562,7 +562,9 @@ impl Session {
                     s.buffered_end_s = start.max(0.0).min(t);
                 }
                 None => {
-                    s.done = true;
+                    // Past the last segment: `schedule` ends the stream (after the sink's seek,
+                    // which would clear an end-of-stream sent now), or waits for a live reload.
+                    s.next_start_s = t;
                     s.buffered_end_s = t;
                 }
             }
@@ -578,7 +580,7 @@ impl Session {
         if self.presentation.live {
             // Join a live stream three target durations behind its edge (RFC 8216 §6.3.3).
             let edge = self.live_edge_s();
-            let target = self.presentation.reload_interval_s.unwrap_or(4.0);
+            let target = self.presentation.reload_interval_s.unwrap_or(4.0).max(1.0);
             start = start
                 .max(edge - 3.0 * target)
                 .max(self.live_window_start_s());
@@ -845,11 +847,16 @@ impl Session {
         let pathway = self.pathway.clone();
         let stream = &self.streams[i];
         let track = self.track(stream);
-        let rendition = rendition.min(track.representations.len() - 1);
-        let rep = &track.representations[rendition];
-        let Some(segment) = next_segment(rep.segment_list(), stream.next_start_s).cloned() else {
+        let wanted = rendition.min(track.representations.len() - 1);
+        // The chosen rendition may lack this segment (unaddressable, or shorter after a live
+        // reload): take the highest one below it that has it.
+        let Some((rendition, segment)) = (0..=wanted).rev().find_map(|r| {
+            next_segment(track.representations[r].segment_list(), stream.next_start_s)
+                .map(|s| (r, s.clone()))
+        }) else {
             return;
         };
+        let rep = &track.representations[rendition];
         let media_url = rep.url(&segment.resource, pathway.as_deref());
         let init_key = segment
             .init
@@ -998,6 +1005,9 @@ impl Session {
         let needs_init =
             self.streams[i].pushed_init.as_ref() != Some(&(f.part, f.rendition, init_id.clone()));
         if let Some(init) = init.filter(|_| needs_init) {
+            if let Err(e) = validate_media(&init) {
+                return self.on_segment_failure(i, &f, format!("corrupt init segment: {e}"));
+            }
             if let Some(r) = &f.segment.init {
                 let track = self.track(&self.streams[i]);
                 if let Some(u) = track.representations[f.rendition].url(r, self.pathway.as_deref())
@@ -1006,7 +1016,6 @@ impl Session {
                         .insert(init_cache_key(&u, r.range), init.clone());
                 }
             }
-            validate_media(&init).map_err(|e| format!("corrupt init segment: {e}"))?;
             self.sink
                 .push(Chunk {
                     kind: f.kind,
@@ -1051,13 +1060,14 @@ impl Session {
         let rep = &track.representations[f.rendition];
         if rep.locations.len() > 1 {
             let current = self.pathway.clone();
-            let others: Vec<String> = rep
+            let all: Vec<String> = rep
                 .locations
                 .iter()
                 .filter_map(|l| l.pathway.clone())
-                .filter(|p| Some(p) != current.as_ref())
                 .collect();
-            if let Some(next) = others.first()
+            let at = all.iter().position(|p| Some(p) == current.as_ref());
+            let next = at.map_or_else(|| all.first(), |a| all.get((a + 1) % all.len()));
+            if let Some(next) = next.filter(|n| Some(*n) != current.as_ref())
                 && self.streams[i].gate.failovers < rep.locations.len()
             {
                 self.streams[i].gate.failovers += 1;
@@ -1080,6 +1090,7 @@ impl Session {
                 reason: error,
             });
             self.streams[i].gate.force_below = Some(f.rendition - 1);
+            self.streams[i].gate.failovers = 0;
             return Ok(());
         }
         let kind = match f.kind {
@@ -1098,6 +1109,11 @@ impl Session {
         let description = match c {
             Command::Stop => return Ok(true),
             Command::Pause => {
+                if let Some(s) = self.stall_started.take() {
+                    self.emitter.emit(PlayerEvent::StallEnd {
+                        stalled_s: s.elapsed().as_secs_f64(),
+                    });
+                }
                 self.paused_by_viewer = true;
                 self.sink.pause();
                 self.set_state(PlayerState::Paused);

@@ -418,3 +418,26 @@ fn a_live_hls_stream_is_followed_through_reloads_until_it_ends() {
         oca.shutdown().await;
     });
 }
+
+#[test]
+fn starting_past_the_end_ends_instead_of_hanging() {
+    runtime().block_on(async {
+        let (dir, _) = media_copy();
+        let oca = serve(dir.path()).await;
+        let url = Url::parse(&format!("{}/demo/master.m3u8", oca.url())).unwrap();
+        let config = PlayerConfig {
+            start_at_s: 1000.0,
+            ..PlayerConfig::default()
+        };
+        let player = Player::open(url, Box::new(NullSink::default()), config);
+        let o = tokio::time::timeout(Duration::from_secs(20), player.finished())
+            .await
+            .expect("the session ends by itself");
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        assert!(
+            video_renditions(&o.events).is_empty(),
+            "nothing to fetch past the end"
+        );
+        oca.shutdown().await;
+    });
+}

@@ -291,16 +291,25 @@ fn media_segments(
                 }),
             });
         }
-        let range = s.byte_range.as_ref().map(|b| {
-            let offset = b
-                .offset
-                .unwrap_or_else(|| next_offset.get(&s.uri).copied().unwrap_or(0));
-            next_offset.insert(s.uri.clone(), offset + b.length);
-            ByteRange {
-                offset,
-                length: b.length,
+        let range = match s.byte_range.as_ref() {
+            Some(b) => {
+                let offset = b
+                    .offset
+                    .unwrap_or_else(|| next_offset.get(&s.uri).copied().unwrap_or(0));
+                let end = offset
+                    .checked_add(b.length)
+                    .filter(|_| b.length > 0)
+                    .ok_or_else(|| {
+                        ManifestError::Invalid(format!("segment {i} has a bad byte range"))
+                    })?;
+                next_offset.insert(s.uri.clone(), end);
+                Some(ByteRange {
+                    offset,
+                    length: b.length,
+                })
             }
-        });
+            None => None,
+        };
         let duration = f64::from(s.duration);
         if !duration.is_finite() || duration < 0.0 {
             return Err(ManifestError::Invalid(format!(

@@ -32,11 +32,16 @@ impl NullSink {
         }
     }
 
+    /// How far the clock may run: the end of the shortest input still receiving data, or the
+    /// end of the longest once every input has ended.
     fn limit(&self) -> f64 {
-        self.buffered_end
-            .values()
-            .copied()
-            .reduce(f64::min)
+        let open = self
+            .buffered_end
+            .iter()
+            .filter(|(k, _)| !self.ended.get(*k).copied().unwrap_or(false))
+            .map(|(_, &end)| end)
+            .reduce(f64::min);
+        open.or_else(|| self.buffered_end.values().copied().reduce(f64::max))
             .unwrap_or(0.0)
     }
 }
