@@ -110,3 +110,21 @@ pub fn by_name(name: &str) -> Option<Box<dyn Abr + Send>> {
 
 /// Names [`by_name`] knows.
 pub const ALGORITHMS: [&str; 5] = ["reel", "throughput", "bba", "bola", "mpc"];
+
+/// Fixtures shared by the algorithms' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::ThroughputSample;
+
+    /// Five one-second downloads at `bps`.
+    pub fn steady(bps: f64) -> Vec<ThroughputSample> {
+        vec![
+            ThroughputSample {
+                bytes: (bps / 8.0) as u64,
+                duration_s: 1.0,
+                ttfb_s: 0.0,
+            };
+            5
+        ]
+    }
+}

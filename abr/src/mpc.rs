@@ -86,6 +86,7 @@ impl Abr for RobustMpc {
 mod tests {
     use super::*;
     use crate::ThroughputSample;
+    use crate::testing::steady;
 
     const LADDER: [u64; 3] = [300_000, 1_500_000, 6_000_000];
 
@@ -105,17 +106,6 @@ mod tests {
             upcoming_sizes_bits: sizes,
             rebuffer_weight: 4.3,
         }
-    }
-
-    fn steady(bps: f64) -> Vec<ThroughputSample> {
-        vec![
-            ThroughputSample {
-                bytes: (bps / 8.0) as u64,
-                duration_s: 1.0,
-                ttfb_s: 0.0,
-            };
-            5
-        ]
     }
 
     #[test]

@@ -182,6 +182,7 @@ impl Abr for ReelAbr {
 mod tests {
     use super::*;
     use crate::ThroughputSample;
+    use crate::testing::steady;
 
     const LADDER: [u64; 3] = [300_000, 1_500_000, 6_000_000];
 
@@ -197,17 +198,6 @@ mod tests {
             upcoming_sizes_bits: &[],
             rebuffer_weight: 4.3,
         }
-    }
-
-    fn steady(bps: f64) -> Vec<ThroughputSample> {
-        vec![
-            ThroughputSample {
-                bytes: (bps / 8.0) as u64,
-                duration_s: 1.0,
-                ttfb_s: 0.0,
-            };
-            5
-        ]
     }
 
     #[test]

@@ -140,6 +140,22 @@ pub struct Representation {
 }
 
 impl Representation {
+    /// A representation with nothing known but its id, locations and segments.
+    pub fn new(id: impl Into<String>, locations: Vec<Location>, segments: SegmentIndex) -> Self {
+        Representation {
+            id: id.into(),
+            bandwidth: 0,
+            average_bandwidth: None,
+            width: None,
+            height: None,
+            frame_rate: None,
+            codecs: None,
+            mime_type: None,
+            locations,
+            segments,
+        }
+    }
+
     /// The location on `pathway`, or the first one.
     pub fn location(&self, pathway: Option<&str>) -> Option<&Location> {
         pathway

@@ -26,21 +26,14 @@ pub fn parse(body: &[u8], url: &Url) -> Result<Presentation, ManifestError> {
         Ok(Playlist::MasterPlaylist(m)) => multivariant(&m, url),
         Ok(Playlist::MediaPlaylist(m)) => {
             let (segments, live, target) = media_segments(&m, 0.0)?;
-            let rep = Representation {
-                id: "main".into(),
-                bandwidth: 0,
-                average_bandwidth: None,
-                width: None,
-                height: None,
-                frame_rate: None,
-                codecs: None,
-                mime_type: None,
-                locations: vec![Location {
+            let rep = Representation::new(
+                "main",
+                vec![Location {
                     pathway: None,
                     url: url.clone(),
                 }],
-                segments: SegmentIndex::Listed(segments),
-            };
+                SegmentIndex::Listed(segments),
+            );
             let duration = (!live).then(|| rep.segment_list().iter().map(|s| s.duration_s).sum());
             Ok(Presentation {
                 url: url.clone(),
@@ -177,16 +170,8 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
                 name: Some(a.name.clone()),
                 default: a.default,
                 representations: vec![Representation {
-                    id: a.name.clone(),
-                    bandwidth: 0,
-                    average_bandwidth: None,
-                    width: None,
-                    height: None,
-                    frame_rate: None,
-                    codecs: None,
                     mime_type: (kind == MediaKind::Text).then(|| "text/vtt".into()),
-                    locations: vec![location],
-                    segments: SegmentIndex::HlsPlaylist,
+                    ..Representation::new(a.name.clone(), vec![location], SegmentIndex::HlsPlaylist)
                 }],
             }),
         }
