@@ -33,8 +33,9 @@ impl Default for BufferPolicy {
 pub struct FetchGate {
     /// Reached the high watermark and waiting for the low one.
     pub holding: bool,
-    /// Pathway changes made for the current segment.
-    pub failovers: usize,
+    /// Every pathway failed at the lowest rendition: try again at this time (while the buffer
+    /// lasts).
+    pub retry_at: Option<std::time::Instant>,
     /// The current segment failed at a higher rendition: stay at or below this one.
     pub force_below: Option<usize>,
 }

@@ -165,6 +165,33 @@ pub enum PlayerEvent {
         /// What it did.
         description: String,
     },
+    /// Segments now come from another pathway (cache).
+    PathwaySwitch {
+        /// The pathway left, if any.
+        from: Option<String>,
+        /// The pathway now in use.
+        to: String,
+        /// Why: a failure on `from`, steering, or the viewer.
+        reason: String,
+    },
+    /// The pathways' state changed: priority, active one, penalties.
+    Pathways {
+        /// Priority order, best first.
+        order: Vec<String>,
+        /// The one in use.
+        active: Option<String>,
+        /// Penalized pathways and the seconds their penalty has left.
+        penalized: Vec<(String, f64)>,
+    },
+    /// A steering manifest was applied.
+    SteeringUpdated {
+        /// Its pathway priority.
+        priority: Vec<String>,
+        /// Pathways it cloned.
+        cloned: Vec<String>,
+        /// Seconds until the next reload.
+        ttl_s: f64,
+    },
     /// A problem that the session survives.
     Warning {
         /// What happened.
@@ -201,6 +228,157 @@ pub enum Command {
     PinRendition(Option<usize>),
     /// Switch audio track (index among audio tracks).
     SelectAudio(usize),
+    /// Use this pathway (cache) from the next segment on; `None` moves to the next one in
+    /// priority order.
+    SetPathway(Option<String>),
+    /// Replace the ABR algorithm (by name, see [`abr::by_name`]).
+    SetAbr(String),
+    /// Audio volume (0..=1) and mute.
+    SetVolume {
+        /// Linear volume, 0..=1.
+        volume: f64,
+        /// Muted.
+        muted: bool,
+    },
     /// Stop the session.
     Stop,
+}
+
+impl std::fmt::Display for PlayerEvent {
+    /// One human-readable line, as the players' event logs show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = match self {
+            PlayerEvent::State { state } => format!("state {state:?}"),
+            PlayerEvent::ManifestLoaded {
+                format,
+                duration_s,
+                ladder,
+                pathways,
+                ..
+            } => format!(
+                "{format} manifest, {}, ladder {}{}",
+                duration_s.map_or("live".into(), |d| format!("{d:.1} s")),
+                ladder
+                    .iter()
+                    .map(|r| format!("{}p@{}k", r.height.unwrap_or(0), r.bitrate / 1000))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                if pathways.is_empty() {
+                    String::new()
+                } else {
+                    format!(", pathways {}", pathways.join(" > "))
+                }
+            ),
+            PlayerEvent::AbrDecision {
+                segment,
+                rendition,
+                bitrate,
+                algorithm,
+                reason,
+            } => format!(
+                "abr {algorithm}: segment {segment} -> rung {} ({} kbit/s): {reason}",
+                rendition + 1,
+                bitrate / 1000
+            ),
+            PlayerEvent::RenditionSwitch { from, to, reason } => {
+                format!(
+                    "switch {} -> {}: {reason}",
+                    from.map_or("-".into(), |f| (f + 1).to_string()),
+                    to + 1
+                )
+            }
+            PlayerEvent::SegmentFetched {
+                kind,
+                segment,
+                rendition,
+                bytes,
+                download_s,
+                pathway,
+                ..
+            } => format!(
+                "{kind:?} segment {segment} rung {}: {} KB in {:.0} ms ({:.0} kbit/s){}",
+                rendition + 1,
+                bytes / 1000,
+                download_s * 1000.0,
+                *bytes as f64 * 8.0 / download_s.max(1e-6) / 1000.0,
+                pathway
+                    .as_ref()
+                    .map_or(String::new(), |p| format!(" from {p}"))
+            )
+            .to_lowercase(),
+            PlayerEvent::Retry {
+                url,
+                attempt,
+                error,
+            } => format!("retry {attempt} of {url}: {error}"),
+            PlayerEvent::Downswitch {
+                segment,
+                from,
+                to,
+                reason,
+            } => {
+                format!(
+                    "segment {segment}: rung {} failed, trying rung {}: {reason}",
+                    from + 1,
+                    to + 1
+                )
+            }
+            PlayerEvent::StallStart { position_s } => format!("STALL at {position_s:.2} s"),
+            PlayerEvent::StallEnd { stalled_s } => format!("stall over after {stalled_s:.2} s"),
+            PlayerEvent::FirstFrame { startup_s } => format!("first frame after {startup_s:.3} s"),
+            PlayerEvent::Position {
+                position_s,
+                buffer_s,
+                throughput_bps,
+            } => format!(
+                "position {position_s:.1} s, buffer {buffer_s:.1} s{}",
+                throughput_bps.map_or(String::new(), |t| format!(
+                    ", throughput {:.0} kbit/s",
+                    t / 1000.0
+                ))
+            ),
+            PlayerEvent::Seeked { position_s } => format!("seeked to {position_s:.1} s"),
+            PlayerEvent::CommandApplied { description } => description.clone(),
+            PlayerEvent::PathwaySwitch { from, to, reason } => format!(
+                "pathway {} -> {to}: {reason}",
+                from.as_deref().unwrap_or("-")
+            ),
+            PlayerEvent::Pathways {
+                order,
+                active,
+                penalized,
+            } => format!(
+                "pathways {} (active {}){}",
+                order.join(" > "),
+                active.as_deref().unwrap_or("-"),
+                if penalized.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", penalized {}",
+                        penalized
+                            .iter()
+                            .map(|(p, s)| format!("{p} {s:.0} s"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+            ),
+            PlayerEvent::SteeringUpdated {
+                priority,
+                cloned,
+                ttl_s,
+            } => format!(
+                "steering: {} (next in {ttl_s:.0} s){}",
+                priority.join(" > "),
+                if cloned.is_empty() {
+                    String::new()
+                } else {
+                    format!(", cloned {}", cloned.join(", "))
+                }
+            ),
+            PlayerEvent::Warning { message } => format!("warning: {message}"),
+        };
+        f.write_str(&line)
+    }
 }

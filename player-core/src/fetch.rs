@@ -1,7 +1,10 @@
 //! HTTP fetching: reqwest with rustls and connection reuse, separate connect, time-to-first-byte
 //! and total timeouts, retries with exponential backoff and jitter (never on 4xx but 408/429),
-//! and a throughput sample from every download for the ABR.
+//! a time budget per request (the player's buffer: a dead server is never waited on longer than
+//! the buffer lasts), CMCD on manifest requests, and a throughput sample from every download for
+//! the ABR.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use abr::ThroughputSample;
@@ -9,6 +12,7 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, RANGE};
 use url::Url;
 
+use crate::cmcd::{CmcdMode, CmcdRequest, CmcdSession, ObjectType};
 use crate::presentation::ByteRange;
 
 /// Timeouts and retry policy.
@@ -63,7 +67,7 @@ pub enum FetchError {
     /// A timeout passed.
     #[error("{phase} timeout after {after_ms} ms for {url}")]
     Timeout {
-        /// `connect`, `first byte` or `download`.
+        /// `connect`, `first byte`, `next byte` or `download`.
         phase: &'static str,
         /// The limit.
         after_ms: u64,
@@ -79,10 +83,14 @@ pub enum FetchError {
         reason: String,
     },
     /// Abandoned by the caller (too slow).
-    #[error("download of {url} abandoned")]
+    #[error("download of {url} abandoned after {bytes} bytes in {elapsed_ms} ms")]
     Abandoned {
         /// The URL.
         url: String,
+        /// Body bytes received by then.
+        bytes: u64,
+        /// Time from request to abandonment.
+        elapsed_ms: u64,
     },
 }
 
@@ -135,6 +143,20 @@ pub enum Progress {
 pub struct Fetcher {
     client: reqwest::Client,
     config: FetchConfig,
+    cmcd: Option<Arc<CmcdSession>>,
+}
+
+/// A response of any status, for callers that act on the status themselves (steering).
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The URL after redirects.
+    pub url: Url,
+    /// The status code.
+    pub status: u16,
+    /// `Retry-After` in seconds, when given as a number.
+    pub retry_after_s: Option<f64>,
+    /// The body.
+    pub body: Bytes,
 }
 
 impl Fetcher {
@@ -146,7 +168,96 @@ impl Fetcher {
             .user_agent(concat!("reel/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client builds with rustls");
-        Fetcher { client, config }
+        Fetcher {
+            client,
+            config,
+            cmcd: None,
+        }
+    }
+
+    /// Sends CMCD (CTA-5004) with manifest requests made through [`Fetcher::get_manifest`].
+    pub fn set_cmcd(&mut self, cmcd: Option<Arc<CmcdSession>>) {
+        self.cmcd = cmcd;
+    }
+
+    /// The CMCD session in force, if any.
+    pub fn cmcd(&self) -> Option<&CmcdSession> {
+        self.cmcd.as_deref()
+    }
+
+    /// GET of a manifest or playlist, with CMCD `ot=m` when CMCD is on.
+    pub async fn get_manifest(&self, url: &Url) -> Result<Fetched, FetchError> {
+        let Some(cmcd) = self.cmcd.as_deref() else {
+            return self.get(url, None).await;
+        };
+        let req = CmcdRequest {
+            object_type: Some(ObjectType::Manifest),
+            ..CmcdRequest::default()
+        };
+        let url = match cmcd.mode {
+            CmcdMode::Query => cmcd.apply_query(url, &req),
+            _ => url.clone(),
+        };
+        self.get_with(
+            &url,
+            None,
+            cmcd.headers(&req),
+            |_, _| Progress::Continue,
+            |_, _| {},
+        )
+        .await
+    }
+
+    /// One GET without retries that returns any status (for steering manifests, where 410 and
+    /// 429 mean something).
+    pub async fn get_raw(&self, url: &Url) -> Result<RawResponse, FetchError> {
+        let shown = url.to_string();
+        let send = self.client.get(url.clone()).send();
+        let response = match tokio::time::timeout(self.config.ttfb_timeout, send).await {
+            Err(_) => {
+                return Err(FetchError::Timeout {
+                    phase: "first byte",
+                    after_ms: self.config.ttfb_timeout.as_millis() as u64,
+                    url: shown,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(FetchError::Connect {
+                    url: shown,
+                    reason: root_cause(&e),
+                });
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status().as_u16();
+        let final_url = response.url().clone();
+        let retry_after_s = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let body = match tokio::time::timeout(self.config.total_timeout, response.bytes()).await {
+            Err(_) => {
+                return Err(FetchError::Timeout {
+                    phase: "download",
+                    after_ms: self.config.total_timeout.as_millis() as u64,
+                    url: shown,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(FetchError::Body {
+                    url: shown,
+                    reason: root_cause(&e),
+                });
+            }
+            Ok(Ok(b)) => b,
+        };
+        Ok(RawResponse {
+            url: final_url,
+            status,
+            retry_after_s,
+            body,
+        })
     }
 
     /// The policy in force.
@@ -173,20 +284,42 @@ impl Fetcher {
         url: &Url,
         range: Option<ByteRange>,
         headers: HeaderMap,
+        progress: impl FnMut(u64, Duration) -> Progress,
+        on_retry: impl FnMut(u32, &FetchError),
+    ) -> Result<Fetched, FetchError> {
+        self.get_budgeted(url, range, headers, None, progress, on_retry)
+            .await
+    }
+
+    /// [`Fetcher::get_with`] within a time budget: every attempt's timeouts are cut to what is
+    /// left of `budget`, and no retry starts once it is spent — so a dead server costs at most
+    /// the budget (the caller's buffer), after which the caller moves elsewhere.
+    pub async fn get_budgeted(
+        &self,
+        url: &Url,
+        range: Option<ByteRange>,
+        headers: HeaderMap,
+        budget: Option<Duration>,
         mut progress: impl FnMut(u64, Duration) -> Progress,
         mut on_retry: impl FnMut(u32, &FetchError),
     ) -> Result<Fetched, FetchError> {
+        let deadline = budget.map(|b| Instant::now() + b);
         let mut attempt = 0;
         loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self
-                .attempt(url, range, headers.clone(), &mut progress)
+                .attempt_within(url, range, headers.clone(), left, &mut progress)
                 .await
             {
                 Ok(f) => return Ok(f),
                 Err(e) if e.is_retryable() && attempt < self.config.retries => {
                     attempt += 1;
+                    let pause = self.backoff(attempt);
+                    if deadline.is_some_and(|d| Instant::now() + pause >= d) {
+                        return Err(e); // no time left for another try here
+                    }
                     on_retry(attempt, &e);
-                    tokio::time::sleep(self.backoff(attempt)).await;
+                    tokio::time::sleep(pause).await;
                 }
                 Err(e) => return Err(e),
             }
@@ -208,10 +341,30 @@ impl Fetcher {
         &self,
         url: &Url,
         range: Option<ByteRange>,
+        headers: HeaderMap,
+        progress: &mut impl FnMut(u64, Duration) -> Progress,
+    ) -> Result<Fetched, FetchError> {
+        self.attempt_within(url, range, headers, None, progress)
+            .await
+    }
+
+    async fn attempt_within(
+        &self,
+        url: &Url,
+        range: Option<ByteRange>,
         mut headers: HeaderMap,
+        budget: Option<Duration>,
         progress: &mut impl FnMut(u64, Duration) -> Progress,
     ) -> Result<Fetched, FetchError> {
         let shown = url.to_string();
+        // The budget cuts the wait for a first byte and for each next chunk (a dead or hung
+        // server), not a download that is moving: abandonment judges slow ones.
+        let ttfb_timeout = budget.map_or(self.config.ttfb_timeout, |b| {
+            self.config
+                .ttfb_timeout
+                .min(b.max(Duration::from_millis(500)))
+        });
+        let total_timeout = self.config.total_timeout;
         if let Some(r) = range {
             headers.insert(
                 RANGE,
@@ -220,11 +373,11 @@ impl Fetcher {
         }
         let started = Instant::now();
         let send = self.client.get(url.clone()).headers(headers).send();
-        let response = match tokio::time::timeout(self.config.ttfb_timeout, send).await {
+        let response = match tokio::time::timeout(ttfb_timeout, send).await {
             Err(_) => {
                 return Err(FetchError::Timeout {
                     phase: "first byte",
-                    after_ms: self.config.ttfb_timeout.as_millis() as u64,
+                    after_ms: ttfb_timeout.as_millis() as u64,
                     url: shown,
                 });
             }
@@ -263,17 +416,25 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .map(String::from);
         let expected = response.content_length();
-        let deadline = started + self.config.total_timeout;
+        let deadline = started + total_timeout;
         let mut response = response;
         let mut body = Vec::with_capacity(expected.unwrap_or(64 * 1024).min(64 << 20) as usize);
         loop {
             let now = Instant::now();
             let left = deadline.saturating_duration_since(now);
-            let chunk = match tokio::time::timeout(left, response.chunk()).await {
+            let idle = left.min(ttfb_timeout);
+            let chunk = match tokio::time::timeout(idle, response.chunk()).await {
+                Err(_) if idle < left => {
+                    return Err(FetchError::Timeout {
+                        phase: "next byte",
+                        after_ms: idle.as_millis() as u64,
+                        url: shown,
+                    });
+                }
                 Err(_) => {
                     return Err(FetchError::Timeout {
                         phase: "download",
-                        after_ms: self.config.total_timeout.as_millis() as u64,
+                        after_ms: total_timeout.as_millis() as u64,
                         url: shown,
                     });
                 }
@@ -288,7 +449,11 @@ impl Fetcher {
             };
             body.extend_from_slice(&chunk);
             if progress(body.len() as u64, started.elapsed()) == Progress::Abandon {
-                return Err(FetchError::Abandoned { url: shown });
+                return Err(FetchError::Abandoned {
+                    url: shown,
+                    bytes: body.len() as u64,
+                    elapsed_ms: started.elapsed().as_millis() as u64,
+                });
             }
         }
         if let Some(n) = expected

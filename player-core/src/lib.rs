@@ -25,6 +25,7 @@
 //! ```
 
 pub mod buffer;
+pub mod cmcd;
 pub mod events;
 pub mod fetch;
 pub mod manifest;
@@ -32,9 +33,10 @@ pub mod presentation;
 pub mod qoe;
 pub mod session;
 pub mod sink;
+pub mod steering;
 
 pub use abr;
 pub use events::{Command, PlayerEvent, PlayerState, TimedEvent};
 pub use reel_protocol as protocol;
-pub use session::{Player, PlayerConfig, SessionOutcome};
+pub use session::{Player, PlayerConfig, PlayerHandle, SessionOutcome};
 pub use url::Url;

@@ -3,8 +3,11 @@
 //! ABR picks), hand it to the sink, follow the sink's clock, and move through
 //! Loading → Buffering ⇄ Playing ⇄ Stalled → Ended | Failed, reporting every step as an event.
 //!
-//! Failures degrade before they stop: a request is retried, then tried on the next pathway, then
-//! at a lower rendition; the session fails (with one line saying why) only when nothing is left.
+//! Failures degrade before they stop: a request is retried (within a time budget taken from the
+//! buffer), then the segment is fetched from the next pathway while the failing one sits in a
+//! penalty box (the new one is kept: sticky), then at a lower rendition; the session fails, with
+//! one line saying why, only when every pathway is penalized and the buffer is empty. Content
+//! steering (HLS and DASH-IF) reorders the pathways while playing; every request carries CMCD.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +22,9 @@ use tokio::sync::{broadcast, mpsc};
 use url::Url;
 
 use crate::buffer::{BufferPolicy, FetchGate};
+use crate::cmcd::{
+    CmcdMode, CmcdRequest, CmcdSession, ObjectType, StreamType, StreamingFormat, relative_reference,
+};
 use crate::events::{Command, PlayerEvent, PlayerState, RenditionInfo, TimedEvent};
 use crate::fetch::{FetchConfig, FetchError, Fetcher, Progress};
 use crate::manifest;
@@ -27,6 +33,9 @@ use crate::presentation::{
 };
 use crate::qoe::{QoeReport, report};
 use crate::sink::{Chunk, Sink};
+use crate::steering::{
+    PathwayChooser, SteeringClient, SteeringError, SteeringOutcome, SteeringUpdate, apply_clone,
+};
 
 /// How a session behaves.
 pub struct PlayerConfig {
@@ -42,6 +51,14 @@ pub struct PlayerConfig {
     pub start_at_s: f64,
     /// Preferred audio language.
     pub audio_language: Option<String>,
+    /// Pathway priority from the playback API, best first; the manifest's order otherwise.
+    pub pathway_order: Vec<String>,
+    /// How long a failing pathway is avoided, seconds.
+    pub pathway_penalty_s: f64,
+    /// CMCD (CTA-5004) on requests: headers (the default), query arguments, or off.
+    pub cmcd: CmcdMode,
+    /// CMCD content id (`cid`), e.g. the title's id.
+    pub content_id: Option<String>,
 }
 
 impl Default for PlayerConfig {
@@ -53,6 +70,10 @@ impl Default for PlayerConfig {
             pathway: None,
             start_at_s: 0.0,
             audio_language: None,
+            pathway_order: Vec::new(),
+            pathway_penalty_s: crate::steering::DEFAULT_PENALTY_S,
+            cmcd: CmcdMode::Headers,
+            content_id: None,
         }
     }
 }
@@ -129,6 +150,13 @@ impl Player {
         }
     }
 
+    /// A handle that sends commands, usable while [`Player::finished`] is awaited.
+    pub fn handle(&self) -> PlayerHandle {
+        PlayerHandle {
+            commands: self.commands.clone(),
+        }
+    }
+
     /// A receiver of every event from now on.
     pub fn events(&self) -> broadcast::Receiver<TimedEvent> {
         self.events.subscribe()
@@ -151,6 +179,19 @@ impl Player {
                 events: Vec::new(),
             },
         }
+    }
+}
+
+/// Sends commands to a running session (cheap to clone).
+#[derive(Clone)]
+pub struct PlayerHandle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl PlayerHandle {
+    /// Sends a command (ignored once the session is over).
+    pub fn command(&self, command: Command) {
+        let _ = self.commands.send(command);
     }
 }
 
@@ -200,7 +241,11 @@ struct Session {
     reload_failures: u32,
     stall_started: Option<Instant>,
     first_frame_seen: bool,
-    pathway: Option<String>,
+    pathways: PathwayChooser,
+    steering: Option<SteeringClient>,
+    cmcd: Option<CmcdSession>,
+    /// The buffer ran dry since the last segment request (CMCD `bs`).
+    starved: bool,
     duration_s: f64,
     stopped: bool,
 }
@@ -212,7 +257,20 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     emitter: Emitter,
 ) -> SessionOutcome {
-    let fetcher = Fetcher::new(config.fetch.clone());
+    let mut fetcher = Fetcher::new(config.fetch.clone());
+    let mut cmcd = (config.cmcd != CmcdMode::Off).then(|| {
+        let format = if url.path().ends_with(".mpd") {
+            StreamingFormat::Dash
+        } else if url.path().ends_with(".m3u8") {
+            StreamingFormat::Hls
+        } else {
+            StreamingFormat::Other
+        };
+        let mut c = CmcdSession::new(format, StreamType::Vod, config.content_id.clone());
+        c.mode = config.cmcd;
+        c
+    });
+    fetcher.set_cmcd(cmcd.clone().map(Arc::new));
     emitter.emit(PlayerEvent::State {
         state: PlayerState::Loading,
     });
@@ -236,17 +294,49 @@ async fn run(
             return outcome_of(state, false, 0, &emitter);
         }
     };
+    if let Some(c) = &mut cmcd {
+        c.format = match presentation.format {
+            ManifestFormat::Hls => StreamingFormat::Hls,
+            ManifestFormat::Dash => StreamingFormat::Dash,
+        };
+        c.stream_type = if presentation.live {
+            StreamType::Live
+        } else {
+            StreamType::Vod
+        };
+        fetcher.set_cmcd(Some(Arc::new(c.clone())));
+    }
+    // Pathway order: the playback API's, else the manifest's; the viewer's choice, else the
+    // steering default, goes first.
+    let mut order: Vec<String> = config
+        .pathway_order
+        .iter()
+        .filter(|p| presentation.pathways.contains(p))
+        .cloned()
+        .collect();
+    for p in &presentation.pathways {
+        if !order.contains(p) {
+            order.push(p.clone());
+        }
+    }
+    let preferred = config.pathway.clone().or_else(|| {
+        if config.pathway_order.is_empty() {
+            presentation
+                .steering
+                .as_ref()
+                .and_then(|s| s.default_pathway.clone())
+        } else {
+            None
+        }
+    });
+    let pathways =
+        PathwayChooser::new(&order, preferred.as_deref()).with_penalty_s(config.pathway_penalty_s);
+    let steering = SteeringClient::from_presentation(&presentation);
     let mut session = Session {
-        pathway: config
-            .pathway
-            .clone()
-            .or_else(|| {
-                presentation
-                    .steering
-                    .as_ref()
-                    .and_then(|s| s.default_pathway.clone())
-            })
-            .or_else(|| presentation.pathways.first().cloned()),
+        pathways,
+        steering,
+        cmcd,
+        starved: false,
         duration_s: presentation.duration_s.unwrap_or(0.0),
         presentation,
         fetcher,
@@ -596,6 +686,14 @@ impl Session {
         let mut reloads: FuturesUnordered<
             futures_util::future::BoxFuture<'static, Result<Presentation, manifest::ManifestError>>,
         > = FuturesUnordered::new();
+        let mut steering_requests: FuturesUnordered<
+            futures_util::future::BoxFuture<'static, SteeringOutcome>,
+        > = FuturesUnordered::new();
+        let now = self.now_s();
+        if let Some(inline) = self.steering.as_mut().and_then(|c| c.take_inline(now)) {
+            self.on_steering(inline);
+        }
+        self.emit_pathways();
         let mut ticker = tokio::time::interval(Duration::from_millis(50));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_report = Instant::now();
@@ -608,12 +706,42 @@ impl Session {
             {
                 let fetcher = self.fetcher.clone();
                 let url = self.presentation.url.clone();
-                let pathway = self.pathway.clone();
+                let pathway = self.pathways.current().map(str::to_owned);
                 reloads.push(Box::pin(async move {
                     manifest::load(&fetcher, &url, pathway.as_deref()).await
                 }));
             }
+            if steering_requests.is_empty()
+                && let Some(client) = &self.steering
+                && let Some(url) = client.request(
+                    self.now_s(),
+                    self.pathways.current().unwrap_or_default(),
+                    self.throughput_estimate(),
+                )
+            {
+                let fetcher = self.fetcher.clone();
+                steering_requests.push(Box::pin(async move {
+                    match fetcher.get_raw(&url).await {
+                        Ok(r) if r.status == 200 => SteeringOutcome::Body {
+                            url: r.url,
+                            body: r.body.to_vec(),
+                        },
+                        Ok(r) => SteeringOutcome::Status {
+                            code: r.status,
+                            retry_after_s: r.retry_after_s,
+                        },
+                        Err(e) => SteeringOutcome::Failed(e.to_string()),
+                    }
+                }));
+            }
             tokio::select! {
+                Some(outcome) = steering_requests.next(), if !steering_requests.is_empty() => {
+                    let now = self.now_s();
+                    if let Some(client) = &mut self.steering {
+                        let result = client.on_response(now, outcome);
+                        self.on_steering(result);
+                    }
+                }
                 Some(reloaded) = reloads.next(), if !reloads.is_empty() => self.on_reload(reloaded)?,
                 Some(done) = inflight.next(), if !inflight.is_empty() => self.on_fetched(done)?,
                 command = commands.recv(), if controller => {
@@ -644,17 +772,7 @@ impl Session {
                 self.emitter.emit(PlayerEvent::Position {
                     position_s,
                     buffer_s: if buffer_s.is_finite() { buffer_s } else { 0.0 },
-                    throughput_bps: ThroughputRule::default().estimate(&abr::Context {
-                        ladder: &[],
-                        buffer_s,
-                        max_buffer_s: self.config.buffer.high_watermark_s,
-                        segment_duration_s: 0.0,
-                        history: &self.history,
-                        last_choice: None,
-                        segment: 0,
-                        upcoming_sizes_bits: &[],
-                        rebuffer_weight: abr::sim::SimConfig::default().rebuffer_weight,
-                    }),
+                    throughput_bps: self.throughput_estimate(),
                 });
             }
             if self.streams.iter().all(|s| s.done) && self.sink.finished() {
@@ -688,6 +806,7 @@ impl Session {
             PlayerState::Playing if buffer <= policy.stall_threshold_s && !all_done => {
                 self.sink.pause();
                 self.stall_started = Some(Instant::now());
+                self.starved = true;
                 let position_s = self.sink.position_s();
                 self.emitter.emit(PlayerEvent::StallStart { position_s });
                 self.set_state(PlayerState::Stalled);
@@ -713,6 +832,13 @@ impl Session {
         let position = self.sink.position_s();
         for i in 0..self.streams.len() {
             if self.streams[i].in_flight || self.streams[i].done {
+                continue;
+            }
+            if self.streams[i]
+                .gate
+                .retry_at
+                .is_some_and(|t| Instant::now() < t)
+            {
                 continue;
             }
             if self
@@ -844,7 +970,9 @@ impl Session {
         rendition: usize,
         inflight: &mut FuturesUnordered<futures_util::future::BoxFuture<'static, Fetch>>,
     ) {
-        let pathway = self.pathway.clone();
+        let pathway = self.pathways.current().map(str::to_owned);
+        let position_s = self.sink.position_s();
+        let throughput = self.throughput_estimate();
         let stream = &self.streams[i];
         let track = self.track(stream);
         let wanted = rendition.min(track.representations.len() - 1);
@@ -871,8 +999,69 @@ impl Session {
         let fetcher = self.fetcher.clone();
         let emitter = self.emitter.clone();
         let expected = segment.size;
-        let budget_s = (stream.buffered_end_s - self.sink.position_s()).max(0.0);
+        let budget_s = (stream.buffered_end_s - position_s).max(0.0);
         let can_abandon = kind == MediaKind::Video && rendition > 0;
+        // Time budget: a request may not outlast the buffer (less a margin) before the session
+        // moves to another pathway; with no buffer to protect, the configured timeouts apply.
+        let budget = (budget_s > 1.5).then(|| Duration::from_secs_f64(budget_s - 1.0));
+        // CMCD for this request (and the init request, if separate).
+        let cmcd = self.cmcd.clone().map(|session| {
+            let top = track
+                .representations
+                .iter()
+                .map(Representation::nominal_bitrate)
+                .max()
+                .unwrap_or(0);
+            let bitrate = rep.nominal_bitrate();
+            let next = next_segment(rep.segment_list(), segment.end_s());
+            let next_url = next.and_then(|n| rep.url(&n.resource, pathway.as_deref()));
+            let request = CmcdRequest {
+                object_type: Some(match kind {
+                    MediaKind::Video => ObjectType::Video,
+                    MediaKind::Audio => ObjectType::Audio,
+                    MediaKind::Text => ObjectType::TimedText,
+                }),
+                bitrate_kbps: Some(bitrate / 1000),
+                top_bitrate_kbps: Some(top / 1000),
+                duration_s: Some(segment.duration_s),
+                buffer_length_s: Some(budget_s),
+                deadline_s: Some(budget_s),
+                measured_throughput_bps: throughput,
+                // Enough to fetch a segment in a quarter of its duration.
+                requested_max_throughput_bps: Some(4.0 * bitrate as f64),
+                next_object: media_url
+                    .as_ref()
+                    .zip(next_url.as_ref())
+                    .map(|(from, to)| relative_reference(from, to)),
+                next_range: next
+                    .and_then(|n| n.resource.range)
+                    .map(|r| (r.offset, r.offset + r.length.saturating_sub(1))),
+                buffer_starvation: self.starved,
+                startup: !self.first_frame_seen || self.state == PlayerState::Buffering,
+            };
+            (session, request)
+        });
+        self.starved = false;
+        let with_cmcd = move |url: &Url, init: bool| -> (Url, HeaderMap) {
+            match &cmcd {
+                None => (url.clone(), HeaderMap::new()),
+                Some((session, request)) => {
+                    let init_request;
+                    let request = if init {
+                        init_request = CmcdRequest {
+                            object_type: Some(ObjectType::Init),
+                            next_object: None,
+                            next_range: None,
+                            ..request.clone()
+                        };
+                        &init_request
+                    } else {
+                        request
+                    };
+                    (session.apply_query(url, request), session.headers(request))
+                }
+            }
+        };
         self.streams[i].in_flight = true;
         inflight.push(Box::pin(async move {
             let result = async {
@@ -902,11 +1091,13 @@ impl Session {
                         offset: init_range.offset,
                         length: init_range.length + media_range.length,
                     };
+                    let (url, headers) = with_cmcd(&media_url, false);
                     let fetched = fetcher
-                        .get_with(
-                            &media_url,
+                        .get_budgeted(
+                            &url,
                             Some(both),
-                            HeaderMap::new(),
+                            headers,
+                            budget,
                             |_, _| Progress::Continue,
                             on_retry,
                         )
@@ -918,18 +1109,22 @@ impl Session {
                 }
                 let init = match (init_key, cached_init) {
                     (_, Some(bytes)) => Some(bytes),
-                    (Some((url, range)), None) => Some(
-                        fetcher
-                            .get_with(
-                                &url,
-                                range,
-                                HeaderMap::new(),
-                                |_, _| Progress::Continue,
-                                on_retry,
-                            )
-                            .await?
-                            .body,
-                    ),
+                    (Some((url, range)), None) => {
+                        let (url, headers) = with_cmcd(&url, true);
+                        Some(
+                            fetcher
+                                .get_budgeted(
+                                    &url,
+                                    range,
+                                    headers,
+                                    budget,
+                                    |_, _| Progress::Continue,
+                                    on_retry,
+                                )
+                                .await?
+                                .body,
+                        )
+                    }
                     (None, None) => None,
                 };
                 // Abandon a download that would outlast the buffer by far (the next request goes
@@ -949,11 +1144,13 @@ impl Session {
                         Progress::Continue
                     }
                 };
+                let (url, headers) = with_cmcd(&media_url, false);
                 let media = fetcher
-                    .get_with(
-                        &media_url,
+                    .get_budgeted(
+                        &url,
                         segment.resource.range,
-                        HeaderMap::new(),
+                        headers,
+                        budget,
                         progress,
                         on_retry,
                     )
@@ -992,7 +1189,13 @@ impl Session {
             Err(error) => return self.on_segment_failure(i, &f, error),
         };
         self.streams[i].gate.force_below = None;
-        self.streams[i].gate.failovers = 0;
+        self.streams[i].gate.retry_at = None;
+        self.leave_if_too_slow(i, &f, &sample);
+        if let Some(c) = &mut self.steering
+            && !c.is_stopped()
+        {
+            c.started(self.emitter.opened.elapsed().as_secs_f64());
+        }
         self.history.push(sample);
         if self.history.len() > 64 {
             self.history.remove(0);
@@ -1010,7 +1213,7 @@ impl Session {
             }
             if let Some(r) = &f.segment.init {
                 let track = self.track(&self.streams[i]);
-                if let Some(u) = track.representations[f.rendition].url(r, self.pathway.as_deref())
+                if let Some(u) = track.representations[f.rendition].url(r, self.pathways.current())
                 {
                     self.init_cache
                         .insert(init_cache_key(&u, r.range), init.clone());
@@ -1054,31 +1257,52 @@ impl Session {
         Ok(())
     }
 
-    /// Retries are exhausted for a segment: next pathway, then a lower rendition, then fail.
+    /// Retries are exhausted for a segment: the next pathway (the failing one is penalized),
+    /// then a lower rendition, then — every pathway penalized, lowest rendition — try again while
+    /// the buffer lasts, and fail only when it is empty (or the segment is missing everywhere).
     fn on_segment_failure(&mut self, i: usize, f: &Fetch, error: String) -> Result<(), String> {
+        // Too slow for this rendition is not the pathway's failure: what was measured goes to the
+        // ABR and the segment is fetched again lower, from the same pathway.
+        if let Err(FetchError::Abandoned {
+            bytes, elapsed_ms, ..
+        }) = &f.result
+            && f.rendition > 0
+        {
+            self.history.push(ThroughputSample {
+                bytes: *bytes,
+                duration_s: *elapsed_ms as f64 / 1000.0,
+                ttfb_s: 0.0,
+            });
+            self.emitter.emit(PlayerEvent::Downswitch {
+                segment: f.segment.number,
+                from: f.rendition,
+                to: f.rendition - 1,
+                reason: format!("too slow for the buffer: {error}"),
+            });
+            self.streams[i].gate.force_below = Some(f.rendition - 1);
+            return Ok(());
+        }
+        let now = self.now_s();
         let track = self.track(&self.streams[i]);
-        let rep = &track.representations[f.rendition];
-        if rep.locations.len() > 1 {
-            let current = self.pathway.clone();
-            let all: Vec<String> = rep
-                .locations
-                .iter()
-                .filter_map(|l| l.pathway.clone())
-                .collect();
-            let at = all.iter().position(|p| Some(p) == current.as_ref());
-            let next = at.map_or_else(|| all.first(), |a| all.get((a + 1) % all.len()));
-            if let Some(next) = next.filter(|n| Some(*n) != current.as_ref())
-                && self.streams[i].gate.failovers < rep.locations.len()
-            {
-                self.streams[i].gate.failovers += 1;
-                self.emitter.emit(PlayerEvent::Warning {
-                    message: format!(
-                        "segment {} failed on {}: {error}; switching to pathway {next}",
+        let alternatives = track.representations[f.rendition]
+            .locations
+            .iter()
+            .filter(|l| l.pathway.is_some())
+            .count();
+        if alternatives > 1 {
+            let from = self.pathways.current().map(str::to_owned);
+            if let Some(next) = self.pathways.fail_over(now) {
+                self.emitter.emit(PlayerEvent::PathwaySwitch {
+                    from: from.clone(),
+                    to: next.clone(),
+                    reason: format!(
+                        "segment {} failed on {}: {error}; avoiding it for {:.0} s",
                         f.segment.number,
-                        current.as_deref().unwrap_or("default")
+                        from.as_deref().unwrap_or("the default pathway"),
+                        self.config.pathway_penalty_s
                     ),
                 });
-                self.pathway = Some(next.clone());
+                self.emit_pathways();
                 return Ok(()); // the scheduler fetches it again from the new pathway
             }
         }
@@ -1090,7 +1314,6 @@ impl Session {
                 reason: error,
             });
             self.streams[i].gate.force_below = Some(f.rendition - 1);
-            self.streams[i].gate.failovers = 0;
             return Ok(());
         }
         let kind = match f.kind {
@@ -1098,10 +1321,125 @@ impl Session {
             MediaKind::Audio => "audio",
             MediaKind::Text => "text",
         };
+        let missing = f
+            .result
+            .as_ref()
+            .err()
+            .is_some_and(FetchError::is_not_found);
+        let buffer = self.buffer_s();
+        if !missing && buffer > 0.5 {
+            self.emitter.emit(PlayerEvent::Warning {
+                message: format!(
+                    "{kind} segment {} failed everywhere ({error}); trying again while the buffer lasts ({buffer:.1} s)",
+                    f.segment.number
+                ),
+            });
+            self.streams[i].gate.retry_at = Some(Instant::now() + Duration::from_millis(500));
+            return Ok(());
+        }
         Err(format!(
             "{kind} segment {} could not be played: {error}",
             f.segment.number
         ))
+    }
+
+    /// A pathway that cannot deliver even the lowest rendition in real time is left for the next
+    /// one (and penalized): no rendition change can save playback there.
+    fn leave_if_too_slow(&mut self, i: usize, f: &Fetch, sample: &ThroughputSample) {
+        let track = self.track(&self.streams[i]);
+        let alternatives = track.representations[f.rendition]
+            .locations
+            .iter()
+            .filter(|l| l.pathway.is_some())
+            .count();
+        if f.kind != MediaKind::Video
+            || f.rendition != 0
+            || alternatives < 2
+            || sample.duration_s <= 1.2 * f.segment.duration_s
+        {
+            return;
+        }
+        let now = self.now_s();
+        let from = self.pathways.current().map(str::to_owned);
+        if let Some(next) = self.pathways.fail_over(now) {
+            self.emitter.emit(PlayerEvent::PathwaySwitch {
+                from: from.clone(),
+                to: next,
+                reason: format!(
+                    "{} is too slow: segment {} took {:.1} s for {:.1} s of the lowest rendition ({:.0} kbit/s)",
+                    from.as_deref().unwrap_or("the default pathway"),
+                    f.segment.number,
+                    sample.duration_s,
+                    f.segment.duration_s,
+                    sample.bits_per_second() / 1000.0
+                ),
+            });
+            self.emit_pathways();
+        }
+    }
+
+    /// Seconds since the session opened (the steering and penalty clock).
+    fn now_s(&self) -> f64 {
+        self.emitter.opened.elapsed().as_secs_f64()
+    }
+
+    /// Reports the pathways' state.
+    fn emit_pathways(&self) {
+        let now = self.now_s();
+        self.emitter.emit(PlayerEvent::Pathways {
+            order: self.pathways.order().to_vec(),
+            active: self.pathways.current().map(str::to_owned),
+            penalized: self.pathways.penalized(now),
+        });
+    }
+
+    /// Takes a steering answer: clones pathways, adopts the priority (moving to its first
+    /// usable pathway), or reports why the answer was not used.
+    fn on_steering(&mut self, result: Result<SteeringUpdate, SteeringError>) {
+        let now = self.now_s();
+        match result {
+            Ok(update) => {
+                let mut cloned = Vec::new();
+                for c in &update.clones {
+                    if apply_clone(&mut self.presentation, c) {
+                        cloned.push(c.id.clone());
+                    }
+                }
+                let from = self.pathways.current().map(str::to_owned);
+                let switched = self.pathways.set_priority(update.priority.clone(), now);
+                self.emitter.emit(PlayerEvent::SteeringUpdated {
+                    priority: update.priority,
+                    cloned,
+                    ttl_s: update.ttl_s,
+                });
+                if let Some(to) = switched {
+                    self.emitter.emit(PlayerEvent::PathwaySwitch {
+                        from,
+                        to: to.clone(),
+                        reason: format!("the steering server puts {to} first"),
+                    });
+                }
+                self.emit_pathways();
+            }
+            Err(e) => self.emitter.emit(PlayerEvent::Warning {
+                message: format!("content steering: {e}"),
+            }),
+        }
+    }
+
+    /// The throughput estimate, bit/s.
+    fn throughput_estimate(&self) -> Option<f64> {
+        ThroughputRule::default().estimate(&abr::Context {
+            ladder: &[],
+            buffer_s: 0.0,
+            max_buffer_s: self.config.buffer.high_watermark_s,
+            segment_duration_s: 0.0,
+            history: &self.history,
+            last_choice: None,
+            segment: 0,
+            upcoming_sizes_bits: &[],
+            rebuffer_weight: abr::sim::SimConfig::default().rebuffer_weight,
+        })
     }
 
     /// Applies a command; returns `true` to stop.
@@ -1155,6 +1493,73 @@ impl Session {
                     Some(p) => format!("rendition {p} pinned"),
                     None => "automatic rendition choice".into(),
                 }
+            }
+            Command::SetPathway(wanted) => {
+                let now = self.now_s();
+                let mut order = self.pathways.order().to_vec();
+                let current = self.pathways.current().map(str::to_owned);
+                let target = match wanted {
+                    Some(id) if order.contains(&id) => id,
+                    Some(id) => {
+                        self.emitter.emit(PlayerEvent::Warning {
+                            message: format!("there is no pathway {id:?}"),
+                        });
+                        return Ok(false);
+                    }
+                    None => {
+                        // The next usable pathway after the current one, in priority order.
+                        let at = current
+                            .as_ref()
+                            .and_then(|c| order.iter().position(|p| p == c))
+                            .unwrap_or(0);
+                        let n = order.len().max(1);
+                        let Some(next) = (1..=order.len())
+                            .map(|k| order[(at + k) % n].clone())
+                            .find(|p| !self.pathways.is_penalized(p, now))
+                        else {
+                            return Ok(false);
+                        };
+                        next
+                    }
+                };
+                if self.pathways.is_penalized(&target, now) {
+                    self.emitter.emit(PlayerEvent::Warning {
+                        message: format!("pathway {target} is penalized after failures"),
+                    });
+                    return Ok(false);
+                }
+                order.retain(|p| *p != target);
+                order.insert(0, target.clone());
+                if let Some(to) = self.pathways.set_priority(order, now) {
+                    self.emitter.emit(PlayerEvent::PathwaySwitch {
+                        from: current,
+                        to,
+                        reason: "chosen by the viewer".into(),
+                    });
+                }
+                self.emit_pathways();
+                format!("pathway {target}")
+            }
+            Command::SetVolume { volume, muted } => {
+                self.sink.set_volume(volume, muted);
+                if muted {
+                    "muted".to_string()
+                } else {
+                    format!("volume {:.0} %", volume.clamp(0.0, 1.0) * 100.0)
+                }
+            }
+            Command::SetAbr(name) => {
+                let Some(abr) = abr::by_name(&name) else {
+                    self.emitter.emit(PlayerEvent::Warning {
+                        message: format!(
+                            "unknown ABR algorithm {name:?}: use {}",
+                            abr::ALGORITHMS.join(", ")
+                        ),
+                    });
+                    return Ok(false);
+                };
+                self.config.abr = abr;
+                format!("ABR algorithm {name}")
             }
             Command::SelectAudio(index) => {
                 let tracks: Vec<usize> = self.presentation.periods[0]

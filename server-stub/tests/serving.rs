@@ -691,7 +691,7 @@ async fn a_cache_set_down_moves_to_the_end_of_the_pathway_priority_within_one_tt
         ["oca-b", "oca-a"],
         "the client keeps its pathway"
     );
-    let poor = steer("?_HLS_pathway=%22oca-b%22&_HLS_throughput=200000").await;
+    let poor = steer("?_HLS_pathway=%22oca-b%22&_HLS_throughput=150000").await;
     assert_eq!(
         poor.pathway_priority,
         ["oca-a", "oca-b"],

@@ -188,6 +188,21 @@ pub struct DashSteeringManifest {
     pub service_location_priority: Vec<String>,
 }
 
+/// One entry of `GET /v1/caches`: a cache as the playback API last saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheState {
+    /// Pathway id.
+    pub id: String,
+    /// Base URL.
+    pub url: String,
+    /// Answered its last health poll and says it is up.
+    pub up: bool,
+    /// Open client connections.
+    pub active_connections: u64,
+    /// Body bytes sent per second.
+    pub bytes_per_second: f64,
+}
+
 /// `GET /health` answer of a cache server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CacheHealth {

@@ -80,7 +80,7 @@ pub async fn load(
     url: &Url,
     pathway: Option<&str>,
 ) -> Result<Presentation, ManifestError> {
-    let fetched = fetcher.get(url, None).await?;
+    let fetched = fetcher.get_manifest(url).await?;
     let mut p = parse(
         &fetched.body,
         &fetched.url,
@@ -143,8 +143,34 @@ type Indexed = (
     f64,
 );
 
-/// Fetches one representation's HLS media playlist or `sidx`.
+/// Fetches one representation's HLS media playlist or `sidx`: from the preferred pathway, then
+/// from each other pathway in turn when it fails (a cache in trouble must not stop the start).
 async fn load_index(
+    fetcher: &Fetcher,
+    rep: &crate::presentation::Representation,
+    pathway: Option<&str>,
+    at: (usize, usize, usize),
+) -> Result<Indexed, ManifestError> {
+    let mut order: Vec<Option<&str>> = vec![pathway];
+    for l in &rep.locations {
+        if l.pathway.as_deref() != pathway {
+            order.push(l.pathway.as_deref());
+        }
+    }
+    let mut last = None;
+    for p in order {
+        match load_index_from(fetcher, rep, p, at).await {
+            Ok(done) => return Ok(done),
+            Err(e) => {
+                tracing::warn!(rendition = %rep.id, pathway = ?p, "index failed: {e}; trying the next pathway");
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| ManifestError::Invalid(format!("rendition {} has no URI", rep.id))))
+}
+
+async fn load_index_from(
     fetcher: &Fetcher,
     rep: &crate::presentation::Representation,
     pathway: Option<&str>,
@@ -173,7 +199,7 @@ async fn load_index(
             let location = rep.location(pathway).ok_or_else(|| {
                 ManifestError::Invalid(format!("rendition {} has no URI", rep.id))
             })?;
-            let body = fetcher.get(&location.url, None).await?.body;
+            let body = fetcher.get_manifest(&location.url).await?.body;
             let (segments, is_live, target) = hls::parse_media(&body)
                 .map_err(|e| ManifestError::Invalid(format!("{}: {e}", location.url)))?;
             Ok((at, segments, is_live, target))

@@ -17,6 +17,7 @@ pub struct NullSink {
     started: Option<Instant>,
     first_started: Option<Instant>,
     frame_s: f64,
+    rate: f64,
 }
 
 impl NullSink {
@@ -29,7 +30,20 @@ impl NullSink {
             started: None,
             first_started: None,
             frame_s: 1.0 / fps.max(1.0),
+            rate: 1.0,
         }
+    }
+
+    /// The same sink playing `rate` times faster than real time (for tests and simulations that
+    /// want a long session in a short time; the buffer drains at the same rate).
+    pub fn with_rate(mut self, rate: f64) -> Self {
+        self.rate = rate.max(0.01);
+        self
+    }
+
+    fn running_s(&self) -> f64 {
+        self.started
+            .map_or(0.0, |s| s.elapsed().as_secs_f64() * self.rate)
     }
 
     /// How far the clock may run: the end of the shortest input still receiving data, or the
@@ -99,11 +113,9 @@ impl Sink for NullSink {
     }
 
     fn position_s(&mut self) -> f64 {
-        let running = self.started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+        let running = self.running_s();
         let pos = (self.base_s + running).min(self.limit().max(self.base_s));
-        if let Some(s) = self.started
-            && self.base_s + s.elapsed().as_secs_f64() > pos
-        {
+        if self.started.is_some() && self.base_s + running > pos {
             // The clock ran into the end of the data: hold it there (a stall).
             self.base_s = pos;
             self.started = Some(Instant::now());
@@ -127,7 +139,7 @@ impl Sink for NullSink {
     }
 
     fn frames_presented(&self) -> u64 {
-        let pos = self.base_s + self.started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+        let pos = self.base_s + self.running_s();
         (pos.min(self.limit()) / self.frame_s).floor().max(0.0) as u64
     }
 }

@@ -26,8 +26,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use reel_protocol::{
-    ApiError, CacheHealth, Catalogue, DashSteeringManifest, Format, HlsSteeringManifest,
-    LoginRequest, LoginResponse, Pathway, PlaybackRequest, PlaybackResponse,
+    ApiError, CacheHealth, CacheState, Catalogue, DashSteeringManifest, Format,
+    HlsSteeringManifest, LoginRequest, LoginResponse, Pathway, PlaybackRequest, PlaybackResponse,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -99,7 +99,24 @@ struct Session {
 /// Sessions kept at most; the oldest are forgotten past this.
 const MAX_SESSIONS: usize = 10_000;
 
+/// A fault the steering server can be told to show (for chaos tests and the demo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SteeringFault {
+    /// Answer normally.
+    #[default]
+    None,
+    /// Answer 200 with a body that is not a steering manifest.
+    Garbage,
+    /// Answer 410 Gone (the client must stop reloading).
+    Gone,
+    /// Answer 429 with `Retry-After: 2`.
+    TooManyRequests,
+    /// Answer 503.
+    Unavailable,
+}
+
 struct Backend {
+    steering_fault: RwLock<SteeringFault>,
     media: PathBuf,
     public_url: String,
     caches: Vec<(String, String)>,
@@ -152,6 +169,7 @@ impl BackendServer {
             .map(|(id, url)| (id.clone(), url.trim_end_matches('/').to_string()))
             .collect();
         let backend = Arc::new(Backend {
+            steering_fault: RwLock::new(SteeringFault::None),
             media: config.media.clone(),
             public_url: format!("http://{addr}"),
             status: RwLock::new(
@@ -218,6 +236,11 @@ impl BackendServer {
     /// `http://ADDR`.
     pub fn url(&self) -> String {
         self.backend.public_url.clone()
+    }
+
+    /// Makes the steering server misbehave (or behave again, with [`SteeringFault::None`]).
+    pub fn set_steering_fault(&self, fault: SteeringFault) {
+        *self.backend.steering_fault.write().expect("fault lock") = fault;
     }
 
     /// The last polled status of every cache.
@@ -391,15 +414,15 @@ async fn titles(State(b): State<Arc<Backend>>) -> Result<Response, Failure> {
 
 async fn caches_status(State(b): State<Arc<Backend>>) -> Response {
     let status = b.status.read().expect("status lock").clone();
-    let list: Vec<_> = status
+    let list: Vec<CacheState> = status
         .iter()
         .zip(&b.caches)
-        .map(|(s, (_, url))| {
-            serde_json::json!({
-                "id": s.id, "url": url, "up": s.up,
-                "active_connections": s.active_connections,
-                "bytes_per_second": s.bytes_per_second,
-            })
+        .map(|(s, (_, url))| CacheState {
+            id: s.id.clone(),
+            url: url.clone(),
+            up: s.up,
+            active_connections: s.active_connections,
+            bytes_per_second: s.bytes_per_second,
         })
         .collect();
     axum::Json(list).into_response()
@@ -557,6 +580,39 @@ async fn steering_manifest(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, Failure> {
     let session = b.session(&id)?;
+    let fault = *b.steering_fault.read().expect("fault lock");
+    match fault {
+        SteeringFault::None => {}
+        SteeringFault::Garbage => {
+            return Ok((
+                [(header::CONTENT_TYPE, "application/json")],
+                "{\"oops\": [1, 2",
+            )
+                .into_response());
+        }
+        SteeringFault::Gone => {
+            return Err(Failure::new(
+                StatusCode::GONE,
+                "gone",
+                "steering has ended for this session",
+            ));
+        }
+        SteeringFault::TooManyRequests => {
+            return Ok((
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "2")],
+                "slow down",
+            )
+                .into_response());
+        }
+        SteeringFault::Unavailable => {
+            return Err(Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the steering server is overloaded",
+            ));
+        }
+    }
     let report = steering::client_report(&query, session.format == Format::Dash);
     *session.report.lock().expect("report lock") = report.clone();
     let priority = b.priority(&report);

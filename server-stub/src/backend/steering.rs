@@ -75,7 +75,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             stickiness: 4.0,
-            poor_throughput_bps: 500_000,
+            poor_throughput_bps: 200_000,
         }
     }
 }
@@ -218,7 +218,7 @@ mod tests {
         ];
         let client = ClientReport {
             pathway: Some("a".into()),
-            throughput_bps: Some(200_000),
+            throughput_bps: Some(150_000),
         };
         let p = pathway_priority(&caches, &client, &Policy::default());
         assert_eq!(ids(&p), ["b", "a", "c"]);
