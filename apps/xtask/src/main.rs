@@ -1,7 +1,7 @@
 //! The README's two commands, runnable on a fresh Debian or Ubuntu machine:
 //!
-//! - `cargo xtask demo [ARGS]`: installs what is missing, then runs the demo (the delivery stack
-//!   on loopback, `reel-stub up ARGS`).
+//! - `cargo xtask demo [ARGS]`: installs what is missing, then runs the demo: `reel demo ARGS`,
+//!   the terminal player over the whole delivery stack started in-process on loopback.
 //! - `cargo xtask test`: installs what is missing, then checks formatting and lints and runs the
 //!   whole test suite.
 //!
@@ -25,8 +25,9 @@ const RUNTIME_PACKAGES: &[&str] = &[
     "gstreamer1.0-tools",
 ];
 
-/// Needed by the tests on top: ffprobe (in ffmpeg) checks that other software reads our output.
-const TEST_PACKAGES: &[&str] = &["ffmpeg"];
+/// Needed by the tests on top: ffprobe (in ffmpeg) checks that other software reads our output;
+/// nginx serves as a real CDN pathway in the chaos suite; tmux drives the terminal player.
+const TEST_PACKAGES: &[&str] = &["ffmpeg", "nginx", "tmux"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,7 +36,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask demo [reel-stub up options] | cargo xtask test [cargo test options]"
+                "usage: cargo xtask demo [reel demo options] | cargo xtask test [cargo test options]"
             );
             return ExitCode::from(2);
         }
@@ -51,7 +52,7 @@ fn main() -> ExitCode {
 
 fn demo(extra: &[String]) -> Result<(), String> {
     ensure_packages(RUNTIME_PACKAGES)?;
-    let mut args = vec!["run", "--package", "reel-stub", "--", "up"];
+    let mut args = vec!["run", "--quiet", "--package", "reel", "--", "demo"];
     args.extend(extra.iter().map(String::as_str));
     run("cargo", &args)
 }
