@@ -1,244 +1,440 @@
-//! `reel`: Reel's terminal player. Today it plays headless: one line per engine event, then the
-//! QoE report as JSON; the exit code says whether the stream played to the end.
+//! `reel`: Reel's terminal player. Plays HLS and DASH in the terminal — video drawn with the
+//! terminal's graphics protocol or true-colour half-blocks — and shows what the engine is doing
+//! (rung and reason, buffer, throughput, pathways, events, QoE). `reel demo` runs the whole stack
+//! in-process with chaos keys; `--headless` prints events instead of drawing.
 
+mod app;
+mod headless;
+mod interactive;
+mod keys;
+mod ui;
+mod video;
+
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
-use player_core::events::PlayerEvent;
-use player_core::sink::{GstSink, GstSinkConfig, NullSink, Sink};
-use player_core::{Player, PlayerConfig, PlayerState, Url};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use player_core::buffer::BufferPolicy;
+use player_core::cmcd::CmcdMode;
+use player_core::protocol::Format;
+use player_core::{PlayerConfig, PlayerState, Url};
+use reel_appkit::api::{Client, ClientError};
+use reel_appkit::demo::{Demo, DemoConfig};
+use reel_appkit::settings::Settings;
+use reel_appkit::token;
 
 #[derive(Parser)]
 #[command(
     name = "reel",
     version,
-    about = "Reel: adaptive streaming in the terminal"
+    about = "Reel: adaptive streaming in the terminal, with the engine's decisions in plain sight"
 )]
 struct Cli {
+    /// Playback API URL (default: `backend` in config.toml, else http://127.0.0.1:8470).
+    #[arg(long, global = true, env = "REEL_BACKEND")]
+    backend: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Play an HLS or DASH stream.
+    /// Play a manifest URL, or a title from the playback API (after `reel login`).
     Play(PlayArgs),
+    /// Start the whole stack in-process on loopback and play its demo title, chaos keys on.
+    Demo(DemoArgs),
+    /// List the titles of the playback API.
+    Titles,
+    /// Log in to the playback API; the token goes to the OS keyring.
+    Login(LoginArgs),
+    /// Forget the stored token.
+    Logout,
+    /// Settings file.
+    Config {
+        #[command(subcommand)]
+        what: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print where config.toml is read from.
+    Path,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Hls,
+    Dash,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CmcdArg {
+    Headers,
+    Query,
+    Off,
+}
+
+#[derive(clap::Args)]
+struct PlayOptions {
+    /// No screen: print one line per event and the QoE report as JSON at the end.
+    #[arg(long)]
+    headless: bool,
+    /// Print every event as a JSON line (headless).
+    #[arg(long, requires = "headless")]
+    json: bool,
+    /// Do not decode: follow the playback clock only (no video, no sound).
+    #[arg(long)]
+    no_decode: bool,
+    /// No sound (it is also off, quietly, when there is no audio device).
+    #[arg(long)]
+    no_audio: bool,
+    /// Start at this position, in seconds.
+    #[arg(long, default_value_t = 0.0)]
+    start: f64,
+    /// Prefer this pathway (cache).
+    #[arg(long)]
+    pathway: Option<String>,
+    /// ABR algorithm: throughput, reel, bba, bola or mpc (default: config.toml, else throughput).
+    #[arg(long)]
+    abr: Option<String>,
+    /// Manifest format asked of the playback API.
+    #[arg(long, value_enum, default_value = "hls")]
+    format: FormatArg,
+    /// CMCD on requests.
+    #[arg(long, value_enum, default_value = "headers")]
+    cmcd: CmcdArg,
 }
 
 #[derive(clap::Args)]
 struct PlayArgs {
-    /// Manifest URL (HLS .m3u8 or DASH .mpd).
-    url: String,
-    /// No screen: print one line per event and the QoE report as JSON at the end.
+    /// A manifest URL (HLS .m3u8, DASH .mpd) or a title id from `reel titles`.
+    target: String,
+    #[command(flatten)]
+    options: PlayOptions,
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Media directory (default: the platform data directory; the demo title is encoded there
+    /// on first run).
     #[arg(long)]
-    headless: bool,
-    /// Do not decode: follow the playback clock only (fast, no GStreamer pipeline).
+    media: Option<std::path::PathBuf>,
+    /// First port of the stack (0: any free ports).
+    #[arg(long, default_value_t = 0)]
+    port_base: u16,
+    #[command(flatten)]
+    options: PlayOptions,
+}
+
+#[derive(clap::Args)]
+struct LoginArgs {
+    /// User name (asked when missing).
     #[arg(long)]
-    no_decode: bool,
-    /// Play sound on the default output (headless runs are silent by default).
+    user: Option<String>,
+    /// Read the password from stdin instead of asking.
     #[arg(long)]
-    audio: bool,
-    /// Print every event as a JSON line instead of text.
+    password_stdin: bool,
+    /// Print the token on stdout instead of storing it (for `export REEL_TOKEN=$(…)`).
     #[arg(long)]
-    json: bool,
-    /// Start at this position, in seconds.
-    #[arg(long, default_value_t = 0.0)]
-    start: f64,
-    /// Prefer this pathway (cache) when the manifest offers several.
-    #[arg(long)]
-    pathway: Option<String>,
-    /// ABR algorithm: throughput (default), reel, bba, bola or mpc.
-    #[arg(long, default_value = "throughput")]
-    abr: String,
+    print_token: bool,
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Play(args) => play(args),
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("reel: {e}");
+            return ExitCode::from(2);
+        }
     };
+    let log = init_logging();
+    let backend = cli
+        .backend
+        .clone()
+        .unwrap_or_else(|| settings.backend.clone());
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("reel: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Play(args) => play(args, &settings, &backend).await,
+            Command::Demo(args) => demo(args, &settings).await,
+            Command::Titles => titles(&backend).await,
+            Command::Login(args) => login(args, &backend).await,
+            Command::Logout => logout(&backend).await,
+            Command::Config {
+                what: ConfigCommand::Path,
+            } => {
+                match Settings::path() {
+                    Some(p) => println!("{}", p.display()),
+                    None => println!("no config directory on this platform"),
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(code) => code,
         Err(e) => {
+            if log.is_some() {
+                tracing::error!("{e:#}");
+            }
             eprintln!("reel: {e:#}");
             ExitCode::from(2)
         }
     }
 }
 
-fn play(args: PlayArgs) -> anyhow::Result<ExitCode> {
-    if !args.headless {
-        anyhow::bail!("the terminal screen is not built yet; run with --headless");
-    }
-    let url =
-        Url::parse(&args.url).map_err(|e| anyhow::anyhow!("{:?} is not a URL: {e}", args.url))?;
-    let sink: Box<dyn Sink> = if args.no_decode {
-        Box::new(NullSink::default())
-    } else {
-        Box::new(GstSink::new(GstSinkConfig {
-            audio_output: args.audio,
-            ..GstSinkConfig::default()
-        })?)
-    };
-    let abr = player_core::abr::by_name(&args.abr).ok_or_else(|| {
+/// Logs go to `reel.log` in the platform cache directory, never over the screen.
+fn init_logging() -> Option<std::path::PathBuf> {
+    let dir = reel_appkit::project_dirs()?.cache_dir().to_path_buf();
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("reel.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Some(path)
+}
+
+fn player_config(options: &PlayOptions, settings: &Settings) -> anyhow::Result<PlayerConfig> {
+    let name = options.abr.clone().unwrap_or_else(|| settings.abr.clone());
+    let abr = player_core::abr::by_name(&name).ok_or_else(|| {
         anyhow::anyhow!(
-            "unknown ABR algorithm {:?}; use one of {}",
-            args.abr,
+            "unknown ABR algorithm {name:?}; use one of {}",
             player_core::abr::ALGORITHMS.join(", ")
         )
     })?;
-    let config = PlayerConfig {
+    let b = &settings.buffer;
+    Ok(PlayerConfig {
         abr,
-        start_at_s: args.start,
-        pathway: args.pathway.clone(),
+        start_at_s: options.start,
+        pathway: options.pathway.clone(),
+        buffer: BufferPolicy {
+            startup_s: b.startup_s,
+            resume_s: b.resume_s,
+            low_watermark_s: b.low_watermark_s,
+            high_watermark_s: b.high_watermark_s,
+            ..BufferPolicy::default()
+        },
+        cmcd: match options.cmcd {
+            CmcdArg::Headers => CmcdMode::Headers,
+            CmcdArg::Query => CmcdMode::Query,
+            CmcdArg::Off => CmcdMode::Off,
+        },
         ..PlayerConfig::default()
+    })
+}
+
+fn format_of(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Hls => Format::Hls,
+        FormatArg::Dash => Format::Dash,
+    }
+}
+
+/// The stored token (keyring or `REEL_TOKEN`), read off the async threads.
+async fn stored_token(backend: &str) -> anyhow::Result<String> {
+    let backend = backend.to_owned();
+    let loaded = tokio::task::spawn_blocking(move || token::load(&backend)).await?;
+    Ok(loaded?.0)
+}
+
+fn explain(e: ClientError) -> anyhow::Error {
+    match e {
+        ClientError::Unauthorized(m) => {
+            anyhow::anyhow!("{m}: the token is missing, wrong or expired; run `reel login`")
+        }
+        other => other.into(),
+    }
+}
+
+async fn play(args: PlayArgs, settings: &Settings, backend: &str) -> anyhow::Result<ExitCode> {
+    let mut config = player_config(&args.options, settings)?;
+    let (url, title, api) = if args.target.contains("://") {
+        let url = Url::parse(&args.target)
+            .map_err(|e| anyhow::anyhow!("{:?} is not a URL: {e}", args.target))?;
+        (url, args.target.clone(), None)
+    } else {
+        let client = Client::new(backend)?;
+        let token = stored_token(backend).await?;
+        let session = client
+            .playback(&token, &args.target, format_of(args.options.format))
+            .await
+            .map_err(explain)?;
+        config.pathway_order = session.pathways.iter().map(|p| p.id.clone()).collect();
+        config.content_id = Some(args.target.clone());
+        let url = Url::parse(&session.manifest_url).context("the playback API's manifest URL")?;
+        (url, args.target.clone(), Some(client))
     };
-    let runtime = tokio::runtime::Runtime::new()?;
-    let outcome = runtime.block_on(async {
-        let player = Player::open(url, sink, config);
-        let mut events = player.events();
-        let json = args.json;
-        let printer = tokio::spawn(async move {
-            while let Ok(e) = events.recv().await {
-                if json {
-                    println!("{}", serde_json::to_string(&e).unwrap_or_default());
-                } else {
-                    println!("{:7.2}s {}", e.t_s, describe(&e.event));
-                }
-            }
-        });
-        let stop = player_stop_on_ctrl_c();
-        let outcome = tokio::select! {
-            o = player.finished() => o,
-            _ = stop => {
-                eprintln!("reel: interrupted");
-                return None;
-            }
-        };
-        let _ = printer.await;
-        Some(outcome)
-    });
-    let Some(outcome) = outcome else {
-        return Ok(ExitCode::from(130));
-    };
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&serde_json::json!({
-            "state": outcome.state,
-            "frames": outcome.frames,
-            "qoe": outcome.qoe,
-        }))?
-    );
-    match &outcome.state {
-        PlayerState::Ended => Ok(ExitCode::SUCCESS),
+    run_player(url, title, config, &args.options, settings, None, api).await
+}
+
+async fn demo(args: DemoArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let demo = Demo::start(&DemoConfig {
+        media: args.media.clone(),
+        port_base: args.port_base,
+        progress: std::io::stderr().is_terminal(),
+    })
+    .await?;
+    let session = demo.session(format_of(args.options.format)).await?;
+    let mut config = player_config(&args.options, settings)?;
+    config.pathway_order = session.pathways.iter().map(|p| p.id.clone()).collect();
+    config.content_id = demo.title().map(String::from);
+    let title = format!("{} (demo)", demo.title().unwrap_or("demo"));
+    let url = Url::parse(&session.manifest_url).context("the demo's manifest URL")?;
+    let api = demo.api().clone();
+    let demo = Arc::new(demo);
+    let code = run_player(
+        url,
+        title,
+        config,
+        &args.options,
+        settings,
+        Some(demo.clone()),
+        Some(api),
+    )
+    .await;
+    if let Ok(demo) = Arc::try_unwrap(demo) {
+        demo.shutdown().await;
+    }
+    code
+}
+
+async fn run_player(
+    url: Url,
+    title: String,
+    config: PlayerConfig,
+    options: &PlayOptions,
+    settings: &Settings,
+    demo: Option<Arc<Demo>>,
+    api: Option<Client>,
+) -> anyhow::Result<ExitCode> {
+    let audio = settings.audio && !options.no_audio;
+    if options.headless {
+        return headless::play(url, config, !options.no_decode, audio, options.json).await;
+    }
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("stdout is not a terminal: use --headless to play without a screen");
+    }
+    let keys = keys::Keymap::new(&settings.keys).map_err(anyhow::Error::msg)?;
+    let ended = interactive::run(interactive::Options {
+        url,
+        title,
+        config,
+        decode: !options.no_decode,
+        audio,
+        keys,
+        demo,
+        api,
+    })
+    .await?;
+    tracing::info!(frames = ended.frames_drawn, state = ?ended.state, "screen closed");
+    match ended.state {
         PlayerState::Failed(reason) => {
             eprintln!("reel: playback failed: {reason}");
             Ok(ExitCode::from(1))
         }
-        other => {
-            eprintln!("reel: playback stopped in state {other:?}");
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+async fn titles(backend: &str) -> anyhow::Result<ExitCode> {
+    let client = Client::new(backend)?;
+    let token = stored_token(backend).await?;
+    let catalogue = client.titles(&token).await.map_err(explain)?;
+    if catalogue.titles.is_empty() {
+        println!("no titles at {backend}");
+    }
+    for t in catalogue.titles {
+        let top = t.ladder.iter().max_by_key(|r| r.bitrate);
+        println!(
+            "{:<20} {:>8}  {} rungs{}",
+            t.id,
+            app::clock(t.duration_s),
+            t.ladder.len(),
+            top.map_or(String::new(), |r| format!(
+                ", up to {}p {:.1} Mb/s",
+                r.height,
+                r.bitrate as f64 / 1e6
+            ))
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ask(prompt: &str) -> anyhow::Result<String> {
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+async fn login(args: LoginArgs, backend: &str) -> anyhow::Result<ExitCode> {
+    let user = match args.user {
+        Some(u) => u,
+        None => ask("user: ")?,
+    };
+    let password = if args.password_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    } else {
+        rpassword::prompt_password("password: ")?
+    };
+    let client = Client::new(backend)?;
+    let answer = client.login(&user, &password).await.map_err(|e| match e {
+        ClientError::Unauthorized(m) => anyhow::anyhow!("login refused: {m}"),
+        other => other.into(),
+    })?;
+    if args.print_token {
+        println!("{}", answer.token);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (b, t) = (backend.to_owned(), answer.token.clone());
+    match tokio::task::spawn_blocking(move || token::store(&b, &t)).await? {
+        Ok(()) => {
+            eprintln!("logged in to {backend} as {user}; the token is in the OS keyring");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("reel: {e}");
+            eprintln!(
+                "reel: the token was not stored; use: export {}=$(reel login --user {user} --print-token)",
+                token::TOKEN_ENV
+            );
             Ok(ExitCode::from(1))
         }
     }
 }
 
-async fn player_stop_on_ctrl_c() {
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-/// One human-readable line for an event.
-fn describe(e: &PlayerEvent) -> String {
-    match e {
-        PlayerEvent::State { state } => format!("state {state:?}"),
-        PlayerEvent::ManifestLoaded {
-            format,
-            duration_s,
-            ladder,
-            pathways,
-            ..
-        } => format!(
-            "{format} manifest, {}, ladder {}{}",
-            duration_s.map_or("live".into(), |d| format!("{d:.1} s")),
-            ladder
-                .iter()
-                .map(|r| format!("{}p@{}k", r.height.unwrap_or(0), r.bitrate / 1000))
-                .collect::<Vec<_>>()
-                .join(" "),
-            if pathways.is_empty() {
-                String::new()
-            } else {
-                format!(", pathways {}", pathways.join(" > "))
-            }
-        ),
-        PlayerEvent::AbrDecision {
-            segment,
-            rendition,
-            bitrate,
-            algorithm,
-            reason,
-        } => format!(
-            "abr {algorithm}: segment {segment} -> rung {rendition} ({} kbit/s): {reason}",
-            bitrate / 1000
-        ),
-        PlayerEvent::RenditionSwitch { from, to, reason } => {
-            format!(
-                "switch {} -> {to}: {reason}",
-                from.map_or("-".into(), |f| f.to_string())
-            )
+async fn logout(backend: &str) -> anyhow::Result<ExitCode> {
+    let b = backend.to_owned();
+    match tokio::task::spawn_blocking(move || token::delete(&b)).await? {
+        Ok(true) => eprintln!("logged out of {backend}"),
+        Ok(false) => eprintln!("no token stored for {backend}"),
+        Err(e) => {
+            eprintln!("reel: {e}");
+            return Ok(ExitCode::from(1));
         }
-        PlayerEvent::SegmentFetched {
-            kind,
-            segment,
-            rendition,
-            bytes,
-            download_s,
-            pathway,
-            ..
-        } => format!(
-            "{kind:?} segment {segment} rung {rendition}: {} KB in {:.0} ms ({:.0} kbit/s){}",
-            bytes / 1000,
-            download_s * 1000.0,
-            *bytes as f64 * 8.0 / download_s.max(1e-6) / 1000.0,
-            pathway
-                .as_ref()
-                .map_or(String::new(), |p| format!(" from {p}"))
-        )
-        .to_lowercase(),
-        PlayerEvent::Retry {
-            url,
-            attempt,
-            error,
-        } => format!("retry {attempt} of {url}: {error}"),
-        PlayerEvent::Downswitch {
-            segment,
-            from,
-            to,
-            reason,
-        } => {
-            format!("segment {segment}: rung {from} failed, trying rung {to}: {reason}")
-        }
-        PlayerEvent::StallStart { position_s } => format!("STALL at {position_s:.2} s"),
-        PlayerEvent::StallEnd { stalled_s } => format!("stall over after {stalled_s:.2} s"),
-        PlayerEvent::FirstFrame { startup_s } => format!("first frame after {startup_s:.3} s"),
-        PlayerEvent::Position {
-            position_s,
-            buffer_s,
-            throughput_bps,
-        } => format!(
-            "position {position_s:.1} s, buffer {buffer_s:.1} s{}",
-            throughput_bps.map_or(String::new(), |t| format!(
-                ", throughput {:.0} kbit/s",
-                t / 1000.0
-            ))
-        ),
-        PlayerEvent::Seeked { position_s } => format!("seeked to {position_s:.1} s"),
-        PlayerEvent::CommandApplied { description } => description.clone(),
-        PlayerEvent::Warning { message } => format!("warning: {message}"),
     }
+    Ok(ExitCode::SUCCESS)
 }

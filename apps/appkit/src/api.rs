@@ -1,0 +1,142 @@
+//! The playback API client: login, the catalogue, playback sessions (manifest URL and the
+//! ordered cache list) and the caches' state — with errors a viewer can act on.
+
+use std::time::Duration;
+
+use reel_protocol::{
+    ApiError, CacheState, Catalogue, Format, LoginRequest, LoginResponse, PlaybackRequest,
+    PlaybackResponse,
+};
+use url::Url;
+
+/// What went wrong talking to the playback API, in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The base URL is not usable.
+    #[error("{0:?} is not a playback API URL: {1}")]
+    BadUrl(String, String),
+    /// No answer.
+    #[error("the playback API at {0} cannot be reached: {1}")]
+    Unreachable(String, String),
+    /// 401: no token, a bad one, or an expired one.
+    #[error("the playback API refused the login: {0}")]
+    Unauthorized(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// Any other error answer.
+    #[error("the playback API answered {0}: {1}")]
+    Status(u16, String),
+    /// An answer that is not what the API promises.
+    #[error("the playback API sent an unexpected answer: {0}")]
+    Malformed(String),
+}
+
+/// A client of one playback API.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: Url,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// A client of the API at `base` (e.g. `http://127.0.0.1:8470`).
+    pub fn new(base: &str) -> Result<Client, ClientError> {
+        let mut base =
+            Url::parse(base).map_err(|e| ClientError::BadUrl(base.into(), e.to_string()))?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| ClientError::BadUrl(base.to_string(), e.to_string()))?;
+        Ok(Client { base, http })
+    }
+
+    /// The API's base URL.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> Url {
+        self.base.join(path).expect("API paths are valid")
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let shown = self.base.as_str().trim_end_matches('/').to_owned();
+        let response = request.send().await.map_err(|e| {
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            ClientError::Unreachable(shown.clone(), cause.to_string())
+        })?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(shown.clone(), e.to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body)
+                .map_err(|e| ClientError::Malformed(e.to_string()));
+        }
+        let message = serde_json::from_slice::<ApiError>(&body)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| {
+                String::from_utf8_lossy(&body)
+                    .trim()
+                    .chars()
+                    .take(200)
+                    .collect()
+            });
+        Err(match status.as_u16() {
+            401 => ClientError::Unauthorized(message),
+            404 => ClientError::NotFound(message),
+            code => ClientError::Status(code, message),
+        })
+    }
+
+    /// Logs in; the answer carries the token.
+    pub async fn login(&self, user: &str, password: &str) -> Result<LoginResponse, ClientError> {
+        self.send(self.http.post(self.url("v1/login")).json(&LoginRequest {
+            user: user.into(),
+            password: password.into(),
+        }))
+        .await
+    }
+
+    /// The catalogue.
+    pub async fn titles(&self, token: &str) -> Result<Catalogue, ClientError> {
+        self.send(self.http.get(self.url("v1/titles")).bearer_auth(token))
+            .await
+    }
+
+    /// Opens a playback session for a title.
+    pub async fn playback(
+        &self,
+        token: &str,
+        title: &str,
+        format: Format,
+    ) -> Result<PlaybackResponse, ClientError> {
+        self.send(
+            self.http
+                .post(self.url("v1/playback"))
+                .bearer_auth(token)
+                .json(&PlaybackRequest {
+                    title: title.into(),
+                    format,
+                }),
+        )
+        .await
+    }
+
+    /// The caches as the API last saw them (health, load).
+    pub async fn caches(&self) -> Result<Vec<CacheState>, ClientError> {
+        self.send(self.http.get(self.url("v1/caches"))).await
+    }
+}

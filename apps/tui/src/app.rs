@@ -1,0 +1,389 @@
+//! What the screen shows, built from the engine's events: the ladder with the playing and target
+//! rungs and the ABR's reason, buffer and throughput histories, the pathways, an event log and
+//! the QoE summary — plus the viewer's own settings (volume, pinned rung, layout). Pure: the
+//! screen code reads it, the event loop feeds it.
+
+use std::collections::VecDeque;
+
+use player_core::PlayerState;
+use player_core::events::{PlayerEvent, RenditionInfo, TimedEvent};
+use player_core::presentation::MediaKind;
+use player_core::protocol::CacheState;
+use player_core::qoe::{QoeReport, report};
+
+/// Seconds of history the graphs keep.
+pub const HISTORY_S: f64 = 120.0;
+/// Lines the event log keeps.
+const LOG_LINES: usize = 200;
+
+/// The screen's model.
+pub struct App {
+    /// What is playing (title or URL).
+    pub title: String,
+    /// `true` in `reel demo` (chaos keys on).
+    pub demo: bool,
+    /// Session state.
+    pub state: PlayerState,
+    /// Playhead, seconds.
+    pub position_s: f64,
+    /// Duration when known.
+    pub duration_s: Option<f64>,
+    /// Seconds buffered ahead.
+    pub buffer_s: f64,
+    /// `hls` or `dash`.
+    pub format: String,
+    /// The video ladder, lowest first.
+    pub ladder: Vec<RenditionInfo>,
+    /// Rung of the segment at the playhead.
+    pub playing_rung: Option<usize>,
+    /// Rung the ABR chose last.
+    pub target_rung: Option<usize>,
+    /// ABR algorithm name.
+    pub abr: String,
+    /// Why the ABR chose the target rung.
+    pub abr_reason: String,
+    /// Rung pinned by the viewer.
+    pub pinned: Option<usize>,
+    /// (session time, buffer s).
+    pub buffer_history: VecDeque<(f64, f64)>,
+    /// (session time, measured kbit/s) per video segment.
+    pub throughput_history: VecDeque<(f64, f64)>,
+    /// The engine's throughput estimate, kbit/s.
+    pub forecast_kbps: Option<f64>,
+    /// Pathway priority, best first.
+    pub pathway_order: Vec<String>,
+    /// The pathway in use.
+    pub active_pathway: Option<String>,
+    /// Penalized pathways: (id, penalty ends at, session time).
+    pub penalized: Vec<(String, f64)>,
+    /// The caches' state from the playback API, when known.
+    pub health: Vec<CacheState>,
+    /// Recent events as lines: (session time, text).
+    pub log: VecDeque<(f64, String)>,
+    /// The QoE report so far.
+    pub qoe: QoeReport,
+    /// Session time of the newest event.
+    pub now_s: f64,
+    /// Volume 0..=1.
+    pub volume: f64,
+    /// Muted.
+    pub muted: bool,
+    /// Only the video (and one status line).
+    pub video_only: bool,
+    /// The help overlay is open.
+    pub help: bool,
+    /// Why playback failed, if it did.
+    pub error: Option<String>,
+    segments: Vec<(f64, f64, usize)>,
+    events: Vec<TimedEvent>,
+    qoe_dirty: bool,
+}
+
+impl App {
+    /// A fresh model for `title`.
+    pub fn new(title: impl Into<String>, abr: impl Into<String>, demo: bool) -> App {
+        App {
+            title: title.into(),
+            demo,
+            state: PlayerState::Idle,
+            position_s: 0.0,
+            duration_s: None,
+            buffer_s: 0.0,
+            format: String::new(),
+            ladder: Vec::new(),
+            playing_rung: None,
+            target_rung: None,
+            abr: abr.into(),
+            abr_reason: String::new(),
+            pinned: None,
+            buffer_history: VecDeque::new(),
+            throughput_history: VecDeque::new(),
+            forecast_kbps: None,
+            pathway_order: Vec::new(),
+            active_pathway: None,
+            penalized: Vec::new(),
+            health: Vec::new(),
+            log: VecDeque::new(),
+            qoe: QoeReport::default(),
+            now_s: 0.0,
+            volume: 1.0,
+            muted: false,
+            video_only: false,
+            help: false,
+            error: None,
+            segments: Vec::new(),
+            events: Vec::new(),
+            qoe_dirty: false,
+        }
+    }
+
+    /// Adds a line to the event log (also for the app's own actions, e.g. chaos keys).
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.log.push_back((self.now_s, text.into()));
+        while self.log.len() > LOG_LINES {
+            self.log.pop_front();
+        }
+    }
+
+    /// Takes one engine event.
+    pub fn on_event(&mut self, e: &TimedEvent) {
+        self.now_s = self.now_s.max(e.t_s);
+        self.events.push(e.clone());
+        self.qoe_dirty = true;
+        let logged = match &e.event {
+            PlayerEvent::State { state } => {
+                self.state = state.clone();
+                if let PlayerState::Failed(reason) = state {
+                    self.error = Some(reason.clone());
+                }
+                matches!(
+                    state,
+                    PlayerState::Stalled | PlayerState::Ended | PlayerState::Failed(_)
+                )
+            }
+            PlayerEvent::ManifestLoaded {
+                format,
+                duration_s,
+                ladder,
+                pathways,
+                ..
+            } => {
+                self.format = format.clone();
+                self.duration_s = *duration_s;
+                self.ladder = ladder.clone();
+                if self.pathway_order.is_empty() {
+                    self.pathway_order = pathways.clone();
+                }
+                true
+            }
+            PlayerEvent::AbrDecision {
+                rendition,
+                algorithm,
+                reason,
+                ..
+            } => {
+                self.target_rung = Some(*rendition);
+                self.abr = algorithm.clone();
+                self.abr_reason = reason.clone();
+                false
+            }
+            PlayerEvent::SegmentFetched {
+                kind: MediaKind::Video,
+                rendition,
+                start_s,
+                duration_s,
+                bytes,
+                download_s,
+                pathway,
+                ..
+            } => {
+                self.segments
+                    .push((*start_s, start_s + duration_s, *rendition));
+                let kbps = *bytes as f64 * 8.0 / download_s.max(1e-3) / 1000.0;
+                self.throughput_history.push_back((e.t_s, kbps));
+                if pathway.is_some() {
+                    self.active_pathway = pathway.clone();
+                }
+                false
+            }
+            PlayerEvent::Position {
+                position_s,
+                buffer_s,
+                throughput_bps,
+            } => {
+                self.position_s = *position_s;
+                self.buffer_s = *buffer_s;
+                self.forecast_kbps = throughput_bps.map(|b| b / 1000.0);
+                self.buffer_history.push_back((e.t_s, *buffer_s));
+                false
+            }
+            PlayerEvent::Pathways {
+                order,
+                active,
+                penalized,
+            } => {
+                self.pathway_order = order.clone();
+                self.active_pathway = active.clone();
+                self.penalized = penalized
+                    .iter()
+                    .map(|(p, left)| (p.clone(), e.t_s + left))
+                    .collect();
+                false
+            }
+            PlayerEvent::Seeked { position_s } => {
+                self.position_s = *position_s;
+                true
+            }
+            PlayerEvent::SegmentFetched { .. } | PlayerEvent::FirstFrame { .. } => {
+                matches!(e.event, PlayerEvent::FirstFrame { .. })
+            }
+            PlayerEvent::RenditionSwitch { .. }
+            | PlayerEvent::Retry { .. }
+            | PlayerEvent::Downswitch { .. }
+            | PlayerEvent::StallStart { .. }
+            | PlayerEvent::StallEnd { .. }
+            | PlayerEvent::CommandApplied { .. }
+            | PlayerEvent::PathwaySwitch { .. }
+            | PlayerEvent::SteeringUpdated { .. }
+            | PlayerEvent::Warning { .. } => true,
+        };
+        if logged {
+            self.note(e.event.to_string());
+        }
+        let horizon = self.now_s - HISTORY_S;
+        while self
+            .buffer_history
+            .front()
+            .is_some_and(|(t, _)| *t < horizon)
+        {
+            self.buffer_history.pop_front();
+        }
+        while self
+            .throughput_history
+            .front()
+            .is_some_and(|(t, _)| *t < horizon)
+        {
+            self.throughput_history.pop_front();
+        }
+        self.playing_rung = self
+            .segments
+            .iter()
+            .rev()
+            .find(|(start, end, _)| *start <= self.position_s + 1e-3 && self.position_s < *end)
+            .or(self.segments.last())
+            .map(|s| s.2);
+    }
+
+    /// Recomputes the QoE summary if events arrived since (cheap enough once a second).
+    pub fn refresh_qoe(&mut self) {
+        if self.qoe_dirty {
+            self.qoe = report(&self.events);
+            self.qoe_dirty = false;
+        }
+    }
+
+    /// Penalized pathways with the seconds left at the newest event's time.
+    pub fn penalties(&self) -> Vec<(String, f64)> {
+        self.penalized
+            .iter()
+            .filter(|(_, until)| *until > self.now_s)
+            .map(|(p, until)| (p.clone(), until - self.now_s))
+            .collect()
+    }
+
+    /// A rung's label: `720p 2.5 Mb/s`.
+    pub fn rung_label(&self, i: usize) -> String {
+        self.ladder.get(i).map_or_else(String::new, |r| {
+            let bitrate = if r.bitrate >= 1_000_000 {
+                format!("{:.1} Mb/s", r.bitrate as f64 / 1e6)
+            } else {
+                format!("{} kb/s", r.bitrate / 1000)
+            };
+            match r.height {
+                Some(h) => format!("{h}p {bitrate}"),
+                None => bitrate,
+            }
+        })
+    }
+}
+
+/// `m:ss` (or `h:mm:ss`).
+pub fn clock(s: f64) -> String {
+    let s = s.max(0.0) as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(t_s: f64, event: PlayerEvent) -> TimedEvent {
+        TimedEvent { t_s, event }
+    }
+
+    fn rung(bitrate: u64, height: u32) -> RenditionInfo {
+        RenditionInfo {
+            id: format!("{height}p"),
+            bitrate,
+            width: None,
+            height: Some(height),
+            codecs: None,
+        }
+    }
+
+    #[test]
+    fn the_model_follows_the_engine() {
+        let mut app = App::new("demo", "reel", true);
+        app.on_event(&at(
+            0.1,
+            PlayerEvent::ManifestLoaded {
+                format: "hls".into(),
+                duration_s: Some(120.0),
+                ladder: vec![rung(300_000, 240), rung(2_500_000, 720)],
+                audio_tracks: vec![],
+                text_tracks: vec![],
+                pathways: vec!["oca-1".into(), "oca-2".into()],
+            },
+        ));
+        assert_eq!(app.rung_label(1), "720p 2.5 Mb/s");
+        app.on_event(&at(
+            0.2,
+            PlayerEvent::AbrDecision {
+                segment: 0,
+                rendition: 1,
+                bitrate: 2_500_000,
+                algorithm: "reel".into(),
+                reason: "plan".into(),
+            },
+        ));
+        app.on_event(&at(
+            0.5,
+            PlayerEvent::SegmentFetched {
+                kind: MediaKind::Video,
+                segment: 0,
+                rendition: 1,
+                start_s: 0.0,
+                duration_s: 4.0,
+                bytes: 1_000_000,
+                download_s: 0.5,
+                ttfb_s: 0.01,
+                pathway: Some("oca-1".into()),
+            },
+        ));
+        assert_eq!(app.target_rung, Some(1));
+        assert_eq!(app.playing_rung, Some(1));
+        assert_eq!(app.active_pathway.as_deref(), Some("oca-1"));
+        assert_eq!(app.throughput_history.back().unwrap().1, 16_000.0);
+        app.on_event(&at(
+            3.0,
+            PlayerEvent::PathwaySwitch {
+                from: Some("oca-1".into()),
+                to: "oca-2".into(),
+                reason: "segment 1 failed".into(),
+            },
+        ));
+        app.on_event(&at(
+            3.0,
+            PlayerEvent::Pathways {
+                order: vec!["oca-1".into(), "oca-2".into()],
+                active: Some("oca-2".into()),
+                penalized: vec![("oca-1".into(), 300.0)],
+            },
+        ));
+        assert_eq!(app.active_pathway.as_deref(), Some("oca-2"));
+        assert_eq!(app.penalties()[0].0, "oca-1");
+        assert!(app.log.iter().any(|(_, l)| l.contains("oca-1 -> oca-2")));
+        app.refresh_qoe();
+        assert_eq!(app.qoe.segments, 1);
+    }
+
+    #[test]
+    fn clocks_read_like_players_show_them() {
+        assert_eq!(clock(65.4), "1:05");
+        assert_eq!(clock(3725.0), "1:02:05");
+    }
+}

@@ -1,0 +1,276 @@
+//! The interactive player: the engine playing into a GStreamer sink whose frames feed the video
+//! pane, the screen redrawn at up to 20 frames per second, keys turned into engine commands (and,
+//! in the demo, into faults on the caches). The terminal is restored on every way out: quit,
+//! Ctrl-C, SIGTERM, a failed stream, a panic.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyEventKind};
+use player_core::sink::{GstSink, GstSinkConfig, NullSink, Sink};
+use player_core::{Command, Player, PlayerConfig, PlayerHandle, PlayerState, Url};
+use reel_appkit::api::Client;
+use reel_appkit::demo::{Chaos, Demo};
+use tokio::sync::mpsc;
+
+use crate::app::App;
+use crate::keys::{Action, Keymap};
+use crate::ui;
+use crate::video::{FrameSlot, VideoPane};
+
+/// What to play and how.
+pub struct Options {
+    /// Manifest URL.
+    pub url: Url,
+    /// Shown in the title bar.
+    pub title: String,
+    /// Engine settings.
+    pub config: PlayerConfig,
+    /// Decode video (and audio); off follows the clock only.
+    pub decode: bool,
+    /// Sound on the default output (quietly off when there is none).
+    pub audio: bool,
+    /// The key map.
+    pub keys: Keymap,
+    /// The demo stack, for the chaos keys.
+    pub demo: Option<Arc<Demo>>,
+    /// The playback API, for the caches' health.
+    pub api: Option<Client>,
+}
+
+/// How the screen session ended.
+pub struct Ended {
+    /// The engine's final state.
+    pub state: PlayerState,
+    /// Frames drawn on screen.
+    pub frames_drawn: u64,
+}
+
+const ALGORITHMS: [&str; 5] = ["reel", "throughput", "bba", "bola", "mpc"];
+
+/// Runs the screen until the viewer quits or the stream ends (then waits for `q`).
+pub async fn run(options: Options) -> anyhow::Result<Ended> {
+    let slot: FrameSlot = Arc::new(Mutex::new(None));
+    let picker = crate::video::picker();
+    let mut terminal = ratatui::init();
+    let frame_size = VideoPane::frame_size(picker.protocol_type());
+    let placeholder = if options.decode {
+        "waiting for the first frame…"
+    } else {
+        "video not decoded (--no-decode)"
+    };
+    let mut video = VideoPane::new(picker, slot.clone(), placeholder);
+    let sink: Box<dyn Sink> = if options.decode {
+        let slot = slot.clone();
+        match GstSink::new(GstSinkConfig {
+            on_frame: Some(Arc::new(move |frame| {
+                *slot.lock().expect("frame slot") = Some(frame);
+            })),
+            frame_size: Some(frame_size),
+            audio_output: options.audio,
+        }) {
+            Ok(s) => Box::new(s),
+            Err(e) => {
+                ratatui::restore();
+                anyhow::bail!("cannot start the decoder: {e}");
+            }
+        }
+    } else {
+        Box::new(NullSink::default())
+    };
+    let mut app = App::new(
+        options.title.clone(),
+        options.config.abr.name(),
+        options.demo.is_some(),
+    );
+    let player = Player::open(options.url.clone(), sink, options.config);
+    let control = player.handle();
+    let mut events = player.events();
+
+    // Keys come from a thread blocking on the terminal.
+    let (key_tx, mut keys) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        loop {
+            match crossterm::event::read() {
+                Ok(e) => {
+                    tracing::debug!(event = ?e, "terminal event");
+                    if key_tx.send(e).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("cannot read the terminal: {e}");
+                    break;
+                }
+            }
+        }
+    });
+    let (health_tx, mut health) = mpsc::unbounded_channel();
+    if let Some(api) = options.api.clone() {
+        tokio::spawn(async move {
+            loop {
+                if let Ok(list) = api.caches().await
+                    && health_tx.send(list).is_err()
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+    let (note_tx, mut notes) = mpsc::unbounded_channel::<String>();
+    let mut redraw = tokio::time::interval(Duration::from_millis(50));
+    redraw.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut qoe_tick = tokio::time::interval(Duration::from_secs(1));
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let finished = player.finished();
+    tokio::pin!(finished);
+    let mut over: Option<PlayerState> = None;
+    let mut abr_index = ALGORITHMS.iter().position(|a| *a == app.abr).unwrap_or(0);
+    let result: anyhow::Result<()> = loop {
+        tokio::select! {
+            outcome = &mut finished, if over.is_none() => {
+                // Events still queued (the final state) are read before the end is shown.
+                while let Ok(e) = events.try_recv() {
+                    app.on_event(&e);
+                }
+                if let PlayerState::Failed(reason) = &outcome.state {
+                    app.error = Some(reason.clone());
+                }
+                app.note("session over: press q to quit");
+                over = Some(outcome.state);
+            }
+            e = events.recv(), if over.is_none() => {
+                if let Ok(e) = e {
+                    app.on_event(&e);
+                }
+            }
+            Some(list) = health.recv() => app.health = list,
+            Some(note) = notes.recv() => app.note(note),
+            Some(event) = keys.recv() => {
+                let Event::Key(key) = event else { continue };
+                if key.kind != KeyEventKind::Press {
+                    continue;
+                }
+                let Some(action) = options.keys.action(key) else { continue };
+                if action == Action::Quit {
+                    break Ok(());
+                }
+                if action == Action::CycleAbr {
+                    abr_index = (abr_index + 1) % ALGORITHMS.len();
+                    app.abr = ALGORITHMS[abr_index].to_string();
+                    control.command(Command::SetAbr(app.abr.clone()));
+                    continue;
+                }
+                act(action, &mut app, &control, options.demo.as_ref(), &note_tx);
+            }
+            _ = qoe_tick.tick() => app.refresh_qoe(),
+            _ = redraw.tick() => {
+                if let Err(e) = terminal.draw(|f| ui::draw(f, &app, &mut video)) {
+                    break Err(e.into());
+                }
+            }
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+            _ = terminate.recv() => break Ok(()),
+        }
+    };
+    let state = match over {
+        Some(s) => s,
+        None => {
+            control.command(Command::Stop);
+            match tokio::time::timeout(Duration::from_secs(3), &mut finished).await {
+                Ok(o) => o.state,
+                Err(_) => app.state.clone(),
+            }
+        }
+    };
+    ratatui::restore();
+    result.map(|()| Ended {
+        state,
+        frames_drawn: video.frames_drawn,
+    })
+}
+
+/// Turns a key's action into engine commands, or demo faults.
+fn act(
+    action: Action,
+    app: &mut App,
+    control: &PlayerHandle,
+    demo: Option<&Arc<Demo>>,
+    notes: &mpsc::UnboundedSender<String>,
+) {
+    match action {
+        Action::Pause => control.command(Command::TogglePause),
+        Action::Seek(by) => control.command(Command::SeekBy(f64::from(by))),
+        Action::Volume(step) => {
+            app.volume = (app.volume + 0.1 * f64::from(step)).clamp(0.0, 1.0);
+            app.muted = false;
+            control.command(Command::SetVolume {
+                volume: app.volume,
+                muted: app.muted,
+            });
+        }
+        Action::Mute => {
+            app.muted = !app.muted;
+            control.command(Command::SetVolume {
+                volume: app.volume,
+                muted: app.muted,
+            });
+        }
+        Action::VideoOnly => app.video_only = !app.video_only,
+        Action::Help => app.help = !app.help,
+        Action::Pin(rung) => {
+            if rung < app.ladder.len() {
+                app.pinned = Some(rung);
+                control.command(Command::PinRendition(Some(rung)));
+            } else {
+                app.note(format!(
+                    "there is no rung {} (the ladder has {})",
+                    rung + 1,
+                    app.ladder.len()
+                ));
+            }
+        }
+        Action::Auto => {
+            if app.pinned.take().is_some() {
+                control.command(Command::PinRendition(None));
+            } else {
+                // mpv's `0`: volume up.
+                act(Action::Volume(1), app, control, demo, notes);
+            }
+        }
+        Action::NextPathway => control.command(Command::SetPathway(None)),
+        Action::Kill | Action::Latency | Action::Throttle | Action::Restore => {
+            let Some(demo) = demo.cloned() else {
+                app.note("chaos keys work in `reel demo` only");
+                return;
+            };
+            let Some(cache) = app.active_pathway.clone() else {
+                app.note("no active cache yet");
+                return;
+            };
+            let notes = notes.clone();
+            tokio::spawn(async move {
+                let line = match action {
+                    Action::Restore => match demo.restore_all().await {
+                        Ok(()) => "demo: every cache restored".to_string(),
+                        Err(e) => format!("demo: {e}"),
+                    },
+                    _ => {
+                        let chaos = match action {
+                            Action::Kill => Chaos::Kill,
+                            Action::Latency => Chaos::Latency,
+                            _ => Chaos::Throttle,
+                        };
+                        match demo.chaos(&cache, chaos).await {
+                            Ok(_) => format!("demo: {} {cache}", chaos.describe()),
+                            Err(e) => format!("demo: {e}"),
+                        }
+                    }
+                };
+                let _ = notes.send(line);
+            });
+        }
+        Action::Quit | Action::CycleAbr => {}
+    }
+}

@@ -1,0 +1,181 @@
+//! Key bindings: mpv's where mpv has one (space, arrows, 9/0, m, f, q), Reel's own for the
+//! engine (`a` ABR, digits pin a rung, `p` pathway) and the demo's chaos keys; any of them can be
+//! rebound in `config.toml` (`[keys] quit = "x"`).
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Toggle pause.
+    Pause,
+    /// Seek by seconds.
+    Seek(i32),
+    /// Volume down / up by a step.
+    Volume(i8),
+    /// Toggle mute.
+    Mute,
+    /// Toggle video-only.
+    VideoOnly,
+    /// Next ABR algorithm.
+    CycleAbr,
+    /// Pin rung (1-based on the keyboard, 0-based here).
+    Pin(usize),
+    /// Back to the ABR (also: volume up when nothing is pinned, as mpv's `0`).
+    Auto,
+    /// Next pathway.
+    NextPathway,
+    /// Help overlay.
+    Help,
+    /// Quit.
+    Quit,
+    /// Demo: kill the active cache.
+    Kill,
+    /// Demo: add 2 s latency to the active cache.
+    Latency,
+    /// Demo: throttle the active cache to 500 kbit/s.
+    Throttle,
+    /// Demo: restore all caches.
+    Restore,
+}
+
+/// Names usable in `config.toml`'s `[keys]`, with their default key.
+pub const DEFAULTS: &[(&str, &str, Action)] = &[
+    ("pause", "space", Action::Pause),
+    ("seek_back", "left", Action::Seek(-10)),
+    ("seek_forward", "right", Action::Seek(10)),
+    ("seek_back_long", "down", Action::Seek(-60)),
+    ("seek_forward_long", "up", Action::Seek(60)),
+    ("volume_down", "9", Action::Volume(-1)),
+    ("volume_up", "*", Action::Volume(1)),
+    ("volume_down_alt", "/", Action::Volume(-1)),
+    ("mute", "m", Action::Mute),
+    ("video_only", "f", Action::VideoOnly),
+    ("cycle_abr", "a", Action::CycleAbr),
+    ("auto", "0", Action::Auto),
+    ("next_pathway", "p", Action::NextPathway),
+    ("help", "?", Action::Help),
+    ("quit", "q", Action::Quit),
+    ("kill", "k", Action::Kill),
+    ("latency", "l", Action::Latency),
+    ("throttle", "t", Action::Throttle),
+    ("restore", "r", Action::Restore),
+];
+
+/// The key map in force.
+pub struct Keymap {
+    bindings: Vec<(KeyCode, Action)>,
+}
+
+/// Reads a key name from the settings: a single character, or `space`, `left`, `right`, `up`,
+/// `down`, `esc`, `enter`, `tab`.
+pub fn parse_key(name: &str) -> Option<KeyCode> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "space" => KeyCode::Char(' '),
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "esc" => KeyCode::Esc,
+        "enter" => KeyCode::Enter,
+        "tab" => KeyCode::Tab,
+        _ => {
+            let mut chars = name.chars();
+            let c = chars.next()?;
+            if chars.next().is_some() {
+                return None;
+            }
+            KeyCode::Char(c)
+        }
+    })
+}
+
+impl Keymap {
+    /// Defaults with the settings' overrides; unknown names or keys are reported.
+    pub fn new(overrides: &BTreeMap<String, String>) -> Result<Keymap, String> {
+        let mut bindings = Vec::new();
+        for (name, key, action) in DEFAULTS {
+            let key = match overrides.get(*name) {
+                Some(k) => parse_key(k)
+                    .ok_or_else(|| format!("config.toml: unknown key {k:?} for {name}"))?,
+                None => parse_key(key).expect("default keys parse"),
+            };
+            bindings.push((key, *action));
+        }
+        if let Some(unknown) = overrides
+            .keys()
+            .find(|k| !DEFAULTS.iter().any(|(n, _, _)| n == k))
+        {
+            let names: Vec<&str> = DEFAULTS.iter().map(|d| d.0).collect();
+            return Err(format!(
+                "config.toml: no action {unknown:?} to bind; actions are {}",
+                names.join(", ")
+            ));
+        }
+        Ok(Keymap { bindings })
+    }
+
+    /// The action of a key press, if any. Digits 1–8 pin rungs; Ctrl-C quits.
+    pub fn action(&self, key: KeyEvent) -> Option<Action> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return Some(Action::Quit);
+        }
+        if let Some((_, a)) = self.bindings.iter().find(|(k, _)| *k == key.code) {
+            return Some(*a);
+        }
+        match key.code {
+            KeyCode::Char(c @ '1'..='8') => Some(Action::Pin(c as usize - '1' as usize)),
+            KeyCode::Esc => Some(Action::Help),
+            _ => None,
+        }
+    }
+}
+
+/// Lines of the help overlay.
+pub const HELP: &[(&str, &str)] = &[
+    ("space", "pause / play"),
+    ("← →", "seek 10 s"),
+    ("↑ ↓", "seek 1 min"),
+    ("9 / *", "volume down / up (/ also down)"),
+    ("m", "mute"),
+    ("f", "video only"),
+    ("a", "next ABR algorithm"),
+    ("1–8", "pin a rung"),
+    ("0", "back to auto (volume up when nothing is pinned)"),
+    ("p", "next pathway (cache)"),
+    ("?", "this help"),
+    ("q", "quit"),
+    ("k", "demo: kill the active cache"),
+    ("l", "demo: add 2 s latency to it"),
+    ("t", "demo: throttle it to 500 kbit/s"),
+    ("r", "demo: restore all caches"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn defaults_follow_mpv_and_overrides_apply() {
+        let map = Keymap::new(&BTreeMap::new()).unwrap();
+        assert_eq!(map.action(key(KeyCode::Char(' '))), Some(Action::Pause));
+        assert_eq!(map.action(key(KeyCode::Right)), Some(Action::Seek(10)));
+        assert_eq!(map.action(key(KeyCode::Up)), Some(Action::Seek(60)));
+        assert_eq!(map.action(key(KeyCode::Char('3'))), Some(Action::Pin(2)));
+        assert_eq!(map.action(key(KeyCode::Char('0'))), Some(Action::Auto));
+        assert_eq!(
+            map.action(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        let map = Keymap::new(&BTreeMap::from([("quit".to_string(), "x".to_string())])).unwrap();
+        assert_eq!(map.action(key(KeyCode::Char('x'))), Some(Action::Quit));
+        assert_eq!(map.action(key(KeyCode::Char('q'))), None);
+        assert!(Keymap::new(&BTreeMap::from([("jump".to_string(), "j".to_string())])).is_err());
+    }
+}

@@ -1,0 +1,292 @@
+//! The real `reel` binary in a pseudo-terminal (tmux), against the stub stack on loopback:
+//! what the screen shows after each key a viewer would press.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
+
+/// A short demo title, encoded once for every test.
+fn media() -> &'static Path {
+    static MEDIA: OnceLock<tempfile::TempDir> = OnceLock::new();
+    MEDIA
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut opts =
+                EncodeOptions::new(Source::Synthetic { seconds: 60 }, dir.path(), "demo");
+            opts.ladder = LadderChoice::Fixed(
+                Ladder::from_cli("240:300,360:800,480:1600,720:3000", 96).unwrap(),
+            );
+            opts.segment_duration_s = 2;
+            opts.preset = "ultrafast".into();
+            opts.progress = false;
+            encode::encode(&opts).unwrap();
+            dir
+        })
+        .path()
+}
+
+fn have_tmux() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A tmux session running one command, with its own HOME (settings, cache, no keyring).
+struct Screen {
+    name: String,
+    _home: tempfile::TempDir,
+}
+
+impl Screen {
+    fn start(args: &str, size: (u16, u16), settings: &str) -> Screen {
+        let home = tempfile::tempdir().unwrap();
+        let config = home.path().join(".config/reel");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(config.join("config.toml"), settings).unwrap();
+        let name = format!("reel-test-{}-{}", std::process::id(), fastrand_name());
+        let command = format!(
+            "env HOME={home} XDG_CONFIG_HOME={home}/.config XDG_CACHE_HOME={home}/.cache TERM=xterm-256color {bin} {args}; echo \"[reel exited with $?]\"",
+            home = home.path().display(),
+            bin = env!("CARGO_BIN_EXE_reel"),
+        );
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &name])
+            .args(["-x", &size.0.to_string(), "-y", &size.1.to_string()])
+            .arg(&command)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux starts");
+        Command::new("tmux")
+            .args(["set-option", "-t", &name, "remain-on-exit", "on"])
+            .status()
+            .unwrap();
+        Screen { name, _home: home }
+    }
+
+    fn text(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-J", "-S", "-100", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        Command::new("tmux")
+            .args(["send-keys", "-t", &self.name, keys])
+            .status()
+            .unwrap();
+    }
+
+    /// Waits until the screen satisfies `ok`; panics with the screen after `secs`.
+    fn wait_for(&self, what: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let text = self.text();
+            if ok(&text) {
+                return text;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; the screen shows:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Waits for the process to end; its exit status (printed by the shell after it).
+    fn wait_exit(&self, secs: u64) -> i32 {
+        let text = self.wait_for("reel to exit", secs, |t| t.contains("[reel exited with "));
+        let at = text.find("[reel exited with ").unwrap() + "[reel exited with ".len();
+        text[at..]
+            .split(']')
+            .next()
+            .and_then(|n| n.trim().parse().ok())
+            .expect("an exit status")
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.name])
+            .status();
+    }
+}
+
+fn fastrand_name() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+/// Small buffers so that faults show within seconds.
+const SETTINGS: &str =
+    "abr = \"throughput\"\naudio = false\n[buffer]\nlow_watermark_s = 6\nhigh_watermark_s = 10\n";
+
+fn demo_args() -> String {
+    format!("demo --media {} --no-audio", media().display())
+}
+
+/// The rung (1-based) the ladder panel marks as playing.
+fn playing_rung(screen: &str) -> Option<u32> {
+    screen.lines().find_map(|l| {
+        let at = l.find('▶')?;
+        let rest = l[at..].trim_start_matches(['▶', '◎', ' ']);
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// A `switch A -> B` line with B < A in the event log below the line containing `marker`.
+fn switched_down_after(screen: &str, marker: &str) -> bool {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains(marker))
+        .filter_map(|l| {
+            let rest = &l[l.find("switch ")? + "switch ".len()..];
+            let (a, rest) = rest.split_once(" -> ")?;
+            let b = rest.split(':').next()?;
+            Some((a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?))
+        })
+        .any(|(a, b)| b < a)
+}
+
+fn active_pathway(screen: &str) -> Option<String> {
+    screen.lines().find_map(|l| {
+        let at = l.find('●')?;
+        l[at + '●'.len_utf8()..]
+            .split_whitespace()
+            .next()
+            .map(String::from)
+    })
+}
+
+#[test]
+fn the_demo_shows_the_engine_and_reacts_to_keys() {
+    if !have_tmux() {
+        eprintln!("skipped: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let _ = media();
+    let s = Screen::start(&demo_args(), (140, 45), SETTINGS);
+    let screen = s.wait_for("the title, the ladder and a playing rung", 60, |t| {
+        t.contains("demo (demo)") && t.contains("ladder (hls)") && playing_rung(t).is_some()
+    });
+    assert!(screen.contains("pathways"), "{screen}");
+    assert!(screen.contains("QoE_lin"), "{screen}");
+
+    // Help overlay opens and closes.
+    s.keys("?");
+    s.wait_for("the help overlay", 10, |t| {
+        t.contains("keys (? to close)") && t.contains("pin a rung")
+    });
+    s.keys("?");
+    s.wait_for("the help overlay to close", 10, |t| {
+        !t.contains("keys (? to close)")
+    });
+
+    // Let the ABR climb, then throttle the active cache: the playing rung falls.
+    let high = s.wait_for("a rung above the lowest", 60, |t| {
+        playing_rung(t).is_some_and(|r| r >= 2)
+    });
+    let before = playing_rung(&high).unwrap();
+    s.keys("t");
+    s.wait_for("the throttle in the log", 10, |t| {
+        t.contains("throttled to 500 kbit/s")
+    });
+    // The rung falls: on the ladder panel, or in the event log as a switch down after the
+    // throttle (the steering server may move play to a healthy cache soon after).
+    s.wait_for("the rung to fall", 90, |t| {
+        playing_rung(t).is_some_and(|r| r < before) || switched_down_after(t, "throttled")
+    });
+
+    // Kill the active cache: the active pathway changes.
+    let screen = s.text();
+    let first = active_pathway(&screen).expect("an active pathway");
+    s.keys("k");
+    let screen = s.wait_for("another active pathway", 30, |t| {
+        active_pathway(t).is_some_and(|p| p != first)
+    });
+    assert!(screen.contains(&format!("pathway {first} ->")), "{screen}");
+
+    // Quit: the process ends cleanly and the terminal is back (no player screen left).
+    s.keys("q");
+    assert_eq!(s.wait_exit(15), 0);
+    let after = s.text();
+    assert!(
+        !after.contains("ladder (hls)"),
+        "the player screen is gone:\n{after}"
+    );
+}
+
+#[test]
+fn a_failed_play_says_why_on_screen_and_after_exit() {
+    if !have_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let s = Screen::start(
+        "play http://127.0.0.1:9/none.m3u8 --no-audio",
+        (100, 30),
+        SETTINGS,
+    );
+    s.wait_for("the error line", 30, |t| {
+        t.contains("playback failed: cannot load")
+    });
+    s.keys("q");
+    assert_eq!(s.wait_exit(15), 1);
+    let after = s.text();
+    assert!(
+        after.contains("reel: playback failed: cannot load"),
+        "{after}"
+    );
+}
+
+#[test]
+fn a_terminal_too_small_says_so() {
+    if !have_tmux() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let s = Screen::start(&demo_args(), (30, 8), SETTINGS);
+    s.wait_for("the size message", 60, |t| t.contains("terminal too small"));
+    s.keys("q");
+    assert_eq!(s.wait_exit(15), 0);
+}
+
+#[test]
+fn titles_and_login_without_a_keyring_explain_themselves() {
+    // No D-Bus session here: the keyring is unavailable and `reel titles` says what to do.
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args(["titles", "--backend", "http://127.0.0.1:9"])
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_CACHE_HOME", home.path().join(".cache"))
+        .env_remove("REEL_TOKEN")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("REEL_TOKEN"),
+        "points at the environment variable: {err}"
+    );
+    let path = Command::new(env!("CARGO_BIN_EXE_reel"))
+        .args(["config", "path"])
+        .env("XDG_CONFIG_HOME", home.path().join("cfg"))
+        .output()
+        .unwrap();
+    let printed = PathBuf::from(String::from_utf8_lossy(&path.stdout).trim());
+    assert_eq!(printed, home.path().join("cfg/reel/config.toml"));
+}
