@@ -1283,28 +1283,17 @@ impl Session {
             return Ok(());
         }
         let now = self.now_s();
-        let track = self.track(&self.streams[i]);
-        let alternatives = track.representations[f.rendition]
-            .locations
-            .iter()
-            .filter(|l| l.pathway.is_some())
-            .count();
-        if alternatives > 1 {
-            let from = self.pathways.current().map(str::to_owned);
-            if let Some(next) = self.pathways.fail_over(now) {
-                self.emitter.emit(PlayerEvent::PathwaySwitch {
-                    from: from.clone(),
-                    to: next.clone(),
-                    reason: format!(
-                        "segment {} failed on {}: {error}; avoiding it for {:.0} s",
-                        f.segment.number,
-                        from.as_deref().unwrap_or("the default pathway"),
-                        self.config.pathway_penalty_s
-                    ),
-                });
-                self.emit_pathways();
-                return Ok(()); // the scheduler fetches it again from the new pathway
-            }
+        let alternatives = self.pathways_of(i, f.rendition);
+        let penalty_s = self.config.pathway_penalty_s;
+        if alternatives > 1
+            && self.fail_over(now, |from| {
+                format!(
+                    "segment {} failed on {from}: {error}; avoiding it for {penalty_s:.0} s",
+                    f.segment.number
+                )
+            })
+        {
+            return Ok(()); // the scheduler fetches it again from the new pathway
         }
         if f.rendition > 0 {
             self.emitter.emit(PlayerEvent::Downswitch {
@@ -1346,12 +1335,7 @@ impl Session {
     /// A pathway that cannot deliver even the lowest rendition in real time is left for the next
     /// one (and penalized): no rendition change can save playback there.
     fn leave_if_too_slow(&mut self, i: usize, f: &Fetch, sample: &ThroughputSample) {
-        let track = self.track(&self.streams[i]);
-        let alternatives = track.representations[f.rendition]
-            .locations
-            .iter()
-            .filter(|l| l.pathway.is_some())
-            .count();
+        let alternatives = self.pathways_of(i, f.rendition);
         if f.kind != MediaKind::Video
             || f.rendition != 0
             || alternatives < 2
@@ -1360,22 +1344,41 @@ impl Session {
             return;
         }
         let now = self.now_s();
+        self.fail_over(now, |from| {
+            format!(
+                "{from} is too slow: segment {} took {:.1} s for {:.1} s of the lowest rendition ({:.0} kbit/s)",
+                f.segment.number,
+                sample.duration_s,
+                f.segment.duration_s,
+                sample.bits_per_second() / 1000.0
+            )
+        });
+    }
+
+    /// Pathways rendition `rendition` of stream `i` can be fetched from.
+    fn pathways_of(&self, i: usize, rendition: usize) -> usize {
+        self.track(&self.streams[i]).representations[rendition]
+            .locations
+            .iter()
+            .filter(|l| l.pathway.is_some())
+            .count()
+    }
+
+    /// Penalizes the current pathway and moves to the next usable one, reporting why (`reason`
+    /// gets the pathway left); `false` when every pathway is penalized.
+    fn fail_over(&mut self, now: f64, reason: impl FnOnce(&str) -> String) -> bool {
         let from = self.pathways.current().map(str::to_owned);
-        if let Some(next) = self.pathways.fail_over(now) {
-            self.emitter.emit(PlayerEvent::PathwaySwitch {
-                from: from.clone(),
-                to: next,
-                reason: format!(
-                    "{} is too slow: segment {} took {:.1} s for {:.1} s of the lowest rendition ({:.0} kbit/s)",
-                    from.as_deref().unwrap_or("the default pathway"),
-                    f.segment.number,
-                    sample.duration_s,
-                    f.segment.duration_s,
-                    sample.bits_per_second() / 1000.0
-                ),
-            });
-            self.emit_pathways();
-        }
+        let Some(next) = self.pathways.fail_over(now) else {
+            return false;
+        };
+        let reason = reason(from.as_deref().unwrap_or("the default pathway"));
+        self.emitter.emit(PlayerEvent::PathwaySwitch {
+            from,
+            to: next,
+            reason,
+        });
+        self.emit_pathways();
+        true
     }
 
     /// Seconds since the session opened (the steering and penalty clock).
