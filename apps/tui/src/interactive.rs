@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use crossterm::event::{Event, KeyEventKind};
 use player_core::sink::{GstSink, GstSinkConfig, NullSink, Sink};
-use player_core::{Command, Player, PlayerConfig, PlayerHandle, PlayerState, Url};
+use player_core::{Command, Player, PlayerConfig, PlayerState, Url};
 use reel_appkit::api::Client;
-use reel_appkit::demo::{Chaos, Demo};
+use reel_appkit::demo::Demo;
 use tokio::sync::mpsc;
 
-use crate::app::App;
-use crate::keys::{Action, Keymap};
+use reel_appkit::controls::{self, Action};
+use reel_appkit::view::PlayerView;
+
+use crate::keys::Keymap;
 use crate::ui;
 use crate::video::{FrameSlot, VideoPane};
 
@@ -46,8 +48,6 @@ pub struct Ended {
     pub frames_drawn: u64,
 }
 
-const ALGORITHMS: [&str; 5] = ["reel", "throughput", "bba", "bola", "mpc"];
-
 /// Runs the screen until the viewer quits or the stream ends (then waits for `q`).
 pub async fn run(options: Options) -> anyhow::Result<Ended> {
     let slot: FrameSlot = Arc::new(Mutex::new(None));
@@ -78,7 +78,7 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
     } else {
         Box::new(NullSink::default())
     };
-    let mut app = App::new(
+    let mut app = PlayerView::new(
         options.title.clone(),
         options.config.abr.name(),
         options.demo.is_some(),
@@ -126,7 +126,6 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
     let finished = player.finished();
     tokio::pin!(finished);
     let mut over: Option<PlayerState> = None;
-    let mut abr_index = ALGORITHMS.iter().position(|a| *a == app.abr).unwrap_or(0);
     let result: anyhow::Result<()> = loop {
         tokio::select! {
             outcome = &mut finished, if over.is_none() => {
@@ -156,13 +155,7 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
                 if action == Action::Quit {
                     break Ok(());
                 }
-                if action == Action::CycleAbr {
-                    abr_index = (abr_index + 1) % ALGORITHMS.len();
-                    app.abr = ALGORITHMS[abr_index].to_string();
-                    control.command(Command::SetAbr(app.abr.clone()));
-                    continue;
-                }
-                act(action, &mut app, &control, options.demo.as_ref(), &note_tx);
+                controls::act(action, &mut app, &control, options.demo.as_ref(), &note_tx);
             }
             _ = qoe_tick.tick() => app.refresh_qoe(),
             _ = redraw.tick() => {
@@ -189,88 +182,4 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
         state,
         frames_drawn: video.frames_drawn,
     })
-}
-
-/// Turns a key's action into engine commands, or demo faults.
-fn act(
-    action: Action,
-    app: &mut App,
-    control: &PlayerHandle,
-    demo: Option<&Arc<Demo>>,
-    notes: &mpsc::UnboundedSender<String>,
-) {
-    match action {
-        Action::Pause => control.command(Command::TogglePause),
-        Action::Seek(by) => control.command(Command::SeekBy(f64::from(by))),
-        Action::Volume(step) => {
-            app.volume = (app.volume + 0.1 * f64::from(step)).clamp(0.0, 1.0);
-            app.muted = false;
-            control.command(Command::SetVolume {
-                volume: app.volume,
-                muted: app.muted,
-            });
-        }
-        Action::Mute => {
-            app.muted = !app.muted;
-            control.command(Command::SetVolume {
-                volume: app.volume,
-                muted: app.muted,
-            });
-        }
-        Action::VideoOnly => app.video_only = !app.video_only,
-        Action::Help => app.help = !app.help,
-        Action::Pin(rung) => {
-            if rung < app.ladder.len() {
-                app.pinned = Some(rung);
-                control.command(Command::PinRendition(Some(rung)));
-            } else {
-                app.note(format!(
-                    "there is no rung {} (the ladder has {})",
-                    rung + 1,
-                    app.ladder.len()
-                ));
-            }
-        }
-        Action::Auto => {
-            if app.pinned.take().is_some() {
-                control.command(Command::PinRendition(None));
-            } else {
-                // mpv's `0`: volume up.
-                act(Action::Volume(1), app, control, demo, notes);
-            }
-        }
-        Action::NextPathway => control.command(Command::SetPathway(None)),
-        Action::Kill | Action::Latency | Action::Throttle | Action::Restore => {
-            let Some(demo) = demo.cloned() else {
-                app.note("chaos keys work in `reel demo` only");
-                return;
-            };
-            let Some(cache) = app.active_pathway.clone() else {
-                app.note("no active cache yet");
-                return;
-            };
-            let notes = notes.clone();
-            tokio::spawn(async move {
-                let line = match action {
-                    Action::Restore => match demo.restore_all().await {
-                        Ok(()) => "demo: every cache restored".to_string(),
-                        Err(e) => format!("demo: {e}"),
-                    },
-                    _ => {
-                        let chaos = match action {
-                            Action::Kill => Chaos::Kill,
-                            Action::Latency => Chaos::Latency,
-                            _ => Chaos::Throttle,
-                        };
-                        match demo.chaos(&cache, chaos).await {
-                            Ok(_) => format!("demo: {} {cache}", chaos.describe()),
-                            Err(e) => format!("demo: {e}"),
-                        }
-                    }
-                };
-                let _ = notes.send(line);
-            });
-        }
-        Action::Quit | Action::CycleAbr => {}
-    }
 }

@@ -5,64 +5,7 @@
 use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-/// What a key asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Toggle pause.
-    Pause,
-    /// Seek by seconds.
-    Seek(i32),
-    /// Volume down / up by a step.
-    Volume(i8),
-    /// Toggle mute.
-    Mute,
-    /// Toggle video-only.
-    VideoOnly,
-    /// Next ABR algorithm.
-    CycleAbr,
-    /// Pin rung (1-based on the keyboard, 0-based here).
-    Pin(usize),
-    /// Back to the ABR (also: volume up when nothing is pinned, as mpv's `0`).
-    Auto,
-    /// Next pathway.
-    NextPathway,
-    /// Help overlay.
-    Help,
-    /// Quit.
-    Quit,
-    /// Demo: kill the active cache.
-    Kill,
-    /// Demo: add 2 s latency to the active cache.
-    Latency,
-    /// Demo: throttle the active cache to 500 kbit/s.
-    Throttle,
-    /// Demo: restore all caches.
-    Restore,
-}
-
-/// Names usable in `config.toml`'s `[keys]`, with their default key.
-pub const DEFAULTS: &[(&str, &str, Action)] = &[
-    ("pause", "space", Action::Pause),
-    ("seek_back", "left", Action::Seek(-10)),
-    ("seek_forward", "right", Action::Seek(10)),
-    ("seek_back_long", "down", Action::Seek(-60)),
-    ("seek_forward_long", "up", Action::Seek(60)),
-    ("volume_down", "9", Action::Volume(-1)),
-    ("volume_up", "*", Action::Volume(1)),
-    ("volume_down_alt", "/", Action::Volume(-1)),
-    ("mute", "m", Action::Mute),
-    ("video_only", "f", Action::VideoOnly),
-    ("cycle_abr", "a", Action::CycleAbr),
-    ("auto", "0", Action::Auto),
-    ("next_pathway", "p", Action::NextPathway),
-    ("help", "?", Action::Help),
-    ("quit", "q", Action::Quit),
-    ("kill", "k", Action::Kill),
-    ("latency", "l", Action::Latency),
-    ("throttle", "t", Action::Throttle),
-    ("restore", "r", Action::Restore),
-];
+use reel_appkit::controls::{Action, DEFAULTS};
 
 /// The key map in force.
 pub struct Keymap {
@@ -132,26 +75,6 @@ impl Keymap {
         }
     }
 }
-
-/// Lines of the help overlay.
-pub const HELP: &[(&str, &str)] = &[
-    ("space", "pause / play"),
-    ("← →", "seek 10 s"),
-    ("↑ ↓", "seek 1 min"),
-    ("9 / *", "volume down / up (/ also down)"),
-    ("m", "mute"),
-    ("f", "video only"),
-    ("a", "next ABR algorithm"),
-    ("1–8", "pin a rung"),
-    ("0", "back to auto (volume up when nothing is pinned)"),
-    ("p", "next pathway (cache)"),
-    ("?", "this help"),
-    ("q", "quit"),
-    ("k", "demo: kill the active cache"),
-    ("l", "demo: add 2 s latency to it"),
-    ("t", "demo: throttle it to 500 kbit/s"),
-    ("r", "demo: restore all caches"),
-];
 
 #[cfg(test)]
 mod tests {

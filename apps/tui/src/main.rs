@@ -3,7 +3,6 @@
 //! (rung and reason, buffer, throughput, pathways, events, QoE). `reel demo` runs the whole stack
 //! in-process with chaos keys; `--headless` prints events instead of drawing.
 
-mod app;
 mod headless;
 mod interactive;
 mod keys;
@@ -16,14 +15,13 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use player_core::buffer::BufferPolicy;
 use player_core::cmcd::CmcdMode;
 use player_core::protocol::Format;
 use player_core::{PlayerConfig, PlayerState, Url};
 use reel_appkit::api::{Client, ClientError};
 use reel_appkit::demo::{Demo, DemoConfig};
 use reel_appkit::settings::Settings;
-use reel_appkit::token;
+use reel_appkit::{open, token, view};
 
 #[derive(Parser)]
 #[command(
@@ -215,32 +213,15 @@ fn init_logging() -> Option<std::path::PathBuf> {
 }
 
 fn player_config(options: &PlayOptions, settings: &Settings) -> anyhow::Result<PlayerConfig> {
-    let name = options.abr.clone().unwrap_or_else(|| settings.abr.clone());
-    let abr = player_core::abr::by_name(&name).ok_or_else(|| {
-        anyhow::anyhow!(
-            "unknown ABR algorithm {name:?}; use one of {}",
-            player_core::abr::ALGORITHMS.join(", ")
-        )
-    })?;
-    let b = &settings.buffer;
-    Ok(PlayerConfig {
-        abr,
-        start_at_s: options.start,
-        pathway: options.pathway.clone(),
-        buffer: BufferPolicy {
-            startup_s: b.startup_s,
-            resume_s: b.resume_s,
-            low_watermark_s: b.low_watermark_s,
-            high_watermark_s: b.high_watermark_s,
-            ..BufferPolicy::default()
-        },
-        cmcd: match options.cmcd {
-            CmcdArg::Headers => CmcdMode::Headers,
-            CmcdArg::Query => CmcdMode::Query,
-            CmcdArg::Off => CmcdMode::Off,
-        },
-        ..PlayerConfig::default()
-    })
+    let mut config = open::player_config(settings, options.abr.as_deref())?;
+    config.start_at_s = options.start;
+    config.pathway = options.pathway.clone();
+    config.cmcd = match options.cmcd {
+        CmcdArg::Headers => CmcdMode::Headers,
+        CmcdArg::Query => CmcdMode::Query,
+        CmcdArg::Off => CmcdMode::Off,
+    };
+    Ok(config)
 }
 
 fn format_of(f: FormatArg) -> Format {
@@ -248,13 +229,6 @@ fn format_of(f: FormatArg) -> Format {
         FormatArg::Hls => Format::Hls,
         FormatArg::Dash => Format::Dash,
     }
-}
-
-/// The stored token (keyring or `REEL_TOKEN`), read off the async threads.
-async fn stored_token(backend: &str) -> anyhow::Result<String> {
-    let backend = backend.to_owned();
-    let loaded = tokio::task::spawn_blocking(move || token::load(&backend)).await?;
-    Ok(loaded?.0)
 }
 
 fn explain(e: ClientError) -> anyhow::Error {
@@ -268,23 +242,23 @@ fn explain(e: ClientError) -> anyhow::Error {
 
 async fn play(args: PlayArgs, settings: &Settings, backend: &str) -> anyhow::Result<ExitCode> {
     let mut config = player_config(&args.options, settings)?;
-    let (url, title, api) = if args.target.contains("://") {
-        let url = Url::parse(&args.target)
-            .map_err(|e| anyhow::anyhow!("{:?} is not a URL: {e}", args.target))?;
-        (url, args.target.clone(), None)
-    } else {
-        let client = Client::new(backend)?;
-        let token = stored_token(backend).await?;
-        let session = client
-            .playback(&token, &args.target, format_of(args.options.format))
-            .await
-            .map_err(explain)?;
-        config.pathway_order = session.pathways.iter().map(|p| p.id.clone()).collect();
-        config.content_id = Some(args.target.clone());
-        let url = Url::parse(&session.manifest_url).context("the playback API's manifest URL")?;
-        (url, args.target.clone(), Some(client))
-    };
-    run_player(url, title, config, &args.options, settings, None, api).await
+    let opened = open::resolve(
+        &args.target,
+        backend,
+        format_of(args.options.format),
+        &mut config,
+    )
+    .await?;
+    run_player(
+        opened.url,
+        opened.title,
+        config,
+        &args.options,
+        settings,
+        None,
+        opened.api,
+    )
+    .await
 }
 
 async fn demo(args: DemoArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -358,7 +332,7 @@ async fn run_player(
 
 async fn titles(backend: &str) -> anyhow::Result<ExitCode> {
     let client = Client::new(backend)?;
-    let token = stored_token(backend).await?;
+    let token = open::stored_token(backend).await?;
     let catalogue = client.titles(&token).await.map_err(explain)?;
     if catalogue.titles.is_empty() {
         println!("no titles at {backend}");
@@ -368,7 +342,7 @@ async fn titles(backend: &str) -> anyhow::Result<ExitCode> {
         println!(
             "{:<20} {:>8}  {} rungs{}",
             t.id,
-            app::clock(t.duration_s),
+            view::clock(t.duration_s),
             t.ladder.len(),
             top.map_or(String::new(), |r| format!(
                 ", up to {}p {:.1} Mb/s",

@@ -11,9 +11,9 @@ use ratatui::widgets::{
     Axis, Block, Chart, Clear, Dataset, GraphType, List, ListItem, Paragraph, Sparkline, Wrap,
 };
 
-use crate::app::{App, HISTORY_S, clock};
-use crate::keys::HELP;
 use crate::video::VideoPane;
+use reel_appkit::controls::HELP;
+use reel_appkit::view::{HISTORY_S, PlayerView, clock};
 
 /// Smallest terminal the player draws in.
 pub const MIN_SIZE: (u16, u16) = (40, 12);
@@ -21,7 +21,7 @@ pub const MIN_SIZE: (u16, u16) = (40, 12);
 const FULL_SIZE: (u16, u16) = (100, 30);
 
 /// Draws one frame.
-pub fn draw(f: &mut Frame<'_>, app: &App, video: &mut VideoPane) {
+pub fn draw(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane) {
     let area = f.area();
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         let text = format!(
@@ -65,7 +65,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, video: &mut VideoPane) {
     }
 }
 
-fn title_bar(app: &App) -> Line<'static> {
+fn title_bar(app: &PlayerView) -> Line<'static> {
     let state = format!("{:?}", app.state);
     let time = match app.duration_s {
         Some(d) => format!("{} / {}", clock(app.position_s), clock(d)),
@@ -92,7 +92,7 @@ fn title_bar(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
-fn state_style(app: &App) -> Style {
+fn state_style(app: &PlayerView) -> Style {
     use player_core::PlayerState::*;
     match app.state {
         Playing => Style::new().fg(Color::Black).bg(Color::Green),
@@ -102,7 +102,7 @@ fn state_style(app: &App) -> Style {
     }
 }
 
-fn status_line(app: &App) -> Line<'static> {
+fn status_line(app: &PlayerView) -> Line<'static> {
     let rung = app.playing_rung.map_or("-".into(), |r| {
         format!("rung {} {}", r + 1, app.rung_label(r))
     });
@@ -118,7 +118,7 @@ fn status_line(app: &App) -> Line<'static> {
     ))
 }
 
-fn full(f: &mut Frame<'_>, app: &App, video: &mut VideoPane, area: Rect) {
+fn full(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane, area: Rect) {
     let [top, main, graphs, bottom] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Percentage(50),
@@ -149,7 +149,7 @@ fn full(f: &mut Frame<'_>, app: &App, video: &mut VideoPane, area: Rect) {
     qoe(f, app, qoe_area);
 }
 
-fn compact(f: &mut Frame<'_>, app: &App, video: &mut VideoPane, area: Rect) {
+fn compact(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane, area: Rect) {
     let [top, screen, info, log] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(4),
@@ -192,7 +192,7 @@ fn compact(f: &mut Frame<'_>, app: &App, video: &mut VideoPane, area: Rect) {
     f.render_widget(Paragraph::new(recent).style(Style::new().dim()), log);
 }
 
-fn ladder(f: &mut Frame<'_>, app: &App, area: Rect) {
+fn ladder(f: &mut Frame<'_>, app: &PlayerView, area: Rect) {
     let block = Block::bordered().title(format!(" ladder ({}) ", app.format));
     let inner = block.inner(area);
     f.render_widget(block, area);
@@ -242,7 +242,7 @@ fn ladder(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
 }
 
-fn buffer_graph(f: &mut Frame<'_>, app: &App, area: Rect) {
+fn buffer_graph(f: &mut Frame<'_>, app: &PlayerView, area: Rect) {
     let points: Vec<(f64, f64)> = app.buffer_history.iter().copied().collect();
     let x_max = app.now_s.max(1.0);
     let x_min = (x_max - HISTORY_S).max(0.0);
@@ -263,7 +263,7 @@ fn buffer_graph(f: &mut Frame<'_>, app: &App, area: Rect) {
     f.render_widget(chart, area);
 }
 
-fn throughput(f: &mut Frame<'_>, app: &App, area: Rect) {
+fn throughput(f: &mut Frame<'_>, app: &PlayerView, area: Rect) {
     let values: Vec<u64> = app
         .throughput_history
         .iter()
@@ -286,7 +286,7 @@ fn throughput(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
 }
 
-fn pathways(f: &mut Frame<'_>, app: &App, area: Rect) {
+fn pathways(f: &mut Frame<'_>, app: &PlayerView, area: Rect) {
     let penalties = app.penalties();
     let items: Vec<ListItem> = app
         .pathway_order
@@ -325,7 +325,7 @@ fn pathways(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
 }
 
-fn event_log(f: &mut Frame<'_>, app: &App, area: Rect) {
+fn event_log(f: &mut Frame<'_>, app: &PlayerView, area: Rect) {
     let rows = area.height.saturating_sub(2) as usize;
     let lines: Vec<Line> = app
         .log
@@ -350,7 +350,7 @@ fn event_log(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
 }
 
-fn qoe(f: &mut Frame<'_>, app: &App, area: Rect) {
+fn qoe(f: &mut Frame<'_>, app: &PlayerView, area: Rect) {
     let q = &app.qoe;
     let lines = vec![
         Line::from(format!(
@@ -372,7 +372,7 @@ fn qoe(f: &mut Frame<'_>, app: &App, area: Rect) {
     );
 }
 
-fn help(f: &mut Frame<'_>, app: &App, area: Rect) {
+fn help(f: &mut Frame<'_>, app: &PlayerView, area: Rect) {
     let rows: Vec<Line> = HELP
         .iter()
         .filter(|(_, what)| app.demo || !what.starts_with("demo"))

@@ -17,7 +17,7 @@ pub const HISTORY_S: f64 = 120.0;
 const LOG_LINES: usize = 200;
 
 /// The screen's model.
-pub struct App {
+pub struct PlayerView {
     /// What is playing (title or URL).
     pub title: String,
     /// `true` in `reel demo` (chaos keys on).
@@ -79,10 +79,10 @@ pub struct App {
     qoe_dirty: bool,
 }
 
-impl App {
+impl PlayerView {
     /// A fresh model for `title`.
-    pub fn new(title: impl Into<String>, abr: impl Into<String>, demo: bool) -> App {
-        App {
+    pub fn new(title: impl Into<String>, abr: impl Into<String>, demo: bool) -> PlayerView {
+        PlayerView {
             title: title.into(),
             demo,
             state: PlayerState::Idle,
@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn the_model_follows_the_engine() {
-        let mut app = App::new("demo", "reel", true);
+        let mut app = PlayerView::new("demo", "reel", true);
         app.on_event(&at(
             0.1,
             PlayerEvent::ManifestLoaded {

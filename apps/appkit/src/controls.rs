@@ -1,0 +1,211 @@
+//! The viewer's controls, shared by both players so a key does the same thing everywhere: what
+//! each control asks for ([`Action`]), its default key by name ([`DEFAULTS`], rebindable in
+//! `config.toml`'s `[keys]`), the help lines, and [`act`], which turns an action into engine
+//! commands (or, in the demo, faults on the caches).
+
+use std::sync::Arc;
+
+use player_core::{Command, PlayerHandle};
+use tokio::sync::mpsc;
+
+use crate::demo::{Chaos, Demo};
+use crate::view::PlayerView;
+
+/// What a control asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Toggle pause.
+    Pause,
+    /// Seek by seconds.
+    Seek(i32),
+    /// Volume down / up by a step.
+    Volume(i8),
+    /// Toggle mute.
+    Mute,
+    /// Toggle video-only (the terminal) or fullscreen (the desktop).
+    VideoOnly,
+    /// Next ABR algorithm.
+    CycleAbr,
+    /// Pin rung (1-based on the keyboard, 0-based here).
+    Pin(usize),
+    /// Back to the ABR (also: volume up when nothing is pinned, as mpv's `0`).
+    Auto,
+    /// Next pathway.
+    NextPathway,
+    /// Help overlay.
+    Help,
+    /// Quit.
+    Quit,
+    /// Demo: kill the active cache.
+    Kill,
+    /// Demo: add 2 s latency to the active cache.
+    Latency,
+    /// Demo: throttle the active cache to 500 kbit/s.
+    Throttle,
+    /// Demo: restore all caches.
+    Restore,
+}
+
+/// Names usable in `config.toml`'s `[keys]`, with their default key.
+pub const DEFAULTS: &[(&str, &str, Action)] = &[
+    ("pause", "space", Action::Pause),
+    ("seek_back", "left", Action::Seek(-10)),
+    ("seek_forward", "right", Action::Seek(10)),
+    ("seek_back_long", "down", Action::Seek(-60)),
+    ("seek_forward_long", "up", Action::Seek(60)),
+    ("volume_down", "9", Action::Volume(-1)),
+    ("volume_up", "*", Action::Volume(1)),
+    ("volume_down_alt", "/", Action::Volume(-1)),
+    ("mute", "m", Action::Mute),
+    ("video_only", "f", Action::VideoOnly),
+    ("cycle_abr", "a", Action::CycleAbr),
+    ("auto", "0", Action::Auto),
+    ("next_pathway", "p", Action::NextPathway),
+    ("help", "?", Action::Help),
+    ("quit", "q", Action::Quit),
+    ("kill", "k", Action::Kill),
+    ("latency", "l", Action::Latency),
+    ("throttle", "t", Action::Throttle),
+    ("restore", "r", Action::Restore),
+];
+
+/// Lines of the help overlay.
+pub const HELP: &[(&str, &str)] = &[
+    ("space", "pause / play"),
+    ("← →", "seek 10 s"),
+    ("↑ ↓", "seek 1 min"),
+    ("9 / *", "volume down / up (/ also down)"),
+    ("m", "mute"),
+    ("f", "video only / fullscreen"),
+    ("a", "next ABR algorithm"),
+    ("1–8", "pin a rung"),
+    ("0", "back to auto (volume up when nothing is pinned)"),
+    ("p", "next pathway (cache)"),
+    ("?", "this help"),
+    ("q", "quit"),
+    ("k", "demo: kill the active cache"),
+    ("l", "demo: add 2 s latency to it"),
+    ("t", "demo: throttle it to 500 kbit/s"),
+    ("r", "demo: restore all caches"),
+];
+
+/// The ABR algorithms `a` cycles through, Reel's own first.
+pub const ABR_CYCLE: [&str; 5] = ["reel", "throughput", "bba", "bola", "mpc"];
+
+/// Turns an action into engine commands, or demo faults (their outcome comes back on `notes`).
+/// `Quit` is the caller's to handle.
+pub fn act(
+    action: Action,
+    view: &mut PlayerView,
+    control: &PlayerHandle,
+    demo: Option<&Arc<Demo>>,
+    notes: &mpsc::UnboundedSender<String>,
+) {
+    match action {
+        Action::Pause => control.command(Command::TogglePause),
+        Action::Seek(by) => control.command(Command::SeekBy(f64::from(by))),
+        Action::Volume(step) => {
+            view.volume = (view.volume + 0.1 * f64::from(step)).clamp(0.0, 1.0);
+            view.muted = false;
+            send_volume(view, control);
+        }
+        Action::Mute => {
+            view.muted = !view.muted;
+            send_volume(view, control);
+        }
+        Action::VideoOnly => view.video_only = !view.video_only,
+        Action::Help => view.help = !view.help,
+        Action::CycleAbr => {
+            let next = ABR_CYCLE
+                .iter()
+                .position(|a| *a == view.abr)
+                .map_or(0, |i| (i + 1) % ABR_CYCLE.len());
+            select_abr(view, control, ABR_CYCLE[next]);
+        }
+        Action::Pin(rung) => pin(view, control, Some(rung)),
+        Action::Auto => {
+            if view.pinned.is_some() {
+                pin(view, control, None);
+            } else {
+                // mpv's `0`: volume up.
+                act(Action::Volume(1), view, control, demo, notes);
+            }
+        }
+        Action::NextPathway => control.command(Command::SetPathway(None)),
+        Action::Kill | Action::Latency | Action::Throttle | Action::Restore => {
+            chaos(action, view, demo, notes);
+        }
+        Action::Quit => {}
+    }
+}
+
+/// Sends the view's volume and mute to the engine.
+pub fn send_volume(view: &PlayerView, control: &PlayerHandle) {
+    control.command(Command::SetVolume {
+        volume: view.volume,
+        muted: view.muted,
+    });
+}
+
+/// Switches the ABR algorithm by name.
+pub fn select_abr(view: &mut PlayerView, control: &PlayerHandle, name: &str) {
+    view.abr = name.to_string();
+    control.command(Command::SetAbr(view.abr.clone()));
+}
+
+/// Pins a rung (0-based), or gives the choice back to the ABR with `None`.
+pub fn pin(view: &mut PlayerView, control: &PlayerHandle, rung: Option<usize>) {
+    match rung {
+        Some(r) if r >= view.ladder.len() => view.note(format!(
+            "there is no rung {} (the ladder has {})",
+            r + 1,
+            view.ladder.len()
+        )),
+        Some(r) => {
+            view.pinned = Some(r);
+            control.command(Command::PinRendition(Some(r)));
+        }
+        None => {
+            if view.pinned.take().is_some() {
+                control.command(Command::PinRendition(None));
+            }
+        }
+    }
+}
+
+fn chaos(
+    action: Action,
+    view: &mut PlayerView,
+    demo: Option<&Arc<Demo>>,
+    notes: &mpsc::UnboundedSender<String>,
+) {
+    let Some(demo) = demo.cloned() else {
+        view.note("chaos controls work in the demo only");
+        return;
+    };
+    let Some(cache) = view.active_pathway.clone() else {
+        view.note("no active cache yet");
+        return;
+    };
+    let notes = notes.clone();
+    tokio::spawn(async move {
+        let line = match action {
+            Action::Restore => match demo.restore_all().await {
+                Ok(()) => "demo: every cache restored".to_string(),
+                Err(e) => format!("demo: {e}"),
+            },
+            _ => {
+                let chaos = match action {
+                    Action::Kill => Chaos::Kill,
+                    Action::Latency => Chaos::Latency,
+                    _ => Chaos::Throttle,
+                };
+                match demo.chaos(&cache, chaos).await {
+                    Ok(_) => format!("demo: {} {cache}", chaos.describe()),
+                    Err(e) => format!("demo: {e}"),
+                }
+            }
+        };
+        let _ = notes.send(line);
+    });
+}
