@@ -69,3 +69,109 @@ fn replays_an_hls_title_from_disk_and_writes_json_lines() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown suite"));
 }
+
+/// Runs `abr-replay --title TITLE` over one steady trace and returns the JSON sessions.
+fn replay(title: &std::path::Path, trace: &std::path::Path) -> Vec<serde_json::Value> {
+    let out_path = title.with_extension("jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_abr-replay"))
+        .arg("--title")
+        .arg(title)
+        .arg("--traces")
+        .arg(trace)
+        .args(["--algos", "reel,bola", "--json"])
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&out_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn hls_and_dash_manifests_of_one_title_replay_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Two renditions, VBR sizes, 5 segments of 4 s.
+    let sizes: [[u64; 5]; 2] = [
+        [90_000, 160_000, 120_000, 200_000, 150_000],
+        [400_000, 700_000, 550_000, 900_000, 600_000],
+    ];
+    let names = ["low", "high"];
+    let mut master = String::from("#EXTM3U\n");
+    let mut list_mpd = String::from(
+        r#"<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT20S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-main:2011">
+<Period><AdaptationSet contentType="video" mimeType="video/mp4">
+"#,
+    );
+    let mut template_mpd = list_mpd.clone();
+    for (r, name) in names.iter().enumerate() {
+        // The declared bandwidth is a peak; the replay uses the measured mean either way.
+        master.push_str(&format!(
+            "#EXT-X-STREAM-INF:BANDWIDTH={}\n{name}.m3u8\n",
+            (r + 1) * 1_000_000
+        ));
+        let mut media = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:4\n");
+        list_mpd.push_str(&format!(
+            r#"<Representation id="{name}" bandwidth="{}"><BaseURL>{name}.mp4</BaseURL><SegmentList timescale="1000" duration="4000">
+"#,
+            (r + 1) * 900_000
+        ));
+        template_mpd.push_str(&format!(
+            r#"<Representation id="{name}" bandwidth="{}"><SegmentTemplate media="$RepresentationID$_$Number$.m4s" startNumber="1" timescale="1000"><SegmentTimeline><S t="0" d="4000" r="4"/></SegmentTimeline></SegmentTemplate></Representation>
+"#,
+            (r + 1) * 800_000
+        ));
+        let mut offset = 0;
+        for (i, len) in sizes[r].iter().enumerate() {
+            media.push_str(&format!(
+                "#EXTINF:4,\n#EXT-X-BYTERANGE:{len}@{offset}\n{name}.mp4\n"
+            ));
+            list_mpd.push_str(&format!(
+                "<SegmentURL mediaRange=\"{offset}-{}\"/>\n",
+                offset + len - 1
+            ));
+            std::fs::write(
+                d.join(format!("{name}_{}.m4s", i + 1)),
+                vec![0u8; *len as usize],
+            )
+            .unwrap();
+            offset += len;
+        }
+        media.push_str("#EXT-X-ENDLIST\n");
+        std::fs::write(d.join(format!("{name}.m3u8")), media).unwrap();
+        list_mpd.push_str("</SegmentList></Representation>\n");
+    }
+    let close = "</AdaptationSet></Period></MPD>\n";
+    list_mpd.push_str(close);
+    template_mpd.push_str(close);
+    std::fs::write(d.join("master.m3u8"), master).unwrap();
+    std::fs::write(d.join("list.mpd"), list_mpd).unwrap();
+    std::fs::write(d.join("template.mpd"), template_mpd).unwrap();
+    std::fs::write(
+        d.join("trace.json"),
+        r#"[{"duration_ms": 3000, "bandwidth_kbps": 900, "latency_ms": 40},
+            {"duration_ms": 3000, "bandwidth_kbps": 250, "latency_ms": 80}]"#,
+    )
+    .unwrap();
+
+    let hls = replay(&d.join("master.m3u8"), &d.join("trace.json"));
+    for mpd in ["list.mpd", "template.mpd"] {
+        let dash = replay(&d.join(mpd), &d.join("trace.json"));
+        assert_eq!(dash.len(), hls.len());
+        for (a, b) in hls.iter().zip(&dash) {
+            assert_eq!(a["qoe_lin"], b["qoe_lin"], "{mpd}");
+            assert_eq!(a["segments"], b["segments"], "{mpd}");
+        }
+    }
+    // The ladder is the measured mean: 720 000 bytes over 20 s is 288 kbit/s for the low rung.
+    assert_eq!(hls[0]["segments"][0]["bitrate_kbps"], 288.0);
+}

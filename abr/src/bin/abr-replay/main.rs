@@ -7,11 +7,13 @@ use std::time::Instant;
 
 use abr::optimum::{OptimumConfig, optimum};
 use abr::sim::{self, Session, SimConfig};
-use abr::title::Title;
 use abr::trace::Trace;
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use manifest::load_title;
 use rayon::prelude::*;
+
+mod manifest;
 
 #[derive(Parser)]
 #[command(
@@ -23,8 +25,9 @@ struct Cli {
     /// A standard suite: fcc, 3g or 4g (traces and title from the traces root).
     #[arg(long, conflicts_with_all = ["title", "traces"])]
     suite: Option<String>,
-    /// Title: JSON (ladder and segment sizes, e.g. a title's abr-title.json), or an HLS
-    /// multivariant playlist on disk with byte ranges or segment files (`reel-stub encode`).
+    /// Title: JSON (ladder and segment sizes, e.g. a title's abr-title.json), or a manifest on
+    /// disk as `reel-stub encode` writes them — an HLS multivariant playlist (`.m3u8`) or a DASH
+    /// MPD (`.mpd`) — with byte ranges or segment files.
     #[arg(long, requires = "traces")]
     title: Option<PathBuf>,
     /// A trace file (JSON periods, or text `time_s bandwidth_Mbps`) or a directory of them.
@@ -89,69 +92,6 @@ fn load_traces(path: &Path, latency_ms: f64) -> anyhow::Result<Vec<Trace>> {
             Ok(trace?)
         })
         .collect()
-}
-
-fn load_title(path: &Path) -> anyhow::Result<Title> {
-    if path.extension().is_some_and(|e| e == "m3u8") {
-        return title_from_hls(path);
-    }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Title::from_json(&text).with_context(|| path.display().to_string())
-}
-
-/// Builds a title from an HLS multivariant playlist on disk (as `reel-stub encode` writes):
-/// one rendition per variant, segment sizes from `EXT-X-BYTERANGE` or from the segment files.
-fn title_from_hls(path: &Path) -> anyhow::Result<Title> {
-    use m3u8_rs::Playlist;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let Ok(Playlist::MasterPlaylist(master)) = m3u8_rs::parse_playlist_res(&bytes) else {
-        bail!("{} is not an HLS multivariant playlist", path.display());
-    };
-    let mut variants: Vec<_> = master.variants.iter().filter(|v| !v.is_i_frame).collect();
-    variants.sort_by_key(|v| v.average_bandwidth.unwrap_or(v.bandwidth));
-    variants.dedup_by_key(|v| v.uri.clone());
-    let mut bitrates = Vec::new();
-    let mut per_variant: Vec<Vec<f64>> = Vec::new();
-    let mut durations = Vec::new();
-    for v in variants {
-        let media_path = dir.join(&v.uri);
-        let bytes = std::fs::read(&media_path)
-            .with_context(|| format!("reading {}", media_path.display()))?;
-        let Ok(Playlist::MediaPlaylist(media)) = m3u8_rs::parse_playlist_res(&bytes) else {
-            bail!("{} is not an HLS media playlist", media_path.display());
-        };
-        let base = media_path.parent().unwrap_or(Path::new("."));
-        let mut sizes = Vec::new();
-        for s in &media.segments {
-            let bits = match &s.byte_range {
-                Some(r) => r.length as f64 * 8.0,
-                None => {
-                    std::fs::metadata(base.join(&s.uri))
-                        .with_context(|| format!("segment {}", s.uri))?
-                        .len() as f64
-                        * 8.0
-                }
-            };
-            sizes.push(bits);
-            durations.push(f64::from(s.duration));
-        }
-        bitrates.push(v.average_bandwidth.unwrap_or(v.bandwidth) as f64 / 1000.0);
-        per_variant.push(sizes);
-    }
-    let count = per_variant.iter().map(Vec::len).min().unwrap_or(0);
-    durations.sort_by(f64::total_cmp);
-    let segment_duration_ms = durations.get(durations.len() / 2).copied().unwrap_or(4.0) * 1000.0;
-    let title = Title {
-        segment_duration_ms,
-        bitrates_kbps: bitrates,
-        segment_sizes_bits: (0..count)
-            .map(|i| per_variant.iter().map(|v| v[i]).collect())
-            .collect(),
-    };
-    title.check().with_context(|| path.display().to_string())?;
-    Ok(title)
 }
 
 struct Row {
