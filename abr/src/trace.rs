@@ -132,6 +132,47 @@ impl Trace {
         (i, self.ends[i] - t)
     }
 
+    /// Bits of a download started at network time `t_ms` received after `elapsed_ms` (latency
+    /// first, then the transfer), the inverse of [`Trace::download_ms`].
+    pub fn bits_within(&self, t_ms: f64, elapsed_ms: f64) -> f64 {
+        let (mut i, mut left) = self.locate(t_ms);
+        let mut time = elapsed_ms;
+        let mut fraction = 1.0;
+        while fraction > 0.0 {
+            let latency = self.periods[i].latency_ms;
+            if latency <= 0.0 {
+                break;
+            }
+            let need = fraction * latency;
+            if need <= left {
+                if need >= time {
+                    return 0.0;
+                }
+                time -= need;
+                left -= need;
+                break;
+            }
+            if left >= time {
+                return 0.0;
+            }
+            time -= left;
+            fraction -= left / latency;
+            i = (i + 1) % self.periods.len();
+            left = self.periods[i].duration_ms;
+        }
+        let mut bits = 0.0;
+        loop {
+            let bw = self.periods[i].bandwidth_kbps;
+            if left >= time {
+                return bits + bw * time;
+            }
+            bits += bw * left;
+            time -= left;
+            i = (i + 1) % self.periods.len();
+            left = self.periods[i].duration_ms;
+        }
+    }
+
     /// Milliseconds to download `bits` starting at network time `t_ms`.
     pub fn download_ms(&self, t_ms: f64, bits: f64) -> f64 {
         let (mut i, mut left) = self.locate(t_ms);
@@ -187,6 +228,22 @@ mod tests {
                 .collect(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn bits_within_inverts_download_time() {
+        let t = trace(&[
+            (1000.0, 1000.0, 50.0),
+            (500.0, 200.0, 10.0),
+            (2000.0, 3000.0, 0.0),
+        ]);
+        for start in [0.0, 700.0, 1200.0, 4000.0] {
+            for bits in [1.0, 5e4, 9e5, 3e6] {
+                let d = t.download_ms(start, bits);
+                assert!((t.bits_within(start, d) - bits).abs() < 1e-6 * bits.max(1.0));
+            }
+        }
+        assert_eq!(t.bits_within(0.0, 40.0), 0.0);
     }
 
     #[test]

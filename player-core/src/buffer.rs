@@ -57,6 +57,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_realistic_replay_models_these_defaults() {
+        let p = BufferPolicy::default();
+        let m = abr::realistic::PlayerModel::default();
+        assert_eq!(
+            (
+                p.startup_s,
+                p.resume_s,
+                p.low_watermark_s,
+                p.high_watermark_s
+            ),
+            (
+                m.startup_s,
+                m.resume_s,
+                m.low_watermark_s,
+                m.high_watermark_s
+            )
+        );
+    }
+
+    #[test]
     fn fills_to_high_then_waits_for_low() {
         let p = BufferPolicy::default();
         let mut g = FetchGate::default();

@@ -39,7 +39,7 @@ use crate::steering::{
 
 /// How a session behaves.
 pub struct PlayerConfig {
-    /// The ABR algorithm for video.
+    /// The ABR algorithm for video (default: Reel's own, `reel`).
     pub abr: Box<dyn Abr + Send>,
     /// Forward buffer targets.
     pub buffer: BufferPolicy,
@@ -64,7 +64,7 @@ pub struct PlayerConfig {
 impl Default for PlayerConfig {
     fn default() -> Self {
         PlayerConfig {
-            abr: Box::new(ThroughputRule::default()),
+            abr: Box::new(abr::reel::ReelAbr::default()),
             buffer: BufferPolicy::default(),
             fetch: FetchConfig::default(),
             pathway: None,
@@ -1133,12 +1133,14 @@ impl Session {
                     let Some(total) = expected else {
                         return Progress::Continue;
                     };
-                    let secs = elapsed.as_secs_f64();
-                    if !can_abandon || secs < 1.0 || bytes == 0 {
-                        return Progress::Continue;
-                    }
-                    let projected = secs * total as f64 / bytes as f64;
-                    if projected > budget_s + 2.0 && projected > 2.0 * secs {
+                    if can_abandon
+                        && abr::abandon::AbandonRule::default().should_abandon(
+                            elapsed.as_secs_f64(),
+                            bytes,
+                            total,
+                            budget_s,
+                        )
+                    {
                         Progress::Abandon
                     } else {
                         Progress::Continue

@@ -66,7 +66,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             backend: DEFAULT_BACKEND.into(),
-            abr: "throughput".into(),
+            abr: "reel".into(),
             buffer: BufferSettings::default(),
             keys: BTreeMap::new(),
             audio: true,

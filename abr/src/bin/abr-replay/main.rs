@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use abr::optimum::{OptimumConfig, optimum};
+use abr::realistic::{PlayerModel, Waste, simulate_player};
 use abr::sim::{self, Session, SimConfig};
 use abr::trace::Trace;
 use anyhow::{Context as _, bail};
@@ -51,9 +52,19 @@ struct Cli {
     /// Maximum buffer, ms.
     #[arg(long, default_value_t = 25_000.0)]
     max_buffer_ms: f64,
+    /// `benchmark`: ABR-BENCH.md's model exactly. `realistic`: the player's own behaviour
+    /// (startup and resume thresholds, watermarks, abandoning slow downloads).
+    #[arg(long, value_enum, default_value_t = Mode::Benchmark)]
+    mode: Mode,
     /// Latency for text traces, ms.
     #[arg(long, default_value_t = 0.0)]
     latency_ms: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    Benchmark,
+    Realistic,
 }
 
 fn default_traces_root() -> PathBuf {
@@ -97,6 +108,17 @@ fn load_traces(path: &Path, latency_ms: f64) -> anyhow::Result<Vec<Trace>> {
 struct Row {
     name: String,
     sessions: Vec<Session>,
+    waste: Vec<Waste>,
+}
+
+/// One JSON line: the session, and in realistic mode what abandonment cost.
+#[derive(serde::Serialize)]
+struct Record<'a> {
+    mode: &'static str,
+    #[serde(flatten)]
+    session: &'a Session,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    waste: Option<&'a Waste>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -162,23 +184,35 @@ fn main() -> anyhow::Result<()> {
     bar.set_message("replaying");
     let mut rows: Vec<Row> = Vec::new();
     for name in &algos {
-        let sessions: Vec<Session> = traces
+        let model = PlayerModel {
+            rebuffer_weight: cfg.rebuffer_weight,
+            ..PlayerModel::default()
+        };
+        let (sessions, waste): (Vec<Session>, Vec<Waste>) = traces
             .par_iter()
             .map(|trace| {
                 let s = if name == "optimum" {
                     let schedule = optimum(&title, trace, &cfg, &OptimumConfig::default());
-                    sim::replay_schedule(&title, trace, &schedule, &cfg, "optimum")
+                    let s = sim::replay_schedule(&title, trace, &schedule, &cfg, "optimum");
+                    (s, Waste::default())
                 } else {
                     let mut abr = abr::by_name(name).expect("checked above");
-                    sim::simulate(&title, trace, abr.as_mut(), &cfg)
+                    match cli.mode {
+                        Mode::Benchmark => (
+                            sim::simulate(&title, trace, abr.as_mut(), &cfg),
+                            Waste::default(),
+                        ),
+                        Mode::Realistic => simulate_player(&title, trace, abr.as_mut(), &model),
+                    }
                 };
                 bar.inc(1);
                 s
             })
-            .collect();
+            .unzip();
         rows.push(Row {
             name: name.clone(),
             sessions,
+            waste,
         });
     }
     bar.finish_and_clear();
@@ -189,8 +223,14 @@ fn main() -> anyhow::Result<()> {
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
         );
         for row in &rows {
-            for s in &row.sessions {
-                serde_json::to_writer(&mut out, s)?;
+            for (s, w) in row.sessions.iter().zip(&row.waste) {
+                let realistic = cli.mode == Mode::Realistic && row.name != "optimum";
+                let record = Record {
+                    mode: if realistic { "realistic" } else { "benchmark" },
+                    session: s,
+                    waste: realistic.then_some(w),
+                };
+                serde_json::to_writer(&mut out, &record)?;
                 out.write_all(b"\n")?;
             }
         }
@@ -212,9 +252,24 @@ fn main() -> anyhow::Result<()> {
         cfg.rebuffer_weight,
         cfg.max_buffer_ms
     );
+    if cli.mode == Mode::Realistic {
+        println!(
+            "realistic mode: the player's startup/resume thresholds, watermarks {:.0}/{:.0} s and \
+             abandonment; the optimum (if asked) is the benchmark model's",
+            PlayerModel::default().low_watermark_s,
+            PlayerModel::default().high_watermark_s
+        );
+    }
     println!(
-        "{:<12} {:>10} {:>9} {:>12} {:>13} {:>10} {:>9}",
-        "algorithm", "QoE_lin", "% opt", "% opt strm", "bitrate kb/s", "rebuf %", "switches"
+        "{:<12} {:>10} {:>9} {:>12} {:>13} {:>10} {:>9} {:>10}",
+        "algorithm",
+        "QoE_lin",
+        "% opt",
+        "% opt strm",
+        "bitrate kb/s",
+        "rebuf %",
+        "switches",
+        "abandoned"
     );
     for row in &rows {
         let q = mean(&mut row.sessions.iter().map(|s| s.qoe_lin));
@@ -241,7 +296,7 @@ fn main() -> anyhow::Result<()> {
             share(a, b)
         });
         println!(
-            "{:<12} {:>10.2} {:>9} {:>12} {:>13.0} {:>10.3} {:>9.1}",
+            "{:<12} {:>10.2} {:>9} {:>12} {:>13.0} {:>10.3} {:>9.1} {:>10.2}",
             row.name,
             q,
             pct.map_or("-".into(), |p| format!("{p:.1}")),
@@ -249,6 +304,7 @@ fn main() -> anyhow::Result<()> {
             mean(&mut row.sessions.iter().map(|s| s.mean_bitrate_kbps)),
             100.0 * mean(&mut row.sessions.iter().map(|s| s.rebuffer_ratio)),
             mean(&mut row.sessions.iter().map(|s| s.switches as f64)),
+            mean(&mut row.waste.iter().map(|w| w.abandoned as f64)),
         );
     }
     if let Some(keep) = &streamable {

@@ -1,0 +1,341 @@
+//! Trace replay in the player's own behaviour (`abr-replay --mode realistic`), where the
+//! benchmark mode ([`crate::sim`]) follows ABR-BENCH.md's simplified model. Differences, each what
+//! `player-core`'s scheduler does:
+//! - the ABR chooses every segment, the first included (with no history it knows nothing);
+//! - playback starts once [`PlayerModel::startup_s`] is buffered, and after a stall resumes only
+//!   at [`PlayerModel::resume_s`]; time stalled after the start is rebuffering;
+//! - fetching follows the watermark hysteresis: it pauses at the high watermark and resumes when
+//!   the buffer drains to the low one;
+//! - a download in flight is judged every [`PlayerModel::check_ms`] by [`AbandonRule`] and, when
+//!   abandoned, its partial measurement goes to the ABR, its bits are wasted and the segment is
+//!   fetched again at most one rendition lower.
+
+use crate::abandon::AbandonRule;
+use crate::sim::{SegmentRow, Session, SimConfig, qoe_lin};
+use crate::title::Title;
+use crate::trace::Trace;
+use crate::{Abr, Context, ThroughputSample};
+
+/// The player behaviour the realistic mode replays (`player-core`'s defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayerModel {
+    /// Buffer needed to start playing, seconds.
+    pub startup_s: f64,
+    /// Buffer needed to resume after a stall, seconds.
+    pub resume_s: f64,
+    /// Fetching resumes when the buffer drains to this, seconds.
+    pub low_watermark_s: f64,
+    /// Fetching pauses when the buffer reaches this, seconds.
+    pub high_watermark_s: f64,
+    /// Abandonment of slow downloads; `None` never abandons.
+    pub abandon: Option<AbandonRule>,
+    /// How often a download in flight is judged, ms (the player judges on every chunk).
+    pub check_ms: f64,
+    /// QoE_lin weight of a second of rebuffering.
+    pub rebuffer_weight: f64,
+}
+
+impl Default for PlayerModel {
+    fn default() -> Self {
+        PlayerModel {
+            startup_s: 2.0,
+            resume_s: 4.0,
+            low_watermark_s: 20.0,
+            high_watermark_s: 30.0,
+            abandon: Some(AbandonRule::default()),
+            check_ms: 100.0,
+            rebuffer_weight: SimConfig::default().rebuffer_weight,
+        }
+    }
+}
+
+/// A realistic session's totals beyond the benchmark's.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Waste {
+    /// Downloads abandoned.
+    pub abandoned: usize,
+    /// Bits downloaded and thrown away.
+    pub wasted_bits: f64,
+}
+
+struct Clock {
+    /// Network time, ms.
+    t_ms: f64,
+    /// Buffer ahead, ms.
+    buffer_ms: f64,
+    playing: bool,
+    started_at_ms: Option<f64>,
+    rebuffer_ms: f64,
+}
+
+impl Clock {
+    /// Lets `ms` of network time pass: playback drains the buffer, an empty buffer stalls.
+    /// Returns the rebuffering accrued.
+    fn pass(&mut self, ms: f64) -> f64 {
+        self.t_ms += ms;
+        if !self.playing {
+            if self.started_at_ms.is_some() {
+                self.rebuffer_ms += ms;
+                return ms;
+            }
+            return 0.0;
+        }
+        if ms <= self.buffer_ms {
+            self.buffer_ms -= ms;
+            return 0.0;
+        }
+        let stalled = ms - self.buffer_ms;
+        self.buffer_ms = 0.0;
+        self.playing = false;
+        self.rebuffer_ms += stalled;
+        stalled
+    }
+
+    /// A segment arrived: the buffer grows, playback starts or resumes at its threshold.
+    fn add(&mut self, ms: f64, model: &PlayerModel) {
+        self.buffer_ms += ms;
+        if self.playing {
+            return;
+        }
+        let need = if self.started_at_ms.is_some() {
+            model.resume_s
+        } else {
+            model.startup_s
+        };
+        if self.buffer_ms >= need * 1000.0 - 1e-9 {
+            self.playing = true;
+            self.started_at_ms.get_or_insert(self.t_ms);
+        }
+    }
+}
+
+/// Replays `title` over `trace` as the player would play it; returns the session (segments
+/// as delivered; `rebuffer_ms` per row is the stall during that segment's downloads, abandoned
+/// attempts included) and what abandonment cost.
+pub fn simulate_player(
+    title: &Title,
+    trace: &Trace,
+    abr: &mut dyn Abr,
+    model: &PlayerModel,
+) -> (Session, Waste) {
+    let ladder = title.ladder_bps();
+    let seg_ms = title.segment_duration_ms;
+    let mut clock = Clock {
+        t_ms: 0.0,
+        buffer_ms: 0.0,
+        playing: false,
+        started_at_ms: None,
+        rebuffer_ms: 0.0,
+    };
+    let mut history: Vec<ThroughputSample> = Vec::new();
+    let mut rows: Vec<SegmentRow> = Vec::new();
+    let mut waste = Waste::default();
+    let mut holding = false;
+    let latency_of = |t: f64| trace.download_ms(t, 0.0);
+    for index in 0..title.len() {
+        // Watermark hysteresis: wait for the low watermark once the high one was reached.
+        let mut wait_ms = 0.0;
+        let ahead_s = |c: &Clock| c.buffer_ms / 1000.0;
+        if !holding && ahead_s(&clock) >= model.high_watermark_s {
+            holding = true;
+        }
+        if holding && clock.playing {
+            let drain = (clock.buffer_ms - model.low_watermark_s * 1000.0).max(0.0);
+            clock.pass(drain);
+            wait_ms = drain;
+            holding = false;
+        }
+        let mut rebuffer_ms = 0.0;
+        let mut below: Option<usize> = None;
+        let buffer_before_ms = clock.buffer_ms;
+        let (quality, start_ms, end_ms, size) = loop {
+            let ctx = Context {
+                ladder: &ladder,
+                buffer_s: clock.buffer_ms / 1000.0,
+                max_buffer_s: model.high_watermark_s,
+                segment_duration_s: seg_ms / 1000.0,
+                history: &history,
+                last_choice: rows.last().map(|r| r.quality),
+                segment: index,
+                upcoming_sizes_bits: &title.segment_sizes_bits[index..],
+                rebuffer_weight: model.rebuffer_weight,
+            };
+            let mut q = abr.choose(&ctx).rendition.min(ladder.len() - 1);
+            if let Some(b) = below {
+                q = q.min(b);
+            }
+            let size = title.segment_sizes_bits[index][q];
+            let start = clock.t_ms;
+            let full_ms = trace.download_ms(start, size);
+            let budget_s = clock.buffer_ms / 1000.0;
+            // Judge the download while it runs (never the lowest rendition).
+            let abandoned_at = model.abandon.filter(|_| q > 0).and_then(|rule| {
+                let mut k = 1.0;
+                loop {
+                    let at = k * model.check_ms;
+                    if at >= full_ms {
+                        return None;
+                    }
+                    let got = trace.bits_within(start, at);
+                    if rule.should_abandon(
+                        at / 1000.0,
+                        (got / 8.0) as u64,
+                        (size / 8.0) as u64,
+                        budget_s,
+                    ) {
+                        return Some((at, got));
+                    }
+                    k += 1.0;
+                }
+            });
+            match abandoned_at {
+                Some((at, got)) => {
+                    rebuffer_ms += clock.pass(at);
+                    history.push(ThroughputSample {
+                        bytes: (got / 8.0) as u64,
+                        duration_s: at / 1000.0,
+                        ttfb_s: 0.0,
+                    });
+                    waste.abandoned += 1;
+                    waste.wasted_bits += got;
+                    below = Some(q - 1);
+                }
+                None => {
+                    rebuffer_ms += clock.pass(full_ms);
+                    history.push(ThroughputSample {
+                        bytes: (size / 8.0) as u64,
+                        duration_s: full_ms / 1000.0,
+                        ttfb_s: latency_of(start).min(full_ms) / 1000.0,
+                    });
+                    break (q, start, start + full_ms, size);
+                }
+            }
+        };
+        if history.len() > 64 {
+            history.remove(0);
+        }
+        clock.add(seg_ms, model);
+        rows.push(SegmentRow {
+            index,
+            quality,
+            bitrate_kbps: title.bitrates_kbps[quality],
+            size_bits: size,
+            start_ms,
+            end_ms,
+            buffer_before_ms,
+            rebuffer_ms,
+            wait_ms,
+        });
+    }
+    // A title too short to reach the startup threshold starts when it is all in.
+    let startup_ms = clock.started_at_ms.unwrap_or(clock.t_ms);
+    let qualities: Vec<usize> = rows.iter().map(|r| r.quality).collect();
+    let rebuffer_s = clock.rebuffer_ms / 1000.0;
+    let session = Session {
+        algorithm: abr.name().into(),
+        trace: trace.name.clone(),
+        qoe_lin: qoe_lin(title, &qualities, rebuffer_s, model.rebuffer_weight),
+        mean_bitrate_kbps: rows.iter().map(|r| r.bitrate_kbps).sum::<f64>() / rows.len() as f64,
+        rebuffer_s,
+        rebuffer_ratio: rebuffer_s * 1000.0 / (rows.len() as f64 * seg_ms),
+        startup_ms,
+        switches: qualities.windows(2).filter(|w| w[0] != w[1]).count(),
+        segments: rows,
+    };
+    (session, waste)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::Period;
+
+    fn title(n: usize) -> Title {
+        Title {
+            segment_duration_ms: 2000.0,
+            bitrates_kbps: vec![500.0, 4000.0],
+            segment_sizes_bits: vec![vec![1e6, 8e6]; n],
+        }
+    }
+
+    fn trace(periods: &[(f64, f64)]) -> Trace {
+        Trace::new(
+            "t",
+            periods
+                .iter()
+                .map(|&(duration_ms, bandwidth_kbps)| Period {
+                    duration_ms,
+                    bandwidth_kbps,
+                    latency_ms: 0.0,
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    /// Always asks for the top rendition.
+    struct Greedy;
+    impl Abr for Greedy {
+        fn name(&self) -> &'static str {
+            "greedy"
+        }
+        fn choose(&mut self, ctx: &Context<'_>) -> crate::Decision {
+            crate::Decision {
+                rendition: ctx.ladder.len() - 1,
+                reason: String::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn a_hopeless_download_is_abandoned_and_fetched_lower() {
+        // 1000 kbit/s: the 8 Mbit top segment would take 8 s against an empty buffer.
+        let model = PlayerModel::default();
+        let (s, waste) = simulate_player(&title(3), &trace(&[(1e6, 1000.0)]), &mut Greedy, &model);
+        assert_eq!(waste.abandoned, 3, "{s:?}");
+        assert!(s.segments.iter().all(|r| r.quality == 0));
+        // Each segment: judged hopeless after 1 s (1 Mbit thrown away), then 1 s at the low
+        // rendition.
+        assert!((waste.wasted_bits - 3e6).abs() < 1e-3, "{waste:?}");
+        // Startup at 2 s of buffer: after the first segment, at 2 s.
+        assert!((s.startup_ms - 2000.0).abs() < 1e-6, "{}", s.startup_ms);
+        assert_eq!(s.rebuffer_s, 0.0);
+        // Without abandonment the same greedy player stalls instead.
+        let never = PlayerModel {
+            abandon: None,
+            ..PlayerModel::default()
+        };
+        let (s, waste) = simulate_player(&title(3), &trace(&[(1e6, 1000.0)]), &mut Greedy, &never);
+        assert_eq!(waste.abandoned, 0);
+        assert!(s.rebuffer_s > 5.0, "{}", s.rebuffer_s);
+    }
+
+    #[test]
+    fn stalls_resume_at_the_resume_threshold_and_watermarks_hold() {
+        // Fast, then nothing for 10 s, then fast: the buffer runs dry and playback waits for
+        // 4 s (two segments) before it resumes.
+        let model = PlayerModel {
+            abandon: None,
+            low_watermark_s: 4.0,
+            high_watermark_s: 6.0,
+            ..PlayerModel::default()
+        };
+        let t = trace(&[(3000.0, 100_000.0), (10_000.0, 0.0), (1e6, 100_000.0)]);
+        let low = Title {
+            segment_duration_ms: 2000.0,
+            bitrates_kbps: vec![500.0],
+            segment_sizes_bits: vec![vec![1e6]; 8],
+        };
+        let (s, _) = simulate_player(&low, &t, &mut Greedy, &model);
+        assert!(s.segments.iter().any(|r| r.wait_ms > 0.0), "{s:?}");
+        assert!(
+            s.segments
+                .iter()
+                .all(|r| r.buffer_before_ms <= 6000.0 + 1e-6)
+        );
+        assert!(s.rebuffer_s > 0.0);
+        // The stall lasts until two segments are back: no stall shorter than the outage
+        // minus the buffer it started with, plus the second segment's download.
+        assert!(s.rebuffer_s < 10.0, "{}", s.rebuffer_s);
+    }
+}
