@@ -1264,17 +1264,35 @@ impl Session {
     /// the buffer lasts, and fail only when it is empty (or the segment is missing everywhere).
     fn on_segment_failure(&mut self, i: usize, f: &Fetch, error: String) -> Result<(), String> {
         // Too slow for this rendition is not the pathway's failure: what was measured goes to the
-        // ABR and the segment is fetched again lower, from the same pathway.
+        // ABR and the segment is fetched again lower, from the same pathway — unless what was
+        // measured cannot carry even the lowest rendition, in which case no rung on this pathway
+        // will do and the next pathway is tried at once (stepping down rung by rung, each step
+        // judged for a second or more, would spend the buffer).
         if let Err(FetchError::Abandoned {
             bytes, elapsed_ms, ..
         }) = &f.result
             && f.rendition > 0
         {
-            self.history.push(ThroughputSample {
+            let sample = ThroughputSample {
                 bytes: *bytes,
                 duration_s: *elapsed_ms as f64 / 1000.0,
                 ttfb_s: 0.0,
-            });
+            };
+            self.history.push(sample);
+            let lowest_bps = self.track(&self.streams[i]).representations[0].nominal_bitrate();
+            let measured_bps = sample.bits_per_second();
+            if measured_bps < 1.2 * lowest_bps as f64 && self.pathways_of(i, f.rendition) > 1 {
+                let now = self.now_s();
+                self.fail_over(now, |from| {
+                    format!(
+                        "{from} is too slow: {:.0} kbit/s measured on segment {}, under the lowest \
+                         rendition's {:.0} kbit/s",
+                        measured_bps / 1000.0,
+                        f.segment.number,
+                        lowest_bps as f64 / 1000.0
+                    )
+                });
+            }
             self.emitter.emit(PlayerEvent::Downswitch {
                 segment: f.segment.number,
                 from: f.rendition,
