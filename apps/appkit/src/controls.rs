@@ -153,6 +153,16 @@ pub fn select_abr(view: &mut PlayerView, control: &PlayerHandle, name: &str) {
     control.command(Command::SetAbr(view.abr.clone()));
 }
 
+/// Switches to audio track `index` (into the view's `audio_tracks`).
+pub fn select_audio(view: &mut PlayerView, control: &PlayerHandle, index: usize) {
+    if index >= view.audio_tracks.len() {
+        view.note(format!("there is no audio track {}", index + 1));
+        return;
+    }
+    view.audio_track = index;
+    control.command(Command::SelectAudio(index));
+}
+
 /// Pins a rung (0-based), or gives the choice back to the ABR with `None`.
 pub fn pin(view: &mut PlayerView, control: &PlayerHandle, rung: Option<usize>) {
     match rung {

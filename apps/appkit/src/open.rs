@@ -19,6 +19,9 @@ pub enum OpenError {
     /// Something with `://` that does not parse.
     #[error("{0:?} is not a URL: {1}")]
     BadUrl(String, String),
+    /// An empty target.
+    #[error("nothing to open: give a manifest URL or a title")]
+    Empty,
     /// No usable token.
     #[error(transparent)]
     Token(#[from] TokenError),
@@ -87,6 +90,18 @@ pub async fn resolve(
     format: Format,
     config: &mut PlayerConfig,
 ) -> Result<Opened, OpenError> {
+    resolve_with_token(target, backend, format, None, config).await
+}
+
+/// [`resolve`] with a token already in hand (the demo's login, or a login the keyring could not
+/// keep) instead of the stored one; `None` reads the stored token.
+pub async fn resolve_with_token(
+    target: &str,
+    backend: &str,
+    format: Format,
+    token: Option<&str>,
+    config: &mut PlayerConfig,
+) -> Result<Opened, OpenError> {
     let target = target.trim();
     if target.contains("://") {
         let url =
@@ -97,8 +112,14 @@ pub async fn resolve(
             api: None,
         });
     }
+    if target.is_empty() {
+        return Err(OpenError::Empty);
+    }
     let client = Client::new(backend)?;
-    let token = stored_token(backend).await?;
+    let token = match token {
+        Some(t) => t.to_owned(),
+        None => stored_token(backend).await?,
+    };
     let session = client.playback(&token, target, format).await?;
     config.pathway_order = session.pathways.iter().map(|p| p.id.clone()).collect();
     config.content_id = Some(target.to_owned());
@@ -113,4 +134,27 @@ pub async fn resolve(
         title: target.to_owned(),
         api: Some(client),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_empty_target_and_a_bad_url_are_refused_before_any_request() {
+        let mut config = PlayerConfig::default();
+        let e = resolve_with_token("  ", "http://127.0.0.1:9", Format::Hls, None, &mut config)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, OpenError::Empty), "{e}");
+        let e = resolve(
+            "http://[::1/x.m3u8",
+            "http://127.0.0.1:9",
+            Format::Hls,
+            &mut config,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, OpenError::BadUrl(..)), "{e}");
+    }
 }

@@ -34,6 +34,12 @@ pub struct PlayerView {
     pub format: String,
     /// The video ladder, lowest first.
     pub ladder: Vec<RenditionInfo>,
+    /// Audio track names, in the manifest's order.
+    pub audio_tracks: Vec<String>,
+    /// The audio track in use (index into `audio_tracks`).
+    pub audio_track: usize,
+    /// Subtitle track names, in the manifest's order (listed; the engine does not render them).
+    pub text_tracks: Vec<String>,
     /// Rung of the segment at the playhead.
     pub playing_rung: Option<usize>,
     /// Rung the ABR chose last.
@@ -91,6 +97,9 @@ impl PlayerView {
             buffer_s: 0.0,
             format: String::new(),
             ladder: Vec::new(),
+            audio_tracks: Vec::new(),
+            audio_track: 0,
+            text_tracks: Vec::new(),
             playing_rung: None,
             target_rung: None,
             abr: abr.into(),
@@ -145,12 +154,18 @@ impl PlayerView {
                 format,
                 duration_s,
                 ladder,
+                audio_tracks,
+                text_tracks,
                 pathways,
-                ..
             } => {
                 self.format = format.clone();
                 self.duration_s = *duration_s;
                 self.ladder = ladder.clone();
+                self.audio_tracks = audio_tracks.clone();
+                self.text_tracks = text_tracks.clone();
+                if self.audio_track >= self.audio_tracks.len() {
+                    self.audio_track = 0;
+                }
                 if self.pathway_order.is_empty() {
                     self.pathway_order = pathways.clone();
                 }
@@ -324,12 +339,15 @@ mod tests {
                 format: "hls".into(),
                 duration_s: Some(120.0),
                 ladder: vec![rung(300_000, 240), rung(2_500_000, 720)],
-                audio_tracks: vec![],
-                text_tracks: vec![],
+                audio_tracks: vec!["English".into(), "Français".into()],
+                text_tracks: vec!["English (CC)".into()],
                 pathways: vec!["oca-1".into(), "oca-2".into()],
             },
         ));
         assert_eq!(app.rung_label(1), "720p 2.5 Mb/s");
+        assert_eq!(app.audio_tracks, ["English", "Français"]);
+        assert_eq!(app.audio_track, 0);
+        assert_eq!(app.text_tracks, ["English (CC)"]);
         app.on_event(&at(
             0.2,
             PlayerEvent::AbrDecision {
