@@ -23,11 +23,23 @@ const RUNTIME_PACKAGES: &[&str] = &[
     "gstreamer1.0-plugins-ugly",
     "gstreamer1.0-libav",
     "gstreamer1.0-tools",
+    // reel-desktop: OpenGL through Mesa (software rendering where there is no GPU), EGL for
+    // Wayland, and the X11 libraries winit loads at run time.
+    "libgl1-mesa-dri",
+    "libglx-mesa0",
+    "libegl-mesa0",
+    "libegl1",
+    "libx11-xcb1",
+    "libxcursor1",
+    "libxrandr2",
+    "libxi6",
+    "libxkbcommon-x11-0",
 ];
 
 /// Needed by the tests on top: ffprobe (in ffmpeg) checks that other software reads our output;
-/// nginx serves as a real CDN pathway in the chaos suite; tmux drives the terminal player.
-const TEST_PACKAGES: &[&str] = &["ffmpeg", "nginx", "tmux"];
+/// nginx serves as a real CDN pathway in the chaos suite; tmux drives the terminal player; Xvfb
+/// (with xauth) gives the desktop player a display and ImageMagick's `import` screenshots it.
+const TEST_PACKAGES: &[&str] = &["ffmpeg", "nginx", "tmux", "xvfb", "xauth", "imagemagick"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
