@@ -216,6 +216,8 @@ struct Stream {
 
 struct Fetch {
     kind: MediaKind,
+    /// The pathway the request went to (`None`: the default, unsteered location).
+    pathway: Option<String>,
     epoch: u64,
     part: usize,
     rendition: usize,
@@ -1063,6 +1065,7 @@ impl Session {
             }
         };
         self.streams[i].in_flight = true;
+        let used_pathway = pathway.clone();
         inflight.push(Box::pin(async move {
             let result = async {
                 let Some(media_url) = media_url else {
@@ -1162,6 +1165,7 @@ impl Session {
             .await;
             Fetch {
                 kind,
+                pathway: used_pathway,
                 epoch,
                 part,
                 rendition,
@@ -1283,7 +1287,7 @@ impl Session {
             let measured_bps = sample.bits_per_second();
             if measured_bps < 1.2 * lowest_bps as f64 && self.pathways_of(i, f.rendition) > 1 {
                 let now = self.now_s();
-                self.fail_over(now, |from| {
+                self.fail_over(now, f.pathway.as_deref(), |from| {
                     format!(
                         "{from} is too slow: {:.0} kbit/s measured on segment {}, under the lowest \
                          rendition's {:.0} kbit/s",
@@ -1306,7 +1310,7 @@ impl Session {
         let alternatives = self.pathways_of(i, f.rendition);
         let penalty_s = self.config.pathway_penalty_s;
         if alternatives > 1
-            && self.fail_over(now, |from| {
+            && self.fail_over(now, f.pathway.as_deref(), |from| {
                 format!(
                     "segment {} failed on {from}: {error}; avoiding it for {penalty_s:.0} s",
                     f.segment.number
@@ -1364,7 +1368,7 @@ impl Session {
             return;
         }
         let now = self.now_s();
-        self.fail_over(now, |from| {
+        self.fail_over(now, f.pathway.as_deref(), |from| {
             format!(
                 "{from} is too slow: segment {} took {:.1} s for {:.1} s of the lowest rendition ({:.0} kbit/s)",
                 f.segment.number,
@@ -1386,8 +1390,26 @@ impl Session {
 
     /// Penalizes the current pathway and moves to the next usable one, reporting why (`reason`
     /// gets the pathway left); `false` when every pathway is penalized.
-    fn fail_over(&mut self, now: f64, reason: impl FnOnce(&str) -> String) -> bool {
+    ///
+    /// `failed` is the pathway the failing request went to: when the session has already left
+    /// it (another stream's failure moved it on while this request was in flight), only that
+    /// pathway is penalized — the current one did nothing wrong — and the answer is `true`.
+    fn fail_over(
+        &mut self,
+        now: f64,
+        failed: Option<&str>,
+        reason: impl FnOnce(&str) -> String,
+    ) -> bool {
         let from = self.pathways.current().map(str::to_owned);
+        if let Some(failed) = failed
+            && from.as_deref() != Some(failed)
+        {
+            if !self.pathways.is_penalized(failed, now) {
+                self.pathways.penalize(failed, now);
+                self.emit_pathways();
+            }
+            return true;
+        }
         let Some(next) = self.pathways.fail_over(now) else {
             return false;
         };
@@ -1513,7 +1535,7 @@ impl Session {
             Command::PinRendition(pin) => {
                 self.pinned = pin;
                 match pin {
-                    Some(p) => format!("rendition {p} pinned"),
+                    Some(p) => format!("rung {} pinned", p + 1),
                     None => "automatic rendition choice".into(),
                 }
             }

@@ -246,6 +246,24 @@ where
     }
 }
 
+/// After a fault on `dead`, no healthy pathway was blamed for it: every failure-driven switch
+/// left `dead` (audio and video requests to the dead cache can fail after the session moved on;
+/// those must not count against the pathway it moved to).
+fn assert_only_dead_blamed(name: &str, o: &SessionOutcome, dead: &str, fault_at: f64) {
+    for e in o.events.iter().filter(|e| e.t_s >= fault_at) {
+        if let PlayerEvent::PathwaySwitch { from, reason, .. } = &e.event
+            && reason.contains("failed on")
+        {
+            assert_eq!(
+                from.as_deref(),
+                Some(dead),
+                "{name}: a healthy pathway was left at {:.1} s: {reason}",
+                e.t_s
+            );
+        }
+    }
+}
+
 /// After a fault on `dead`, the next video segment came from another pathway within one
 /// request timeout.
 fn assert_moved_on(name: &str, o: &SessionOutcome, dead: &str, fault_at: f64) {
@@ -300,6 +318,7 @@ fn a_cache_killed_mid_body_costs_no_stall_and_play_moves_to_the_next_pathway() {
             "a cache death with buffer costs no stall"
         );
         assert_moved_on("killed", &o, &first, at);
+        assert_only_dead_blamed("killed", &o, &first, at);
         rig.shutdown().await;
     });
 }
@@ -320,6 +339,7 @@ fn dash_cache_refusing_connections_fails_over_without_a_stall() {
         assert_complete("refused", &o);
         assert_eq!(stalls(&o.events), 0);
         assert_moved_on("refused", &o, &first, at.unwrap());
+        assert_only_dead_blamed("refused", &o, &first, at.unwrap());
         rig.shutdown().await;
     });
 }
