@@ -211,6 +211,36 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    play_with_fault_when(url, config, rate, after_buffer_s, false, fault).await
+}
+
+/// As [`play_with_fault`], but the fault comes right after a video segment is requested (its
+/// `AbrDecision`), so that a request is in flight when it strikes.
+async fn play_with_fault_in_flight<F, Fut>(
+    url: &str,
+    config: PlayerConfig,
+    after_buffer_s: f64,
+    fault: F,
+) -> (SessionOutcome, Option<f64>)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    play_with_fault_when(url, config, 1.0, after_buffer_s, true, fault).await
+}
+
+async fn play_with_fault_when<F, Fut>(
+    url: &str,
+    config: PlayerConfig,
+    rate: f64,
+    after_buffer_s: f64,
+    on_video_request: bool,
+    fault: F,
+) -> (SessionOutcome, Option<f64>)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let opened = Instant::now();
     let player = Player::open(
         Url::parse(url).unwrap(),
@@ -231,12 +261,17 @@ where
             outcome = &mut finished => return (outcome, fault_at),
             e = events.recv() => {
                 let Ok(e) = e else { continue };
+                let requested = matches!(e.event, PlayerEvent::AbrDecision { .. });
                 match e.event {
                     PlayerEvent::Position { buffer_s: b, .. } => buffer_s = b,
                     PlayerEvent::FirstFrame { .. } => playing = true,
                     _ => {}
                 }
-                if playing && buffer_s >= after_buffer_s && let Some(f) = fault.take() {
+                if playing
+                    && buffer_s >= after_buffer_s
+                    && (requested || !on_video_request)
+                    && let Some(f) = fault.take()
+                {
                     f().await;
                     fault_at = Some(opened.elapsed().as_secs_f64());
                 }
@@ -292,17 +327,19 @@ fn assert_moved_on(name: &str, o: &SessionOutcome, dead: &str, fault_at: f64) {
 }
 
 #[test]
-fn a_cache_killed_mid_body_costs_no_stall_and_play_moves_to_the_next_pathway() {
+fn a_cache_killed_with_a_request_in_flight_costs_no_stall_and_play_moves_to_the_next_pathway() {
     runtime().block_on(async {
         let rig = Rig::start(Vec::new()).await;
         let s = rig.session(Format::Hls).await;
         let first = s.pathways[0].id.clone();
-        // Slow enough that a download is in flight when the cache dies.
+        // Every answer from the first cache waits 400 ms, and the cache dies 100 ms after a video
+        // segment was requested from it: that request is in flight when the connection is cut.
         rig.cache(&first).set_faults(&FaultsUpdate {
-            throughput_kbps: Some(4000),
+            latency_ms: Some(400),
             ..Default::default()
         });
-        let (o, at) = play_with_fault(&s.manifest_url, config_for(&s), 1.0, 6.0, || async {
+        let (o, at) = play_with_fault_in_flight(&s.manifest_url, config_for(&s), 6.0, || async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
             rig.cache(&first).set_faults(&FaultsUpdate {
                 up: Some(false),
                 ..Default::default()
@@ -319,6 +356,24 @@ fn a_cache_killed_mid_body_costs_no_stall_and_play_moves_to_the_next_pathway() {
         );
         assert_moved_on("killed", &o, &first, at);
         assert_only_dead_blamed("killed", &o, &first, at);
+        // The request in flight failed (it was cut, not finished), and its segment came from the
+        // next pathway.
+        assert!(
+            o.events.iter().any(|e| e.t_s >= at
+                && matches!(&e.event, PlayerEvent::PathwaySwitch { from: Some(f), reason, .. }
+                    if f == &first && reason.contains("failed on"))),
+            "killed: the request in flight did not fail over"
+        );
+        let next = video_segments(&o.events)
+            .into_iter()
+            .find(|f| f.t_s >= at)
+            .expect("a segment after the kill");
+        eprintln!(
+            "killed with a request in flight: segment {} from {:?} {:.2} s after the kill",
+            next.number,
+            next.pathway,
+            next.t_s - at
+        );
         rig.shutdown().await;
     });
 }
@@ -763,24 +818,28 @@ async fn randomized_session(seed: u64) -> (Fault, bool, usize, f64, Option<f64>,
         }
     })
     .await;
-    // Recovery: from the first failed request after the fault to the next segment delivered
-    // (0 when no request failed: the fault cost nothing).
+    // Recovery: from the first failed request after the fault to the next segment of any
+    // stream delivered (0 when no request failed: the fault cost nothing). Any stream, because
+    // the first failure is often an audio request while video waits at its high watermark.
     let recovery = at.map(|at| {
         let failed = o.events.iter().find(|e| {
             e.t_s >= at
-                && matches!(
-                    e.event,
-                    PlayerEvent::Retry { .. }
-                        | PlayerEvent::PathwaySwitch { .. }
-                        | PlayerEvent::Downswitch { .. }
-                )
+                && match &e.event {
+                    PlayerEvent::Retry { .. } | PlayerEvent::Downswitch { .. } => true,
+                    // A move the steering server asked for is not a failed request.
+                    PlayerEvent::PathwaySwitch { reason, .. } => !reason.contains("steering"),
+                    _ => false,
+                }
         });
         match failed {
             None => 0.0,
-            Some(first) => video_segments(&o.events)
+            Some(first) => o
+                .events
                 .iter()
-                .find(|f| f.t_s >= first.t_s)
-                .map_or(f64::NAN, |f| f.t_s - first.t_s),
+                .find(|e| {
+                    e.t_s >= first.t_s && matches!(e.event, PlayerEvent::SegmentFetched { .. })
+                })
+                .map_or(f64::NAN, |e| e.t_s - first.t_s),
         }
     });
     let numbers: Vec<u64> = video_segments(&o.events).iter().map(|f| f.number).collect();
