@@ -132,52 +132,12 @@ impl Trace {
         (i, self.ends[i] - t)
     }
 
-    /// Bits of a download started at network time `t_ms` received after `elapsed_ms` (latency
-    /// first, then the transfer), the inverse of [`Trace::download_ms`].
-    pub fn bits_within(&self, t_ms: f64, elapsed_ms: f64) -> f64 {
-        let (mut i, mut left) = self.locate(t_ms);
-        let mut time = elapsed_ms;
-        let mut fraction = 1.0;
-        while fraction > 0.0 {
-            let latency = self.periods[i].latency_ms;
-            if latency <= 0.0 {
-                break;
-            }
-            let need = fraction * latency;
-            if need <= left {
-                if need >= time {
-                    return 0.0;
-                }
-                time -= need;
-                left -= need;
-                break;
-            }
-            if left >= time {
-                return 0.0;
-            }
-            time -= left;
-            fraction -= left / latency;
-            i = (i + 1) % self.periods.len();
-            left = self.periods[i].duration_ms;
-        }
-        let mut bits = 0.0;
-        loop {
-            let bw = self.periods[i].bandwidth_kbps;
-            if left >= time {
-                return bits + bw * time;
-            }
-            bits += bw * left;
-            time -= left;
-            i = (i + 1) % self.periods.len();
-            left = self.periods[i].duration_ms;
-        }
-    }
-
-    /// Milliseconds to download `bits` starting at network time `t_ms`.
-    pub fn download_ms(&self, t_ms: f64, bits: f64) -> f64 {
+    /// Where a download started at network time `t_ms` stands once its latency has passed:
+    /// (period index, ms left in that period, ms the latency took). The latency is the current
+    /// period's, crossing period boundaries proportionally.
+    fn after_latency(&self, t_ms: f64) -> (usize, f64, f64) {
         let (mut i, mut left) = self.locate(t_ms);
         let mut elapsed = 0.0;
-        // Latency: the fraction still to wait, crossing periods proportionally.
         let mut fraction = 1.0;
         while fraction > 0.0 {
             let latency = self.periods[i].latency_ms;
@@ -195,7 +155,33 @@ impl Trace {
             i = (i + 1) % self.periods.len();
             left = self.periods[i].duration_ms;
         }
-        // Transfer.
+        (i, left, elapsed)
+    }
+
+    /// Bits of a download started at network time `t_ms` received after `elapsed_ms` (latency
+    /// first, then the transfer), the inverse of [`Trace::download_ms`].
+    pub fn bits_within(&self, t_ms: f64, elapsed_ms: f64) -> f64 {
+        let (mut i, mut left, latency) = self.after_latency(t_ms);
+        if elapsed_ms <= latency {
+            return 0.0;
+        }
+        let mut time = elapsed_ms - latency;
+        let mut bits = 0.0;
+        loop {
+            let bw = self.periods[i].bandwidth_kbps;
+            if left >= time {
+                return bits + bw * time;
+            }
+            bits += bw * left;
+            time -= left;
+            i = (i + 1) % self.periods.len();
+            left = self.periods[i].duration_ms;
+        }
+    }
+
+    /// Milliseconds to download `bits` starting at network time `t_ms`.
+    pub fn download_ms(&self, t_ms: f64, bits: f64) -> f64 {
+        let (mut i, mut left, mut elapsed) = self.after_latency(t_ms);
         let mut remaining = bits;
         loop {
             let bw = self.periods[i].bandwidth_kbps;
