@@ -3,6 +3,7 @@
 //! `config.toml`'s `[keys]`), the help lines, and [`act`], which turns an action into engine
 //! commands (or, in the demo, faults on the caches).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use player_core::{Command, PlayerHandle};
@@ -68,6 +69,78 @@ pub const DEFAULTS: &[(&str, &str, Action)] = &[
     ("throttle", "t", Action::Throttle),
     ("restore", "r", Action::Restore),
 ];
+
+/// A key as `config.toml` names it, whatever the screen toolkit: a single character, or
+/// `space`, `left`, `right`, `up`, `down`, `esc`, `enter`, `tab`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyName {
+    /// A typed character.
+    Char(char),
+    /// Space bar.
+    Space,
+    /// Arrow left.
+    Left,
+    /// Arrow right.
+    Right,
+    /// Arrow up.
+    Up,
+    /// Arrow down.
+    Down,
+    /// Escape.
+    Esc,
+    /// Enter.
+    Enter,
+    /// Tab.
+    Tab,
+}
+
+impl KeyName {
+    /// Reads a key name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<KeyName> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "space" | " " => KeyName::Space,
+            "left" => KeyName::Left,
+            "right" => KeyName::Right,
+            "up" => KeyName::Up,
+            "down" => KeyName::Down,
+            "esc" => KeyName::Esc,
+            "enter" => KeyName::Enter,
+            "tab" => KeyName::Tab,
+            _ => {
+                let mut chars = name.chars();
+                let c = chars.next()?;
+                if chars.next().is_some() {
+                    return None;
+                }
+                KeyName::Char(c)
+            }
+        })
+    }
+}
+
+/// The bindings in force: [`DEFAULTS`] with `config.toml`'s `[keys]` overrides; an unknown
+/// action or key is reported in one line.
+pub fn bindings(overrides: &BTreeMap<String, String>) -> Result<Vec<(KeyName, Action)>, String> {
+    if let Some(unknown) = overrides
+        .keys()
+        .find(|k| !DEFAULTS.iter().any(|(n, _, _)| n == k))
+    {
+        let names: Vec<&str> = DEFAULTS.iter().map(|d| d.0).collect();
+        return Err(format!(
+            "config.toml: no action {unknown:?} to bind; actions are {}",
+            names.join(", ")
+        ));
+    }
+    DEFAULTS
+        .iter()
+        .map(|(name, default, action)| {
+            let key = overrides.get(*name).map_or(*default, String::as_str);
+            KeyName::parse(key)
+                .map(|k| (k, *action))
+                .ok_or_else(|| format!("config.toml: unknown key {key:?} for {name}"))
+        })
+        .collect()
+}
 
 /// Lines of the help overlay.
 pub const HELP: &[(&str, &str)] = &[
@@ -218,4 +291,24 @@ fn chaos(
         };
         let _ = notes.send(line);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names_and_overrides() {
+        assert_eq!(KeyName::parse("Space"), Some(KeyName::Space));
+        assert_eq!(KeyName::parse("*"), Some(KeyName::Char('*')));
+        assert_eq!(KeyName::parse("ctrl"), None);
+        let b = bindings(&BTreeMap::from([("quit".to_string(), "x".to_string())])).unwrap();
+        assert!(b.contains(&(KeyName::Char('x'), Action::Quit)));
+        assert!(b.contains(&(KeyName::Space, Action::Pause)));
+        assert!(!b.iter().any(|(k, _)| *k == KeyName::Char('q')));
+        let unknown = bindings(&BTreeMap::from([("jump".to_string(), "j".to_string())]));
+        assert!(unknown.unwrap_err().contains("no action \"jump\""));
+        let bad = bindings(&BTreeMap::from([("quit".to_string(), "ctrl".to_string())]));
+        assert!(bad.unwrap_err().contains("unknown key \"ctrl\" for quit"));
+    }
 }

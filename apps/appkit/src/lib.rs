@@ -17,3 +17,26 @@ pub mod view;
 pub fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "reel")
 }
+
+/// Sends `tracing` logs to `file_name` in the platform cache directory (`~/.cache/reel`), never
+/// over the screen; `RUST_LOG` overrides `default_filter`. Returns the file's path, or `None`
+/// when it cannot be opened (then nothing is logged).
+pub fn log_to_file(file_name: &str, default_filter: &str) -> Option<std::path::PathBuf> {
+    let dir = project_dirs()?.cache_dir().to_path_buf();
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join(file_name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
+        )
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Some(path)
+}

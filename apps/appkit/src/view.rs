@@ -16,6 +16,17 @@ pub const HISTORY_S: f64 = 120.0;
 /// Lines the event log keeps.
 const LOG_LINES: usize = 200;
 
+/// One pathway as the screens list it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathwayRow {
+    /// Id, health and penalty: `oca-2 DOWN penalized 28s`.
+    pub label: String,
+    /// The session fetches from it.
+    pub active: bool,
+    /// Down or penalized.
+    pub troubled: bool,
+}
+
 /// The screen's model.
 pub struct PlayerView {
     /// What is playing (title or URL).
@@ -283,6 +294,33 @@ impl PlayerView {
             .iter()
             .filter(|(_, until)| *until > self.now_s)
             .map(|(p, until)| (p.clone(), until - self.now_s))
+            .collect()
+    }
+
+    /// The pathways in priority order as both screens list them: `oca-1 up, 2 conn`,
+    /// `oca-2 DOWN penalized 28s`.
+    pub fn pathway_rows(&self) -> Vec<PathwayRow> {
+        let penalties = self.penalties();
+        self.pathway_order
+            .iter()
+            .map(|p| {
+                let health = self.health.iter().find(|h| &h.id == p);
+                let health_text = health.map_or(String::new(), |h| {
+                    if h.up {
+                        format!(" up, {} conn", h.active_connections)
+                    } else {
+                        " DOWN".into()
+                    }
+                });
+                let penalty = penalties.iter().find(|(id, _)| id == p);
+                let penalty_text =
+                    penalty.map_or(String::new(), |(_, left)| format!(" penalized {left:.0}s"));
+                PathwayRow {
+                    label: format!("{p}{health_text}{penalty_text}"),
+                    active: self.active_pathway.as_ref() == Some(p),
+                    troubled: penalty.is_some() || health.is_some_and(|h| !h.up),
+                }
+            })
             .collect()
     }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use eframe::egui;
-use reel_appkit::controls::{Action, DEFAULTS};
+use reel_appkit::controls::{self, Action, KeyName};
 
 /// A key as the settings name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,28 +28,24 @@ pub enum Input {
     Escape,
 }
 
-/// Reads a key name from the settings: a single character, or `space`, `left`, `right`, `up`,
-/// `down`, `esc`, `enter`, `tab`.
+/// Reads a key name from the settings (as [`KeyName::parse`]) as this window sees keys.
 pub fn parse_key(name: &str) -> Option<KeySpec> {
+    KeyName::parse(name).map(key_spec)
+}
+
+fn key_spec(key: KeyName) -> KeySpec {
     use egui::Key;
-    Some(KeySpec::Named(match name.to_ascii_lowercase().as_str() {
-        "space" | " " => Key::Space,
-        "left" => Key::ArrowLeft,
-        "right" => Key::ArrowRight,
-        "up" => Key::ArrowUp,
-        "down" => Key::ArrowDown,
-        "esc" => Key::Escape,
-        "enter" => Key::Enter,
-        "tab" => Key::Tab,
-        _ => {
-            let mut chars = name.chars();
-            let c = chars.next()?;
-            if chars.next().is_some() {
-                return None;
-            }
-            return Some(KeySpec::Char(c));
-        }
-    }))
+    KeySpec::Named(match key {
+        KeyName::Char(c) => return KeySpec::Char(c),
+        KeyName::Space => Key::Space,
+        KeyName::Left => Key::ArrowLeft,
+        KeyName::Right => Key::ArrowRight,
+        KeyName::Up => Key::ArrowUp,
+        KeyName::Down => Key::ArrowDown,
+        KeyName::Esc => Key::Escape,
+        KeyName::Enter => Key::Enter,
+        KeyName::Tab => Key::Tab,
+    })
 }
 
 /// The key map in force.
@@ -60,25 +56,10 @@ pub struct Keymap {
 impl Keymap {
     /// Defaults with the settings' overrides; unknown names or keys are reported in one line.
     pub fn new(overrides: &BTreeMap<String, String>) -> Result<Keymap, String> {
-        if let Some(unknown) = overrides
-            .keys()
-            .find(|k| !DEFAULTS.iter().any(|(n, _, _)| n == k))
-        {
-            let names: Vec<&str> = DEFAULTS.iter().map(|d| d.0).collect();
-            return Err(format!(
-                "config.toml: no action {unknown:?} to bind; actions are {}",
-                names.join(", ")
-            ));
-        }
-        let mut bindings = Vec::new();
-        for (name, key, action) in DEFAULTS {
-            let key = match overrides.get(*name) {
-                Some(k) => parse_key(k)
-                    .ok_or_else(|| format!("config.toml: unknown key {k:?} for {name}"))?,
-                None => parse_key(key).expect("default keys parse"),
-            };
-            bindings.push((key, *action));
-        }
+        let bindings = controls::bindings(overrides)?
+            .into_iter()
+            .map(|(k, a)| (key_spec(k), a))
+            .collect();
         Ok(Keymap { bindings })
     }
 

@@ -95,27 +95,6 @@ fn parse_size(s: &str) -> Result<(f32, f32), String> {
     Ok((dim(w)?, dim(h)?))
 }
 
-/// Logs go to `reel-desktop.log` in the platform cache directory.
-fn init_logging() -> Option<PathBuf> {
-    let dir = reel_appkit::project_dirs()?.cache_dir().to_path_buf();
-    std::fs::create_dir_all(&dir).ok()?;
-    let path = dir.join("reel-desktop.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .ok()?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,winit=warn,eframe=warn,egui_glow=warn".into()),
-        )
-        .with_ansi(false)
-        .with_writer(Mutex::new(file))
-        .init();
-    Some(path)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load() {
@@ -141,7 +120,10 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    init_logging();
+    reel_appkit::log_to_file(
+        "reel-desktop.log",
+        "info,winit=warn,eframe=warn,egui_glow=warn",
+    );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -111,32 +111,18 @@ pub fn throughput_title(view: &PlayerView) -> String {
 
 /// The pathways in priority order: `● oca-1 up, 2 conn`, `  oca-2 DOWN penalized 28s`.
 pub fn pathway_rows(view: &PlayerView) -> Vec<(String, Tone)> {
-    let penalties = view.penalties();
-    view.pathway_order
-        .iter()
-        .map(|p| {
-            let active = view.active_pathway.as_ref() == Some(p);
-            let health = view.health.iter().find(|h| &h.id == p);
-            let health_text = health.map_or(String::new(), |h| {
-                if h.up {
-                    format!(" up, {} conn", h.active_connections)
-                } else {
-                    " DOWN".into()
-                }
-            });
-            let penalty = penalties
-                .iter()
-                .find(|(id, _)| id == p)
-                .map_or(String::new(), |(_, left)| format!(" penalized {left:.0}s"));
-            let tone = if active {
+    view.pathway_rows()
+        .into_iter()
+        .map(|row| {
+            let tone = if row.active {
                 Tone::Active
-            } else if !penalty.is_empty() || health.is_some_and(|h| !h.up) {
+            } else if row.troubled {
                 Tone::Bad
             } else {
                 Tone::Normal
             };
-            let marker = if active { "●" } else { "  " };
-            (format!("{marker} {p}{health_text}{penalty}"), tone)
+            let marker = if row.active { "●" } else { "  " };
+            (format!("{marker} {}", row.label), tone)
         })
         .collect()
 }

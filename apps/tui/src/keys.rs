@@ -5,58 +5,34 @@
 use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use reel_appkit::controls::{Action, DEFAULTS};
+use reel_appkit::controls::{self, Action, KeyName};
 
 /// The key map in force.
 pub struct Keymap {
     bindings: Vec<(KeyCode, Action)>,
 }
 
-/// Reads a key name from the settings: a single character, or `space`, `left`, `right`, `up`,
-/// `down`, `esc`, `enter`, `tab`.
-pub fn parse_key(name: &str) -> Option<KeyCode> {
-    Some(match name.to_ascii_lowercase().as_str() {
-        "space" => KeyCode::Char(' '),
-        "left" => KeyCode::Left,
-        "right" => KeyCode::Right,
-        "up" => KeyCode::Up,
-        "down" => KeyCode::Down,
-        "esc" => KeyCode::Esc,
-        "enter" => KeyCode::Enter,
-        "tab" => KeyCode::Tab,
-        _ => {
-            let mut chars = name.chars();
-            let c = chars.next()?;
-            if chars.next().is_some() {
-                return None;
-            }
-            KeyCode::Char(c)
-        }
-    })
+fn key_code(key: KeyName) -> KeyCode {
+    match key {
+        KeyName::Char(c) => KeyCode::Char(c),
+        KeyName::Space => KeyCode::Char(' '),
+        KeyName::Left => KeyCode::Left,
+        KeyName::Right => KeyCode::Right,
+        KeyName::Up => KeyCode::Up,
+        KeyName::Down => KeyCode::Down,
+        KeyName::Esc => KeyCode::Esc,
+        KeyName::Enter => KeyCode::Enter,
+        KeyName::Tab => KeyCode::Tab,
+    }
 }
 
 impl Keymap {
     /// Defaults with the settings' overrides; unknown names or keys are reported.
     pub fn new(overrides: &BTreeMap<String, String>) -> Result<Keymap, String> {
-        let mut bindings = Vec::new();
-        for (name, key, action) in DEFAULTS {
-            let key = match overrides.get(*name) {
-                Some(k) => parse_key(k)
-                    .ok_or_else(|| format!("config.toml: unknown key {k:?} for {name}"))?,
-                None => parse_key(key).expect("default keys parse"),
-            };
-            bindings.push((key, *action));
-        }
-        if let Some(unknown) = overrides
-            .keys()
-            .find(|k| !DEFAULTS.iter().any(|(n, _, _)| n == k))
-        {
-            let names: Vec<&str> = DEFAULTS.iter().map(|d| d.0).collect();
-            return Err(format!(
-                "config.toml: no action {unknown:?} to bind; actions are {}",
-                names.join(", ")
-            ));
-        }
+        let bindings = controls::bindings(overrides)?
+            .into_iter()
+            .map(|(k, a)| (key_code(k), a))
+            .collect();
         Ok(Keymap { bindings })
     }
 

@@ -149,7 +149,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let log = init_logging();
+    let log = reel_appkit::log_to_file("reel.log", "info");
     let backend = cli
         .backend
         .clone()
@@ -190,26 +190,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Logs go to `reel.log` in the platform cache directory, never over the screen.
-fn init_logging() -> Option<std::path::PathBuf> {
-    let dir = reel_appkit::project_dirs()?.cache_dir().to_path_buf();
-    std::fs::create_dir_all(&dir).ok()?;
-    let path = dir.join("reel.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .ok()?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .init();
-    Some(path)
 }
 
 fn player_config(options: &PlayOptions, settings: &Settings) -> anyhow::Result<PlayerConfig> {

@@ -287,31 +287,14 @@ fn throughput(f: &mut Frame<'_>, app: &PlayerView, area: Rect) {
 }
 
 fn pathways(f: &mut Frame<'_>, app: &PlayerView, area: Rect) {
-    let penalties = app.penalties();
     let items: Vec<ListItem> = app
-        .pathway_order
-        .iter()
-        .map(|p| {
-            let active = app.active_pathway.as_ref() == Some(p);
-            let health = app
-                .health
-                .iter()
-                .find(|h| &h.id == p)
-                .map_or(String::new(), |h| {
-                    if h.up {
-                        format!(" up, {} conn", h.active_connections)
-                    } else {
-                        " DOWN".into()
-                    }
-                });
-            let penalty = penalties
-                .iter()
-                .find(|(id, _)| id == p)
-                .map_or(String::new(), |(_, left)| format!(" penalized {left:.0}s"));
-            let line = format!("{} {p}{health}{penalty}", if active { "●" } else { " " });
-            let style = if active {
+        .pathway_rows()
+        .into_iter()
+        .map(|row| {
+            let line = format!("{} {}", if row.active { "●" } else { " " }, row.label);
+            let style = if row.active {
                 Style::new().bold().fg(Color::Green)
-            } else if !penalty.is_empty() {
+            } else if row.troubled {
                 Style::new().fg(Color::Red)
             } else {
                 Style::new()
