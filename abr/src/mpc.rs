@@ -67,8 +67,6 @@ impl Abr for RobustMpc {
             ctx,
             throughput_bps: robust,
             steps,
-            credit: 0.0,
-            buffer_target: 0.0,
         };
         let (_, q) = plan.best();
         Decision {

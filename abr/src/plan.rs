@@ -1,6 +1,6 @@
-//! The lookahead both model-predictive controllers share: the best QoE_lin over the next
-//! segments at a given throughput, from the current buffer and last rendition, found by exhaustive
-//! search with bounding (exact), optionally crediting the buffer left at the end.
+//! RobustMPC's lookahead: the best QoE_lin over the next segments at one throughput, from the
+//! current buffer and last rendition, found by exhaustive search with bounding (exact); and the
+//! throughput helpers the forecasting algorithms share.
 
 use crate::Context;
 
@@ -11,9 +11,6 @@ pub(crate) struct Planner<'a> {
     pub throughput_bps: f64,
     /// Segments looked ahead.
     pub steps: usize,
-    /// QoE credit per second of buffer left at the end, up to `buffer_target` seconds.
-    pub credit: f64,
-    pub buffer_target: f64,
 }
 
 impl Planner<'_> {
@@ -23,7 +20,7 @@ impl Planner<'_> {
 
     /// Best plan value starting with rendition `q`; subtrees that cannot beat `bound` are cut
     /// (and `NEG_INFINITY` returned when nothing beats it).
-    pub fn value(&self, q: usize, bound: &mut f64) -> f64 {
+    fn value(&self, q: usize, bound: &mut f64) -> f64 {
         let last = self.ctx.last_choice.map(|l| self.mbps(l));
         self.search(0, q, self.ctx.buffer_s, last, 0.0, bound)
     }
@@ -58,12 +55,11 @@ impl Planner<'_> {
         let score = acc + r - ctx.rebuffer_weight * rebuffer - last.map_or(0.0, |l| (r - l).abs());
         let left = self.steps - step - 1;
         if left == 0 {
-            let end = score + self.credit * next_buffer.min(self.buffer_target);
-            *bound = bound.max(end);
-            return end;
+            *bound = bound.max(score);
+            return score;
         }
         let r_max = self.mbps(ctx.ladder.len() - 1);
-        if score + left as f64 * r_max + self.credit * self.buffer_target <= *bound {
+        if score + left as f64 * r_max <= *bound {
             return f64::NEG_INFINITY; // cannot beat what is known
         }
         (0..ctx.ladder.len())

@@ -1,56 +1,71 @@
-//! Reel's default: a buffer-based predictive controller.
+//! Reel's default: a buffer-based predictive controller that plans against a distribution of
+//! throughputs rather than one pessimistic number.
 //!
-//! - **Forecast with uncertainty.** Throughput is forecast as the harmonic mean of recent
-//!   downloads — raised to the latest download's throughput when the buffer holds two segments,
-//!   so a rising network is used at once — and discounted by how wrong such forecasts have been
-//!   lately (a quantile of the recent relative errors; the worst one by default, as RobustMPC).
-//! - **Lookahead over real sizes.** Each first rendition is scored by the best QoE_lin over the
-//!   next segments, using each upcoming segment's real size (VBR peaks are seen before they are
-//!   fetched), under the pessimistic forecast and under the plain one, weighted 0.8 / 0.2.
-//! - **Buffer value, by volatility.** A plan is credited for the buffer it leaves at the end of
-//!   the horizon (up to 90 % of the maximum), the more so the larger the recent forecast errors:
-//!   on a volatile network a full buffer is what absorbs the next outage.
-//! - **Buffer safety.** A rendition whose pessimistic download would outlast the buffer is never
-//!   chosen above the lowest, whatever the plan says.
+//! - **Forecast.** The harmonic mean of the recent downloads, raised to the latest download's
+//!   throughput when two segments are buffered (a rising network is used at once).
+//! - **Uncertainty, measured.** Every forecast is later scored against the download it
+//!   predicted; the ratios (actual ÷ forecast) of the last downloads form an empirical
+//!   distribution, summarised in a few equally likely outcomes. One more outcome, "the network
+//!   stays as the latest download found it", carries a fixed weight: a collapse is believed at
+//!   once, even before the distribution has caught up.
+//! - **Stochastic lookahead over real sizes.** Dynamic programming over the next segments (their
+//!   real sizes, so VBR peaks are seen before they are fetched), the buffer level on a grid and the
+//!   previous rendition, maximising the *expected* QoE_lin over those outcomes. A rare bad
+//!   outcome costs what it is likely to cost, so a full buffer can ride through a dip that a
+//!   worst-case forecast (RobustMPC) would answer by dropping to the lowest rendition.
+//! - **Buffer value, by volatility.** The buffer left at the end of the horizon is credited (up to
+//!   15 s), in proportion to how noisy the forecasts have been (the median
+//!   absolute log ratio): on a steady network buffer beyond the horizon's needs is worth nothing
+//!   and is spent on bitrate; on a noisy one it is what absorbs the next outage.
+//! - **Never gamble the reservoir.** With less than one segment buffered, a rendition whose
+//!   download at the forecast would outlast the buffer is never chosen above the lowest.
 //!
-//! Status (`abr-replay --suite …`, mean QoE_lin): `fcc` 226.2 (RobustMPC 211.0, BBA 205.2,
-//! optimum 244.5: 92.5 %), `3g` −238.1 (BOLA-E −227.4 is still better; the others are worse),
-//! `4g` 5192.5 (RobustMPC 5156.6). Not yet the goals: 95 % of the optimum on `fcc`, ahead of
-//! every baseline on every suite.
+//! Status (`abr-replay --suite …`, mean QoE_lin; the README has the full table): ahead of
+//! throughput, BBA, BOLA-E and RobustMPC on `fcc`, `3g` and `4g`; 94 % of the offline optimum on
+//! `fcc` and about 84 % on the streamable `3g` traces (the goals are 95 % and 85 %).
 
-use crate::plan::{Planner, harmonic_mean, recent_bps};
+use crate::plan::{harmonic_mean, recent_bps};
 use crate::{Abr, Context, Decision};
+use std::collections::VecDeque;
 
 /// The controller and its memory of past forecasts.
 #[derive(Debug, Clone)]
 pub struct ReelAbr {
     /// Segments looked ahead.
     pub horizon: usize,
-    /// Downloads in the harmonic mean.
+    /// Downloads in the harmonic-mean forecast.
     pub window: usize,
-    /// Past forecasts whose errors are kept.
+    /// Forecast ratios (actual ÷ forecast) remembered.
     pub error_window: usize,
-    /// Quantile of the recent relative errors used as the discount (0..=1).
-    pub error_quantile: f64,
-    /// QoE credit per second of buffer left at the end of the horizon (Mbit/s-equivalent per s),
-    /// up to [`ReelAbr::buffer_target_share`] of the maximum buffer.
-    pub buffer_credit: f64,
-    /// Share of the maximum buffer worth keeping at the end of the horizon.
-    pub buffer_target_share: f64,
-    /// Weight of the pessimistic forecast when scoring a first rendition; the rest goes to the
-    /// plain forecast (1 plans on the pessimistic forecast alone).
-    pub pessimistic_weight: f64,
-    /// Extra buffer credit per unit of recent forecast error (capped at 1): the more volatile
-    /// the network, the more the plan values ending with a full buffer.
-    pub volatility_credit: f64,
+    /// Smallest ratio remembered: a download ten times slower than forecast (often a partial
+    /// one, cut short by abandonment) is as bad as the distribution gets; the latest-download
+    /// outcome still carries the full collapse.
+    pub min_ratio: f64,
+    /// Equally likely outcomes the remembered ratios are summarised in.
+    pub outcomes: usize,
+    /// Probability given to "the network stays as the latest download found it".
+    pub latest_weight: f64,
+    /// Ratios assumed until [`ReelAbr::min_ratios`] have been measured.
+    pub prior_ratios: Vec<f64>,
+    /// Measured ratios needed before the prior is dropped.
+    pub min_ratios: usize,
     /// With at least this many segments buffered, the forecast rises to the latest download's
-    /// throughput when that is higher: a rising network is taken at once while the buffer can
-    /// absorb a miss.
+    /// throughput when that is higher.
     pub optimism_after_segments: f64,
-    forecasts: Vec<f64>,
-    errors: Vec<f64>,
-    /// The latest forecast discount (relative error), a measure of volatility.
-    discount: f64,
+    /// Credit per second of buffer left at the end of the horizon, in units of the rebuffer
+    /// weight, on a fully volatile network.
+    pub buffer_credit: f64,
+    /// Buffer worth keeping at the end of the horizon, seconds (at most the maximum buffer less
+    /// one segment).
+    pub buffer_target_s: f64,
+    /// Median |ln ratio| at or below which the network counts as steady (no buffer credit).
+    pub steady_dispersion: f64,
+    /// Median |ln ratio| at or above which the network counts as volatile (full credit).
+    pub volatile_dispersion: f64,
+    /// Buffer grid step of the lookahead, seconds.
+    pub grid_step_s: f64,
+    last_forecast: Option<f64>,
+    ratios: VecDeque<f64>,
 }
 
 impl Default for ReelAbr {
@@ -58,49 +73,149 @@ impl Default for ReelAbr {
         ReelAbr {
             horizon: 5,
             window: 5,
-            error_window: 10,
-            error_quantile: 1.0,
-            buffer_credit: 0.0,
-            buffer_target_share: 0.9,
-            pessimistic_weight: 0.8,
-            volatility_credit: 0.3,
+            error_window: 60,
+            min_ratio: 0.1,
+            outcomes: 8,
+            latest_weight: 0.25,
+            prior_ratios: vec![0.5, 1.0],
+            min_ratios: 3,
             optimism_after_segments: 2.0,
-            forecasts: Vec::new(),
-            errors: Vec::new(),
-            discount: 0.0,
+            buffer_credit: 0.8,
+            buffer_target_s: 15.0,
+            steady_dispersion: 0.06,
+            volatile_dispersion: 0.12,
+            grid_step_s: 1.0,
+            last_forecast: None,
+            ratios: VecDeque::new(),
         }
     }
 }
 
+/// Throughputs the lookahead plans against, with their probabilities.
+#[derive(Debug, Clone, PartialEq)]
+struct Outlook {
+    /// The point forecast, bit/s.
+    forecast: f64,
+    /// (throughput in bit/s, probability), summing to 1.
+    outcomes: Vec<(f64, f64)>,
+    /// Share of the buffer credit earned: 0 on a steady network, 1 on a volatile one.
+    volatility: f64,
+}
+
 impl ReelAbr {
-    /// (pessimistic forecast, plain forecast) in bit/s; also scores the previous forecast.
-    fn forecast(&mut self, ctx: &Context<'_>) -> Option<(f64, f64)> {
+    /// Scores the previous forecast against the download that just finished, then forecasts the
+    /// next one. `None` before any download.
+    fn outlook(&mut self, ctx: &Context<'_>) -> Option<Outlook> {
         let recent = recent_bps(ctx, self.window);
         let latest = *recent.first()?;
-        if let Some(&previous) = self.forecasts.last() {
-            self.errors.push((previous - latest).abs() / latest);
-            if self.errors.len() > self.error_window {
-                self.errors.remove(0);
+        if let Some(previous) = self.last_forecast {
+            self.ratios
+                .push_back((latest / previous).max(self.min_ratio));
+            if self.ratios.len() > self.error_window {
+                self.ratios.pop_front();
             }
         }
-        let mut harmonic = harmonic_mean(&recent);
+        let mut forecast = harmonic_mean(&recent);
         if ctx.buffer_s >= self.optimism_after_segments * ctx.segment_duration_s {
-            harmonic = harmonic.max(latest);
+            forecast = forecast.max(latest);
         }
-        self.forecasts.push(harmonic);
-        if self.forecasts.len() > self.error_window {
-            self.forecasts.remove(0);
+        self.last_forecast = Some(forecast);
+
+        let mut ratios: Vec<f64> = self.ratios.iter().copied().collect();
+        let mut deviations: Vec<f64> = ratios.iter().map(|r| r.ln().abs()).collect();
+        deviations.sort_by(f64::total_cmp);
+        let dispersion = deviations.get(deviations.len() / 2).copied().unwrap_or(0.0);
+        let volatility = ((dispersion - self.steady_dispersion)
+            / (self.volatile_dispersion - self.steady_dispersion))
+            .clamp(0.0, 1.0);
+        if ratios.len() < self.min_ratios {
+            ratios.extend(&self.prior_ratios);
         }
-        let mut sorted = self.errors.clone();
-        sorted.sort_by(f64::total_cmp);
-        let discount = if sorted.is_empty() {
-            0.0
-        } else {
-            let i = ((sorted.len() - 1) as f64 * self.error_quantile).round() as usize;
-            sorted[i]
+        ratios.sort_by(f64::total_cmp);
+        // Equal-count bins, each represented by its harmonic mean (a bin's slow downloads dominate
+        // its time, as they would the buffer's).
+        let bins = self.outcomes.clamp(1, ratios.len());
+        let spread = 1.0 - self.latest_weight;
+        let mut outcomes: Vec<(f64, f64)> = (0..bins)
+            .map(|b| {
+                let bin = &ratios[b * ratios.len() / bins..(b + 1) * ratios.len() / bins];
+                let p = spread * bin.len() as f64 / ratios.len() as f64;
+                ((forecast * harmonic_mean(bin)).max(1.0), p)
+            })
+            .collect();
+        outcomes.push((latest, self.latest_weight));
+        Some(Outlook {
+            forecast,
+            outcomes,
+            volatility,
+        })
+    }
+
+    /// Expected QoE_lin of each first rendition over the horizon, with the best continuation.
+    fn plan(&self, ctx: &Context<'_>, outlook: &Outlook) -> Vec<f64> {
+        let rungs = ctx.ladder.len();
+        let steps = self.horizon.clamp(1, ctx.upcoming_sizes_bits.len().max(1));
+        let seg = ctx.segment_duration_s;
+        let max_buffer = ctx.max_buffer_s.max(seg);
+        let mu = ctx.rebuffer_weight;
+        let points = (max_buffer / self.grid_step_s).ceil() as usize + 1;
+        let dx = max_buffer / (points - 1) as f64;
+        let mbps: Vec<f64> = ctx.ladder.iter().map(|&b| b as f64 / 1e6).collect();
+        let credit = self.buffer_credit * outlook.volatility * mu;
+        let target = self.buffer_target_s.min(max_buffer - seg);
+        // value[q][i]: best expected value of the remaining steps, having just fetched rendition
+        // q, with i·dx seconds buffered.
+        let terminal: Vec<f64> = (0..points)
+            .map(|i| credit * (i as f64 * dx).min(target))
+            .collect();
+        let mut value = vec![terminal; rungs];
+        let at = |v: &[f64], b: f64| {
+            let f = (b / dx).clamp(0.0, (points - 1) as f64);
+            let i = (f as usize).min(points - 2);
+            let w = f - i as f64;
+            v[i] * (1.0 - w) + v[i + 1] * w
         };
-        self.discount = discount;
-        Some((harmonic / (1.0 + discount), harmonic))
+        // Expected rebuffer cost plus continuation of fetching rendition q at step `step` with
+        // `buffer` seconds buffered (before any wait for room).
+        let fetch = |step: usize, q: usize, buffer: f64, value: &[Vec<f64>]| {
+            let buffer = buffer.min(max_buffer - seg).max(0.0);
+            let size = ctx.size_bits(step, q);
+            outlook
+                .outcomes
+                .iter()
+                .map(|&(bps, p)| {
+                    let d = size / bps;
+                    let next = (buffer - d).max(0.0) + seg;
+                    p * (at(&value[q], next) - mu * (d - buffer).max(0.0))
+                })
+                .sum::<f64>()
+        };
+        for step in (1..steps).rev() {
+            let expected: Vec<Vec<f64>> = (0..rungs)
+                .map(|q| {
+                    (0..points)
+                        .map(|i| fetch(step, q, i as f64 * dx, &value))
+                        .collect()
+                })
+                .collect();
+            value = (0..rungs)
+                .map(|last| {
+                    (0..points)
+                        .map(|i| {
+                            (0..rungs)
+                                .map(|q| mbps[q] - (mbps[q] - mbps[last]).abs() + expected[q][i])
+                                .fold(f64::NEG_INFINITY, f64::max)
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        (0..rungs)
+            .map(|q| {
+                let switch = ctx.last_choice.map_or(0.0, |l| (mbps[q] - mbps[l]).abs());
+                mbps[q] - switch + fetch(0, q, ctx.buffer_s, &value)
+            })
+            .collect()
     }
 }
 
@@ -110,66 +225,42 @@ impl Abr for ReelAbr {
     }
 
     fn choose(&mut self, ctx: &Context<'_>) -> Decision {
-        let Some((pessimistic, plain)) = self.forecast(ctx) else {
+        let Some(outlook) = self.outlook(ctx) else {
             return Decision {
                 rendition: 0,
                 reason: "no throughput measured yet: lowest rendition".into(),
             };
         };
-        let pessimistic_plan = Planner {
-            ctx,
-            throughput_bps: pessimistic,
-            steps: self.horizon.min(ctx.upcoming_sizes_bits.len().max(1)),
-            credit: self.buffer_credit + self.volatility_credit * self.discount.min(1.0),
-            buffer_target: self.buffer_target_share * ctx.max_buffer_s,
-        };
-        let wl = self.pessimistic_weight;
-        let best = if wl < 1.0 {
-            // Each first rendition scored under both forecasts (exact values: fresh bounds).
-            let plain_plan = Planner {
-                throughput_bps: plain,
-                ..pessimistic_plan
-            };
-            (0..ctx.ladder.len())
-                .rev()
-                .map(|q| {
-                    let (mut b1, mut b2) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-                    let v1 = pessimistic_plan.value(q, &mut b1);
-                    let v2 = plain_plan.value(q, &mut b2);
-                    (wl * v1 + (1.0 - wl) * v2, q)
-                })
-                .fold((f64::NEG_INFINITY, 0), |a, b| if b.0 > a.0 { b } else { a })
-        } else {
-            pessimistic_plan.best()
-        };
-        let steps = pessimistic_plan.steps;
-        let mut q = best.1;
-        let mut why = format!(
-            "plan over {} segments at {:.0} kbit/s (forecast {:.0}, discounted for recent error)",
-            steps,
-            pessimistic / 1000.0,
-            plain / 1000.0
-        );
-        // Stay within what the network sustains on average: a rendition whose nominal bitrate
-        // is above the forecast is not stepped up to just because the next segment happens to be
-        // far smaller than its nominal size (viewers would see the picture jump between extremes
-        // scene by scene).
-        let sustainable = ctx
-            .ladder
+        let values = self.plan(ctx, &outlook);
+        // Highest rendition among the best (ties go up).
+        let mut q = (0..values.len()).rev().fold(0, |best, q| {
+            if values[q] > values[best] + 1e-9 {
+                q
+            } else {
+                best
+            }
+        });
+        let (low, high) = outlook
+            .outcomes
             .iter()
-            .rposition(|&b| b as f64 <= plain)
-            .unwrap_or(0);
-        let light = ctx.size_bits(0, q) < 0.5 * ctx.ladder[q] as f64 * ctx.segment_duration_s;
-        if light && q > sustainable && ctx.last_choice.is_none_or(|l| q > l) {
-            q = sustainable.max(ctx.last_choice.unwrap_or(0).min(q));
-            why = format!("{why}; held to the sustainable rate");
-        }
-        // Never gamble the buffer: above the lowest rendition, the pessimistic download must
-        // finish before the buffer runs dry.
-        let reserve = 0.0_f64;
-        while q > 0 && ctx.size_bits(0, q) / pessimistic > ctx.buffer_s - reserve {
-            q -= 1;
-            why = format!("{why}; lowered to protect the reservoir");
+            .fold((f64::INFINITY, 0.0_f64), |(lo, hi), &(b, _)| {
+                (lo.min(b), hi.max(b))
+            });
+        let mut why = format!(
+            "expected QoE over {} segments: forecast {:.0} kbit/s, outcomes {:.0}–{:.0}, buffer valued {:.0} %",
+            self.horizon.min(ctx.upcoming_sizes_bits.len().max(1)),
+            outlook.forecast / 1000.0,
+            low / 1000.0,
+            high / 1000.0,
+            outlook.volatility * 100.0
+        );
+        // Never gamble the reservoir: below one segment of buffer, above the lowest rendition the
+        // download at the forecast must finish before the buffer runs dry.
+        if ctx.buffer_s < ctx.segment_duration_s {
+            while q > 0 && ctx.size_bits(0, q) / outlook.forecast > ctx.buffer_s {
+                q -= 1;
+                why = format!("{why}; lowered to protect the reservoir");
+            }
         }
         Decision {
             rendition: q,
@@ -200,6 +291,14 @@ mod tests {
         }
     }
 
+    fn sample(bps: f64) -> ThroughputSample {
+        ThroughputSample {
+            bytes: (bps / 8.0) as u64,
+            duration_s: 1.0,
+            ttfb_s: 0.0,
+        }
+    }
+
     #[test]
     fn empty_history_lowest_ample_network_highest() {
         assert_eq!(ReelAbr::default().choose(&ctx(0.0, &[], None)).rendition, 0);
@@ -218,25 +317,61 @@ mod tests {
     }
 
     #[test]
-    fn erratic_throughput_is_discounted() {
-        let mut calm = ReelAbr::default();
-        let mut erratic = ReelAbr::default();
-        let steady_h = steady(2e6);
-        for _ in 0..6 {
-            calm.forecast(&ctx(10.0, &steady_h, Some(1)));
-        }
+    fn a_collapse_is_believed_at_once() {
+        // Twenty calm downloads at 8 Mbit/s, then one at 0.4: the harmonic mean still says
+        // about 1.7 Mbit/s, but the top rendition (24 Mbit) could take a minute.
+        let mut abr = ReelAbr::default();
         let mut h = Vec::new();
-        for i in 0..6 {
-            h.push(ThroughputSample {
-                bytes: if i % 2 == 0 { 100_000 } else { 900_000 },
-                duration_s: 1.0,
-                ttfb_s: 0.0,
-            });
-            erratic.forecast(&ctx(10.0, &h, Some(1)));
+        for _ in 0..20 {
+            h.push(sample(8e6));
+            abr.choose(&ctx(20.0, &h, Some(2)));
         }
-        let (p_calm, f_calm) = calm.forecast(&ctx(10.0, &steady_h, Some(1))).unwrap();
-        let (p_err, f_err) = erratic.forecast(&ctx(10.0, &h, Some(1))).unwrap();
-        assert!((p_calm - f_calm).abs() < 1.0, "no error, no discount");
-        assert!(p_err < 0.7 * f_err, "{p_err} vs {f_err}");
+        assert_eq!(abr.choose(&ctx(20.0, &h, Some(2))).rendition, 2);
+        h.push(sample(0.4e6));
+        let d = abr.choose(&ctx(12.0, &h, Some(2)));
+        assert_eq!(d.rendition, 0, "{}", d.reason);
+    }
+
+    #[test]
+    fn noisy_forecasts_value_the_buffer_steady_ones_do_not() {
+        let mut steady_abr = ReelAbr::default();
+        let mut noisy_abr = ReelAbr::default();
+        let (mut calm, mut noisy) = (Vec::new(), Vec::new());
+        for i in 0..30 {
+            calm.push(sample(2e6));
+            steady_abr.outlook(&ctx(10.0, &calm, Some(1)));
+            noisy.push(sample(if i % 2 == 0 { 1.2e6 } else { 2.8e6 }));
+            noisy_abr.outlook(&ctx(10.0, &noisy, Some(1)));
+        }
+        let calm_outlook = steady_abr.outlook(&ctx(10.0, &calm, Some(1))).unwrap();
+        let noisy_outlook = noisy_abr.outlook(&ctx(10.0, &noisy, Some(1))).unwrap();
+        assert_eq!(calm_outlook.volatility, 0.0);
+        assert_eq!(noisy_outlook.volatility, 1.0);
+        let spread = |o: &Outlook| {
+            let lo = o.outcomes.iter().map(|x| x.0).fold(f64::INFINITY, f64::min);
+            let hi = o.outcomes.iter().map(|x| x.0).fold(0.0, f64::max);
+            hi / lo
+        };
+        assert!(spread(&calm_outlook) < 1.01);
+        assert!(spread(&noisy_outlook) > 1.5, "{noisy_outlook:?}");
+        let total: f64 = noisy_outlook.outcomes.iter().map(|x| x.1).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_vbr_peak_ahead_is_seen_before_it_is_fetched() {
+        // 2 Mbit/s, 8 s buffered, 4 s segments: the middle rendition is nominally 6 Mbit, but
+        // the next segment at that rendition is a 20 Mbit peak.
+        let h = steady(2e6);
+        let flat: Vec<Vec<f64>> = vec![vec![1.2e6, 6e6, 24e6]; 6];
+        let mut peak = flat.clone();
+        peak[0][1] = 20e6;
+        let with = |sizes: &[Vec<f64>]| {
+            let mut c = ctx(8.0, &h, Some(1));
+            c.upcoming_sizes_bits = sizes;
+            ReelAbr::default().choose(&c).rendition
+        };
+        assert_eq!(with(&flat), 1);
+        assert_eq!(with(&peak), 0);
     }
 }

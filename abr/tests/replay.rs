@@ -1,5 +1,5 @@
 //! Trace replay on the shared public traces: the offline optimum's schedule replays to exactly the
-//! QoE it claims, and no algorithm beats it.
+//! QoE it claims, no algorithm beats it, and Reel's default leads the baselines.
 
 use std::path::{Path, PathBuf};
 
@@ -95,4 +95,36 @@ fn bad_inputs_are_clear_errors() {
             .contains("no period")
     );
     assert!(Trace::from_json("t", "nope").is_err());
+}
+
+#[test]
+fn reel_leads_every_baseline_on_each_standard_suite() {
+    // The standard suites of ABR-BENCH.md, whole: mean QoE_lin per algorithm.
+    let suites = [
+        ("sd_fs", "bbb.json", 60, 4.3),
+        ("3Glogs", "bbb.json", usize::MAX, 4.3),
+        ("4Glogs", "bbb4k.json", usize::MAX, 35.0),
+    ];
+    for (dir, title_file, segments, weight) in suites {
+        let t = title(title_file, segments);
+        let cfg = SimConfig {
+            rebuffer_weight: weight,
+            ..SimConfig::default()
+        };
+        let traces = some_traces(dir, 1);
+        let mean = |name: &str| {
+            traces
+                .iter()
+                .map(|trace| {
+                    simulate(&t, trace, abr::by_name(name).unwrap().as_mut(), &cfg).qoe_lin
+                })
+                .sum::<f64>()
+                / traces.len() as f64
+        };
+        let reel = mean("reel");
+        for name in abr::ALGORITHMS.iter().filter(|&&n| n != "reel") {
+            let other = mean(name);
+            assert!(reel > other, "{dir}: reel {reel:.2} ≤ {name} {other:.2}");
+        }
+    }
 }
