@@ -29,7 +29,7 @@
 //! `3g` traces.
 
 use crate::plan::{harmonic_mean, recent_bps};
-use crate::{Abr, Context, Decision};
+use crate::{Abr, Context, Decision, ThroughputSample};
 use std::collections::VecDeque;
 
 /// The controller and its memory of past forecasts.
@@ -69,6 +69,9 @@ pub struct ReelAbr {
     /// Buffer grid step of the lookahead, seconds.
     pub grid_step_s: f64,
     last_forecast: Option<f64>,
+    /// The history's length and newest sample when the last forecast was made, to tell a new
+    /// download from a second decision on the same measurements (a retry after a failure).
+    scored: Option<(usize, ThroughputSample)>,
     ratios: VecDeque<f64>,
 }
 
@@ -90,6 +93,7 @@ impl Default for ReelAbr {
             volatile_dispersion: 0.12,
             grid_step_s: 1.0,
             last_forecast: None,
+            scored: None,
             ratios: VecDeque::new(),
         }
     }
@@ -112,13 +116,16 @@ impl ReelAbr {
     fn outlook(&mut self, ctx: &Context<'_>) -> Option<Outlook> {
         let recent = recent_bps(ctx, self.window);
         let latest = *recent.first()?;
-        if let Some(previous) = self.last_forecast {
+        let newest = (ctx.history.len(), *ctx.history.last()?);
+        let new_download = self.scored != Some(newest);
+        if let (Some(previous), true) = (self.last_forecast, new_download) {
             self.ratios
                 .push_back((latest / previous).max(self.min_ratio));
             if self.ratios.len() > self.error_window {
                 self.ratios.pop_front();
             }
         }
+        self.scored = Some(newest);
         let mut forecast = harmonic_mean(&recent);
         if ctx.buffer_s >= self.optimism_after_segments * ctx.segment_duration_s {
             forecast = forecast.max(latest);
@@ -289,7 +296,6 @@ impl Abr for ReelAbr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ThroughputSample;
     use crate::testing::steady;
 
     const LADDER: [u64; 3] = [300_000, 1_500_000, 6_000_000];
@@ -390,6 +396,25 @@ mod tests {
             "{}",
             d.reason
         );
+    }
+
+    #[test]
+    fn a_second_decision_on_the_same_downloads_scores_nothing() {
+        // A retry after a failed fetch asks again with no new measurement: the forecast made a
+        // moment ago is not scored against the download it came from.
+        let mut abr = ReelAbr::default();
+        let mut h = Vec::new();
+        for i in 0..6 {
+            h.push(sample(if i % 2 == 0 { 1e6 } else { 3e6 }));
+            abr.choose(&ctx(10.0, &h, Some(1)));
+        }
+        let before = abr.ratios.len();
+        abr.choose(&ctx(10.0, &h, Some(1)));
+        abr.choose(&ctx(10.0, &h, Some(1)));
+        assert_eq!(abr.ratios.len(), before);
+        h.push(sample(2e6));
+        abr.choose(&ctx(10.0, &h, Some(1)));
+        assert_eq!(abr.ratios.len(), before + 1);
     }
 
     #[test]
