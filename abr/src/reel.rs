@@ -162,10 +162,15 @@ impl ReelAbr {
         })
     }
 
+    /// Segments the lookahead covers: the horizon, or what is left of the title.
+    fn steps(&self, ctx: &Context<'_>) -> usize {
+        self.horizon.clamp(1, ctx.upcoming_sizes_bits.len().max(1))
+    }
+
     /// Expected QoE_lin of each first rendition over the horizon, with the best continuation.
     fn plan(&self, ctx: &Context<'_>, outlook: &Outlook) -> Vec<f64> {
         let rungs = ctx.ladder.len();
-        let steps = self.horizon.clamp(1, ctx.upcoming_sizes_bits.len().max(1));
+        let steps = self.steps(ctx);
         let seg = ctx.segment_duration_s;
         let max_buffer = ctx.max_buffer_s.max(seg);
         let mu = ctx.rebuffer_weight;
@@ -244,7 +249,8 @@ impl Abr for ReelAbr {
         };
         let values = self.plan(ctx, &outlook);
         // Highest rendition among the best (ties go up).
-        let mut q = (0..values.len()).rev().fold(0, |best, q| {
+        let top = values.len() - 1;
+        let mut q = (0..top).rev().fold(top, |best, q| {
             if values[q] > values[best] + 1e-9 {
                 q
             } else {
@@ -259,7 +265,7 @@ impl Abr for ReelAbr {
             });
         let mut why = format!(
             "expected QoE over {} segments: forecast {:.0} kbit/s, outcomes {:.0}–{:.0}, buffer valued {:.0} %",
-            self.horizon.min(ctx.upcoming_sizes_bits.len().max(1)),
+            self.steps(ctx),
             outlook.forecast / 1000.0,
             low / 1000.0,
             high / 1000.0,
