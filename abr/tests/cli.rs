@@ -175,3 +175,50 @@ fn hls_and_dash_manifests_of_one_title_replay_the_same() {
     // The ladder is the measured mean: 720 000 bytes over 20 s is 288 kbit/s for the low rung.
     assert_eq!(hls[0]["segments"][0]["bitrate_kbps"], 288.0);
 }
+
+#[test]
+fn a_trace_directory_skips_hidden_files_and_names_a_broken_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let traces = dir.path().join("traces");
+    std::fs::create_dir(&traces).unwrap();
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_abr-replay"))
+            .arg("--title")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/traces/bbb.json"
+            ))
+            .arg("--traces")
+            .arg(&traces)
+            .args(["--algos", "bba", "--title-length-s", "30"])
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    std::fs::write(traces.join(".gitkeep"), "").unwrap();
+    let (ok, text) = run();
+    assert!(!ok);
+    assert!(text.contains("no trace file in"), "{text}");
+
+    // A cooked text trace (time_s, Mbit/s) and a JSON one; the hidden file is not read.
+    std::fs::write(traces.join("steady.txt"), "0 2.0\n10 3.0\n").unwrap();
+    std::fs::write(
+        traces.join("calm.json"),
+        r#"[{"duration_ms": 5000, "bandwidth_kbps": 4000}]"#,
+    )
+    .unwrap();
+    let (ok, text) = run();
+    assert!(ok, "{text}");
+    assert!(text.contains("2 traces"), "{text}");
+
+    std::fs::write(traces.join("cut.json"), r#"[{"duration_ms": 10"#).unwrap();
+    let (ok, text) = run();
+    assert!(!ok);
+    assert!(text.contains("cut.json"), "{text}");
+}

@@ -81,7 +81,15 @@ fn load_traces(path: &Path, latency_ms: f64) -> anyhow::Result<Vec<Trace>> {
             .with_context(|| format!("reading {}", path.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
+            // Hidden files (.gitkeep, .DS_Store) are not traces.
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
             .collect();
+        if v.is_empty() {
+            bail!("no trace file in {}", path.display());
+        }
         v.sort();
         v
     } else {
@@ -100,7 +108,7 @@ fn load_traces(path: &Path, latency_ms: f64) -> anyhow::Result<Vec<Trace>> {
             } else {
                 Trace::from_cooked(&name, &text, latency_ms)
             };
-            Ok(trace?)
+            trace.with_context(|| format!("reading trace {}", f.display()))
         })
         .collect()
 }
