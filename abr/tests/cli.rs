@@ -181,16 +181,20 @@ fn a_trace_directory_skips_hidden_files_and_names_a_broken_trace() {
     let dir = tempfile::tempdir().unwrap();
     let traces = dir.path().join("traces");
     std::fs::create_dir(&traces).unwrap();
+    let title = dir.path().join("title.json");
+    std::fs::write(
+        &title,
+        r#"{"segment_duration_ms": 2000, "bitrates_kbps": [500, 1500],
+            "segment_sizes_bits": [[1000000, 3000000], [1000000, 3000000], [900000, 2800000]]}"#,
+    )
+    .unwrap();
     let run = || {
         let out = Command::new(env!("CARGO_BIN_EXE_abr-replay"))
             .arg("--title")
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/traces/bbb.json"
-            ))
+            .arg(&title)
             .arg("--traces")
             .arg(&traces)
-            .args(["--algos", "bba", "--title-length-s", "30"])
+            .args(["--algos", "bba"])
             .env("RUST_BACKTRACE", "0")
             .output()
             .unwrap();
