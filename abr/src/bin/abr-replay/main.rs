@@ -158,9 +158,6 @@ fn main() -> anyhow::Result<()> {
         let n = (s * 1000.0 / title.segment_duration_ms).round() as usize;
         title = title.truncated(n);
     }
-    if traces.is_empty() {
-        bail!("no trace found");
-    }
     let cfg = SimConfig {
         max_buffer_ms: cli.max_buffer_ms,
         rebuffer_weight: cli.rebuffer_weight.unwrap_or(weight),
