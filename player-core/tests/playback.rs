@@ -160,6 +160,25 @@ fn hls_and_dash_sessions_play_the_whole_title_decoded() {
 }
 
 #[test]
+fn asking_for_sound_plays_through_with_or_without_a_sound_device() {
+    // On a machine without a working sound output (CI, servers) the sink must fall back to a
+    // silent one that keeps the clock; with one, it plays there. Either way the session ends.
+    runtime().block_on(async {
+        let stack = start_stack().await;
+        let hls = session(&stack, Format::Hls).await;
+        let sink = GstSink::new(GstSinkConfig {
+            audio_output: true,
+            ..GstSinkConfig::default()
+        })
+        .unwrap();
+        let o = play(&hls.manifest_url, Box::new(sink)).await;
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        assert_eq!(stalls_after_start(&o.events), 0);
+        stack.shutdown().await;
+    });
+}
+
+#[test]
 fn a_cache_capped_at_1_mbit_makes_the_abr_settle_at_or_below_1_mbit() {
     runtime().block_on(async {
         let stack = start_stack().await;

@@ -52,14 +52,9 @@ pub struct Ended {
 pub async fn run(options: Options) -> anyhow::Result<Ended> {
     let slot: FrameSlot = Arc::new(Mutex::new(None));
     let picker = crate::video::picker();
-    let mut terminal = ratatui::init();
     let frame_size = VideoPane::frame_size(picker.protocol_type());
-    let placeholder = if options.decode {
-        "waiting for the first frame…"
-    } else {
-        "video not decoded (--no-decode)"
-    };
-    let mut video = VideoPane::new(picker, slot.clone(), placeholder);
+    // The sink is made before the screen is taken: it probes the sound device, and on a machine
+    // without one the audio library prints to the terminal.
     let sink: Box<dyn Sink> = if options.decode {
         let slot = slot.clone();
         match GstSink::new(GstSinkConfig {
@@ -70,14 +65,18 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
             audio_output: options.audio,
         }) {
             Ok(s) => Box::new(s),
-            Err(e) => {
-                ratatui::restore();
-                anyhow::bail!("cannot start the decoder: {e}");
-            }
+            Err(e) => anyhow::bail!("cannot start the decoder: {e}"),
         }
     } else {
         Box::new(NullSink::default())
     };
+    let mut terminal = ratatui::init();
+    let placeholder = if options.decode {
+        "waiting for the first frame…"
+    } else {
+        "video not decoded (--no-decode)"
+    };
+    let mut video = VideoPane::new(picker, slot.clone(), placeholder);
     let mut app = PlayerView::new(
         options.title.clone(),
         options.config.abr.name(),

@@ -61,6 +61,9 @@ pub struct GstSink {
     eos: bool,
     error: Option<SinkError>,
     last_position: f64,
+    /// The sound output found at creation, by factory name (only looked for when audio output
+    /// is wanted).
+    sound_sink: Option<String>,
 }
 
 fn gst_err(e: impl std::fmt::Display) -> SinkError {
@@ -70,6 +73,37 @@ fn gst_err(e: impl std::fmt::Display) -> SinkError {
 /// Initialises GStreamer (idempotent).
 pub fn init() -> Result<(), SinkError> {
     gst::init().map_err(|e| SinkError::Setup(format!("GStreamer cannot start: {e}")))
+}
+
+/// The sound output to play on, by factory name, if one really plays: one buffer of silence
+/// is prerolled into `autoaudiosink`, and the sink it settled on is kept unless it complained (it
+/// falls back to a silent sink with a warning when, say, a sound server refuses it). The pipeline
+/// then makes that sink directly, so the search, and the audio library's complaints about missing
+/// devices, happen only here.
+fn probe_sound_output() -> Option<String> {
+    let pipeline =
+        gst::parse::launch("audiotestsrc wave=silence num-buffers=1 ! autoaudiosink name=out")
+            .ok()?
+            .downcast::<gst::Pipeline>()
+            .ok()?;
+    let prerolled = pipeline.set_state(gst::State::Paused).is_ok()
+        && pipeline.state(gst::ClockTime::from_seconds(2)).0.is_ok();
+    let chosen = pipeline
+        .by_name("out")
+        .and_then(|out| out.downcast::<gst::Bin>().ok())
+        .and_then(|bin| bin.children().into_iter().next())
+        .and_then(|child| child.factory())
+        .map(|f| f.name().to_string());
+    let complained = pipeline.bus().is_some_and(|bus| {
+        bus.iter().any(|m| {
+            matches!(
+                m.view(),
+                gst::MessageView::Warning(_) | gst::MessageView::Error(_)
+            )
+        })
+    });
+    let _ = pipeline.set_state(gst::State::Null);
+    chosen.filter(|name| prerolled && !complained && name != "fakesink")
 }
 
 /// The caps a decoder must accept for an RFC 6381 codec string, if Reel knows the codec.
@@ -119,9 +153,19 @@ pub fn check_decodable(codecs: &str) -> Result<(), SinkError> {
 
 impl GstSink {
     /// A sink with this output configuration; the pipeline is built by [`Sink::configure`].
+    ///
+    /// The sound device is probed here, once: on a machine without one, the audio library may
+    /// print its complaints to the terminal, and a caller drawing a full-screen interface creates
+    /// the sink before taking the screen so that they do not land on it.
     pub fn new(config: GstSinkConfig) -> Result<Self, SinkError> {
         init()?;
+        let sound_sink = if config.audio_output {
+            probe_sound_output()
+        } else {
+            None
+        };
         Ok(GstSink {
+            sound_sink,
             config,
             pipeline: gst::Pipeline::with_name("reel-player"),
             sources: HashMap::new(),
@@ -208,19 +252,11 @@ impl GstSink {
         let convert = make("audioconvert")?;
         let resample = make("audioresample")?;
         let volume = make("volume")?;
-        let device = if self.config.audio_output {
-            gst::ElementFactory::make("autoaudiosink")
-                .build()
-                .ok()
-                .filter(|s| {
-                    // No sound device (servers, CI): fall back quietly to a silent sink.
-                    let ok = s.set_state(gst::State::Ready).is_ok();
-                    let _ = s.set_state(gst::State::Null);
-                    ok
-                })
-        } else {
-            None
-        };
+        // No sound device (servers, CI): a silent sink that keeps the clock.
+        let device = self
+            .sound_sink
+            .as_deref()
+            .and_then(|name| gst::ElementFactory::make(name).build().ok());
         let sink = match device {
             Some(s) => s,
             None => gst::ElementFactory::make("fakesink")
