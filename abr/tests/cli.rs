@@ -1,5 +1,6 @@
 //! `abr-replay` as a user runs it: a title from an HLS playlist on disk, a trace file, a table
-//! and JSON lines out.
+//! and JSON lines out; every session in those lines re-simulated by a second, literal reading of
+//! ABR-BENCH.md's model gives the totals reported.
 
 use std::process::Command;
 
@@ -225,4 +226,178 @@ fn a_trace_directory_skips_hidden_files_and_names_a_broken_trace() {
     let (ok, text) = run();
     assert!(!ok);
     assert!(text.contains("cut.json"), "{text}");
+}
+
+/// ABR-BENCH.md's benchmark model written out a second time, literally and apart from
+/// `abr::sim`: a cursor walks the trace's periods (looping), the latency is paid as a share of
+/// each period's delay, the bits at each period's rate.
+mod spec {
+    use serde_json::Value;
+
+    struct Network<'a> {
+        periods: &'a [Value],
+        index: usize,
+        left_ms: f64,
+    }
+
+    impl<'a> Network<'a> {
+        fn new(periods: &'a [Value]) -> Self {
+            Network {
+                periods,
+                index: 0,
+                left_ms: periods[0]["duration_ms"].as_f64().unwrap(),
+            }
+        }
+        fn field(&self, name: &str) -> f64 {
+            self.periods[self.index][name].as_f64().unwrap()
+        }
+        fn next_period(&mut self) {
+            self.index = (self.index + 1) % self.periods.len();
+            self.left_ms = self.field("duration_ms");
+        }
+        fn wait(&mut self, mut ms: f64) {
+            while ms >= self.left_ms {
+                ms -= self.left_ms;
+                self.next_period();
+            }
+            self.left_ms -= ms;
+        }
+        /// Milliseconds to fetch `bits` from here on.
+        fn download(&mut self, mut bits: f64) -> f64 {
+            let mut elapsed = 0.0;
+            let mut latency_share = 1.0;
+            while latency_share > 1e-12 {
+                let latency = self.field("latency_ms");
+                if latency * latency_share < self.left_ms {
+                    elapsed += latency * latency_share;
+                    self.left_ms -= latency * latency_share;
+                    latency_share = 0.0;
+                } else {
+                    latency_share -= self.left_ms / latency;
+                    elapsed += self.left_ms;
+                    self.next_period();
+                }
+            }
+            while bits > 1e-9 {
+                let rate = self.field("bandwidth_kbps");
+                if bits < rate * self.left_ms {
+                    elapsed += bits / rate;
+                    self.left_ms -= bits / rate;
+                    bits = 0.0;
+                } else {
+                    bits -= rate * self.left_ms;
+                    elapsed += self.left_ms;
+                    self.next_period();
+                }
+            }
+            elapsed
+        }
+    }
+
+    /// (QoE_lin, rebuffer s, startup ms) of fetching `qualities` of `title` over `trace`.
+    pub fn replay(
+        title: &Value,
+        trace: &[Value],
+        qualities: &[usize],
+        weight: f64,
+    ) -> (f64, f64, f64) {
+        let segment_ms = title["segment_duration_ms"].as_f64().unwrap();
+        let max_buffer_ms = 25_000.0;
+        let mut network = Network::new(trace);
+        let (mut buffer, mut rebuffer, mut startup) = (0.0, 0.0, 0.0);
+        for (i, &q) in qualities.iter().enumerate() {
+            if i > 0 && buffer + segment_ms > max_buffer_ms {
+                let wait = buffer + segment_ms - max_buffer_ms;
+                network.wait(wait);
+                buffer -= wait;
+            }
+            let took = network.download(title["segment_sizes_bits"][i][q].as_f64().unwrap());
+            if i == 0 {
+                startup = took;
+            } else {
+                rebuffer += (took - buffer).max(0.0);
+                buffer = (buffer - took).max(0.0);
+            }
+            buffer += segment_ms;
+        }
+        let mbps: Vec<f64> = qualities
+            .iter()
+            .map(|&q| title["bitrates_kbps"][q].as_f64().unwrap() / 1000.0)
+            .collect();
+        let switches: f64 = mbps.windows(2).map(|w| (w[1] - w[0]).abs()).sum();
+        let qoe = mbps.iter().sum::<f64>() - weight * rebuffer / 1000.0 - switches;
+        (qoe, rebuffer / 1000.0, startup)
+    }
+}
+
+#[test]
+fn every_session_written_re_simulates_by_the_spec_to_the_totals_reported() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces");
+    let dir = tempfile::tempdir().unwrap();
+    let read = |p: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+    };
+    for (suite, traces, title_file, weight, segments) in [
+        ("fcc", "sd_fs", "bbb.json", 4.3, 60),
+        ("3g", "3Glogs", "bbb.json", 4.3, usize::MAX),
+        ("4g", "4Glogs", "bbb4k.json", 35.0, usize::MAX),
+    ] {
+        let out_file = dir.path().join(format!("{suite}.jsonl"));
+        let out = Command::new(env!("CARGO_BIN_EXE_abr-replay"))
+            .args(["--suite", suite, "--algos", "reel,bola,bba,mpc,throughput"])
+            .arg("--traces-root")
+            .arg(&root)
+            .arg("--json")
+            .arg(&out_file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let title = read(root.join(title_file));
+        let mut sessions = 0;
+        for line in std::fs::read_to_string(&out_file).unwrap().lines() {
+            let session: serde_json::Value = serde_json::from_str(line).unwrap();
+            let name = session["trace"].as_str().unwrap();
+            let trace = read(root.join(traces).join(format!("{name}.json")));
+            let qualities: Vec<usize> = session["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["quality"].as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(
+                qualities.len(),
+                title["segment_sizes_bits"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+                    .min(segments)
+            );
+            let (qoe, rebuffer_s, startup_ms) =
+                spec::replay(&title, trace.as_array().unwrap(), &qualities, weight);
+            let reported = |k: &str| session[k].as_f64().unwrap();
+            let what = format!("{suite} {} {name}", session["algorithm"]);
+            assert!(
+                (qoe - reported("qoe_lin")).abs() < 1e-6,
+                "{what}: QoE {qoe} vs {}",
+                reported("qoe_lin")
+            );
+            assert!(
+                (rebuffer_s - reported("rebuffer_s")).abs() < 1e-6,
+                "{what}: rebuffer"
+            );
+            assert!(
+                (startup_ms - reported("startup_ms")).abs() < 1e-6,
+                "{what}: startup"
+            );
+            sessions += 1;
+        }
+        assert!(
+            sessions >= 5 * 40,
+            "{suite}: only {sessions} sessions written"
+        );
+    }
 }
