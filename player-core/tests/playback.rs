@@ -5,12 +5,12 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use player_core::events::{PlayerEvent, TimedEvent};
 use player_core::presentation::MediaKind;
-use player_core::sink::{GstSink, GstSinkConfig, NullSink, Sink};
+use player_core::sink::{GstSink, GstSinkConfig, NullSink, Sink, VideoFrame};
 use player_core::{Command, Player, PlayerConfig, PlayerState, SessionOutcome, Url};
 use reel_protocol::{FaultsUpdate, Format, LoginResponse, PlaybackResponse};
 use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
@@ -435,6 +435,85 @@ fn a_live_hls_stream_is_followed_through_reloads_until_it_ends() {
         );
         assert!(o.events.iter().any(|e| matches!(&e.event, PlayerEvent::Warning { message } if message.contains("has ended"))));
         oca.shutdown().await;
+    });
+}
+
+/// A decoding sink that also records the presentation time of every frame it shows (scaled
+/// down: only the times matter).
+fn frame_timing_sink() -> (Box<dyn Sink>, Arc<Mutex<Vec<f64>>>) {
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let record = shown.clone();
+    let sink = GstSink::new(GstSinkConfig {
+        on_frame: Some(Arc::new(move |f: VideoFrame| {
+            record.lock().unwrap().push(f.pts_s)
+        })),
+        frame_size: Some((64, 36)),
+        audio_output: false,
+    })
+    .unwrap();
+    (Box::new(sink), shown)
+}
+
+#[test]
+fn a_decoded_start_at_10_s_plays_from_there_for_hls_and_dash() {
+    // The start position is applied before the pipeline has any data (no decoder pads yet), so
+    // it must not depend on the pipeline being able to pass a seek to its sources.
+    runtime().block_on(async {
+        let stack = start_stack().await;
+        let hls = session(&stack, Format::Hls).await;
+        let dash = session(&stack, Format::Dash).await;
+        let start_at_10 = |url: String| async move {
+            let (sink, shown) = frame_timing_sink();
+            let config = PlayerConfig {
+                start_at_s: 10.0,
+                ..PlayerConfig::default()
+            };
+            let player = Player::open(Url::parse(&url).unwrap(), sink, config);
+            let o = tokio::time::timeout(Duration::from_secs(90), player.finished())
+                .await
+                .expect("the session ends by itself");
+            let shown = shown.lock().unwrap().clone();
+            (o, shown)
+        };
+        let (h, d) = tokio::join!(
+            start_at_10(hls.manifest_url.clone()),
+            start_at_10(dash.manifest_url.clone())
+        );
+        for (name, (o, shown)) in [("hls", &h), ("dash", &d)] {
+            assert_eq!(o.state, PlayerState::Ended, "{name}: {:?}", o.error());
+            let first_video = o.events.iter().find_map(|e| match e.event {
+                PlayerEvent::SegmentFetched {
+                    kind: MediaKind::Video,
+                    start_s,
+                    ..
+                } => Some(start_s),
+                _ => None,
+            });
+            assert_eq!(
+                first_video,
+                Some(8.0),
+                "{name}: the first segment fetched is the one holding 10 s"
+            );
+            let first = *shown.first().expect("frames were shown");
+            assert!(
+                first >= 8.0 - 1e-3,
+                "{name}: the first frame shown is at {first:.3} s, before the segment holding 10 s"
+            );
+            // The frames from the start to the end of the title, not the whole title.
+            let frame = 1.0 / f64::from(FPS);
+            let last = *shown.last().unwrap();
+            assert!(
+                last >= f64::from(SECONDS) - 2.0 * frame,
+                "{name}: played to the end (last frame at {last:.3} s)"
+            );
+            assert!(
+                shown.len() <= (8 * FPS) as usize + 1,
+                "{name}: {} frames shown, more than the 8 s from the segment holding 10 s",
+                shown.len()
+            );
+            assert_eq!(stalls_after_start(&o.events), 0, "{name}: no stall");
+        }
+        stack.shutdown().await;
     });
 }
 

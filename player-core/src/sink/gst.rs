@@ -398,12 +398,36 @@ impl Sink for GstSink {
         let _ = self.pipeline.set_state(gst::State::Paused);
     }
 
+    /// Before the pipeline has prerolled (a start position, the live edge) decodebin has no
+    /// pads yet, so a seek sent to the pipeline, which travels upstream from the sinks, has no
+    /// path to the sources and fails. Then each source is seeked directly: it starts its time
+    /// segment at the target, and the decoders drop whatever decodes before it, so the first
+    /// frame shown is the one asked for. Once prerolled, the pipeline is seeked as a whole.
     fn seek(&mut self, position_s: f64) -> Result<(), SinkError> {
         self.eos = false;
         let target = gst::ClockTime::from_nseconds((position_s.max(0.0) * 1e9) as u64);
-        self.pipeline
-            .seek_simple(gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE, target)
-            .map_err(|e| SinkError::Setup(format!("seek failed: {e}")))?;
+        let flags = gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE;
+        if self.pipeline.current_state() >= gst::State::Paused {
+            self.pipeline
+                .seek_simple(flags, target)
+                .map_err(|e| SinkError::Setup(format!("seek failed: {e}")))?;
+        } else {
+            for (kind, src) in &self.sources {
+                let seek = gst::event::Seek::new(
+                    1.0,
+                    flags,
+                    gst::SeekType::Set,
+                    target,
+                    gst::SeekType::None,
+                    gst::ClockTime::NONE,
+                );
+                if !src.send_event(seek) {
+                    return Err(SinkError::Setup(format!(
+                        "seek failed: the {kind:?} input would not start at {position_s:.3} s"
+                    )));
+                }
+            }
+        }
         self.last_position = position_s;
         Ok(())
     }
