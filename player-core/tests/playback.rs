@@ -455,7 +455,7 @@ fn frame_timing_sink() -> (Box<dyn Sink>, Arc<Mutex<Vec<f64>>>) {
 }
 
 #[test]
-fn a_decoded_start_at_10_s_plays_from_there_for_hls_and_dash() {
+fn a_decoded_start_at_10_s_shows_the_frame_at_10_s_first_for_hls_and_dash() {
     // The start position is applied before the pipeline has any data (no decoder pads yet), so
     // it must not depend on the pipeline being able to pass a seek to its sources.
     runtime().block_on(async {
@@ -494,26 +494,71 @@ fn a_decoded_start_at_10_s_plays_from_there_for_hls_and_dash() {
                 Some(8.0),
                 "{name}: the first segment fetched is the one holding 10 s"
             );
+            // Decoded from the segment's key frame, shown from the frame asked for (as mpv's
+            // --hr-seek): the first frame is within one frame of 10 s, and every frame from there
+            // to the end is shown, none before.
+            let frame = 1.0 / f64::from(FPS);
             let first = *shown.first().expect("frames were shown");
             assert!(
-                first >= 8.0 - 1e-3,
-                "{name}: the first frame shown is at {first:.3} s, before the segment holding 10 s"
+                (first - 10.0).abs() <= frame + 1e-6,
+                "{name}: the first frame shown is at {first:.3} s, not 10 s"
             );
-            // The frames from the start to the end of the title, not the whole title.
-            let frame = 1.0 / f64::from(FPS);
             let last = *shown.last().unwrap();
             assert!(
                 last >= f64::from(SECONDS) - 2.0 * frame,
                 "{name}: played to the end (last frame at {last:.3} s)"
             );
+            let expected = (6 * FPS) as usize;
             assert!(
-                shown.len() <= (8 * FPS) as usize + 1,
-                "{name}: {} frames shown, more than the 8 s from the segment holding 10 s",
+                shown.len().abs_diff(expected) <= 1,
+                "{name}: {} frames shown, expected the {expected} from 10 s to the end",
                 shown.len()
             );
             assert_eq!(stalls_after_start(&o.events), 0, "{name}: no stall");
         }
         stack.shutdown().await;
+    });
+}
+
+#[test]
+fn a_seek_inside_a_segment_shows_the_frame_asked_for() {
+    // 9.5 s lies inside the segment 8–12 s: decoding starts at its key frame, the frames before
+    // 9.5 s are dropped, not shown.
+    runtime().block_on(async {
+        let (dir, _) = media_copy();
+        let oca = serve(dir.path()).await;
+        let url = Url::parse(&format!("{}/demo/master.m3u8", oca.url())).unwrap();
+        let (sink, shown) = frame_timing_sink();
+        let player = Player::open(url, sink, PlayerConfig::default());
+        let mut events = player.events();
+        loop {
+            let e = events.recv().await.unwrap();
+            if matches!(e.event, PlayerEvent::FirstFrame { .. }) {
+                break;
+            }
+        }
+        player.command(Command::Seek(9.5));
+        let o = tokio::time::timeout(Duration::from_secs(60), player.finished())
+            .await
+            .unwrap();
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let shown = shown.lock().unwrap().clone();
+        let frame = 1.0 / f64::from(FPS);
+        let jump = shown
+            .windows(2)
+            .position(|w| w[1] > w[0] + 2.0 * frame)
+            .expect("the frames jump forward at the seek");
+        let after_seek = shown[jump + 1];
+        assert!(
+            (after_seek - 9.5).abs() <= frame + 1e-6,
+            "the first frame after the seek is at {after_seek:.3} s, not 9.5 s"
+        );
+        assert!(
+            shown[jump] < 9.5 - 2.0 * frame,
+            "the seek was issued at {:.3} s, before 9.5 s",
+            shown[jump]
+        );
+        oca.shutdown().await;
     });
 }
 
