@@ -155,7 +155,7 @@ pub enum PlayerEvent {
         /// Current throughput estimate, bit/s.
         throughput_bps: Option<f64>,
     },
-    /// A seek was done.
+    /// The playhead was moved: a viewer's seek, or a start (or live join) past 0.
     Seeked {
         /// New position.
         position_s: f64,

@@ -681,6 +681,8 @@ impl Session {
         self.position_streams(start);
         if start > 0.0 {
             self.sink.seek(start).map_err(|e| e.to_string())?;
+            // Screens show the start position at once, not 0:00 until the first report.
+            self.emitter.emit(PlayerEvent::Seeked { position_s: start });
         }
         self.set_state(PlayerState::Buffering);
         let mut inflight: FuturesUnordered<futures_util::future::BoxFuture<'static, Fetch>> =

@@ -43,6 +43,8 @@ pub struct Options {
     pub abr: Option<String>,
     /// Sound on the default output.
     pub audio: bool,
+    /// Where the first title starts, in seconds (taken by the first playback).
+    pub start: Option<f64>,
     /// Open with the stats panel shown.
     pub stats: bool,
     /// Open fullscreen.
@@ -272,7 +274,10 @@ impl DesktopApp {
         self.status = None;
     }
 
-    fn play(&mut self, target: Target) {
+    fn play(&mut self, mut target: Target) {
+        if let Some(start) = self.opts.start.take() {
+            target.config.start_at_s = start;
+        }
         // The old session stops as its Playback drops.
         self.playback = None;
         let mut view = PlayerView::new(
@@ -585,6 +590,7 @@ impl DesktopApp {
         let dump = StateDump {
             t_s: self.started.elapsed().as_secs_f64(),
             frames_presented: self.video.presented,
+            first_frame_pts_s: self.video.first_pts_s,
             frame_size: self.video.frame_size(),
             video_rect_px,
             state: bar::state_name(&self.view.state).to_owned(),

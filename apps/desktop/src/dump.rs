@@ -17,6 +17,8 @@ pub struct StateDump {
     pub t_s: f64,
     /// Frames uploaded and painted.
     pub frames_presented: u64,
+    /// Presentation time of the first frame painted of the stream playing, seconds.
+    pub first_frame_pts_s: Option<f64>,
     /// The newest frame's size in pixels.
     pub frame_size: Option<[usize; 2]>,
     /// Where the picture is on the screen, in pixels: x, y, width, height.

@@ -55,6 +55,9 @@ struct Cli {
     /// No sound (it is also off, quietly, when there is no audio device).
     #[arg(long)]
     no_audio: bool,
+    /// Start the first title at this position, in seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_start)]
+    start: Option<f64>,
     /// Open with the stats panel shown (`i` toggles it).
     #[arg(long)]
     stats: bool,
@@ -93,6 +96,13 @@ fn parse_size(s: &str) -> Result<(f32, f32), String> {
             .ok_or_else(|| format!("{v:?} is not a size of at least 200 pixels"))
     };
     Ok((dim(w)?, dim(h)?))
+}
+
+fn parse_start(v: &str) -> Result<f64, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .ok_or_else(|| format!("{v:?} is not a position in seconds (0 or more)"))
 }
 
 fn main() -> ExitCode {
@@ -152,6 +162,7 @@ fn main() -> ExitCode {
         },
         abr: cli.abr.clone(),
         audio: settings.audio && !cli.no_audio,
+        start: cli.start,
         stats: cli.stats,
         fullscreen: cli.fullscreen,
         dump: cli.dump_state.clone(),

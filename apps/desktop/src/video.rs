@@ -20,6 +20,8 @@ pub struct VideoTexture {
     pub presented: u64,
     /// Presentation time of the frame on screen.
     pub pts_s: Option<f64>,
+    /// Presentation time of the first frame shown of this stream.
+    pub first_pts_s: Option<f64>,
     /// Where the picture was painted last (points, window coordinates).
     pub rect: Option<egui::Rect>,
 }
@@ -53,6 +55,7 @@ impl VideoTexture {
         }
         self.size = size;
         self.pts_s = Some(frame.pts_s);
+        self.first_pts_s.get_or_insert(frame.pts_s);
         self.fresh = true;
         true
     }
@@ -61,6 +64,7 @@ impl VideoTexture {
     pub fn clear(&mut self) {
         self.size = [0, 0];
         self.pts_s = None;
+        self.first_pts_s = None;
         self.fresh = false;
     }
 

@@ -383,6 +383,45 @@ fn the_demo_plays_in_a_window_and_follows_the_viewer() {
 }
 
 #[test]
+fn a_start_position_shows_the_frame_asked_for_first() {
+    if !have_tools() {
+        return;
+    }
+    let media = media().to_str().unwrap().to_owned();
+    let x = Xvfb::start();
+    let mut w = Window::start(
+        &x,
+        &["--demo", "--media", &media, "--no-audio", "--start", "50.5"],
+    );
+    let s = w.wait_for("playback with frames presented", 120, |s| {
+        s["state"] == "Playing" && frames(s) > 10
+    });
+    // The first picture painted is the frame at 50.5 s (within a frame or two: the window paints
+    // the newest frame the decoder left), not the key frame of the segment before it, nor 0.
+    let first = s["first_frame_pts_s"]
+        .as_f64()
+        .expect("the dump has the first frame's time");
+    eprintln!("started at 50.5 s: first frame painted at {first:.3} s");
+    assert!(
+        (50.5 - 1.0 / 30.0..50.5 + 0.1).contains(&first),
+        "the first frame painted is at {first:.3} s, not 50.5 s"
+    );
+    let position = s["position_s"].as_f64().unwrap();
+    assert!(
+        (50.0..56.0).contains(&position),
+        "the playhead is at {position:.1} s, not just after 50.5 s"
+    );
+    look(&x, &mut w, "6-started-at-50s");
+    w.press("q");
+    let status = w.wait_exit(20);
+    assert!(
+        status.success(),
+        "exit status {status}; stderr: {}",
+        w.stderr()
+    );
+}
+
+#[test]
 fn a_bad_url_and_a_dead_backend_end_as_one_line() {
     if !have_tools() {
         return;

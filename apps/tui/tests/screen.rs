@@ -227,6 +227,41 @@ fn the_demo_shows_the_engine_and_reacts_to_keys() {
     );
 }
 
+/// The playhead the title bar shows beside `state` (` Playing  0:41 / 1:00 `), in seconds.
+fn clock_beside(screen: &str, state: &str) -> Option<u64> {
+    screen.lines().find_map(|line| {
+        let at = line.find(&format!(" {state} "))? + state.len() + 2;
+        let (m, s) = line[at..].split_whitespace().next()?.split_once(':')?;
+        Some(m.parse::<u64>().ok()? * 60 + s.parse::<u64>().ok()?)
+    })
+}
+
+#[test]
+fn a_demo_started_at_40_s_plays_from_there() {
+    if !have_tmux() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the screen tests: tmux is not installed"
+        );
+        eprintln!("skipped: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let _ = media();
+    let s = Screen::start(&format!("{} --start 40", demo_args()), (140, 45), SETTINGS);
+    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
+    // Decoded from 40 s of the 60 s title: the clock reads 0:40 (a little more by the time the
+    // screen is read), and playback goes on to the end from there.
+    let at = clock_beside(&screen, "Playing").unwrap();
+    assert!((40..46).contains(&at), "playing from {at} s:\n{screen}");
+    assert!(
+        !screen.contains("playback failed"),
+        "the start does not fail:\n{screen}"
+    );
+    s.wait_for("the end of the title", 60, |t| t.contains("Ended"));
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+}
+
 #[test]
 fn a_failed_play_says_why_on_screen_and_after_exit() {
     if !have_tmux() {
