@@ -33,6 +33,8 @@ pub enum Action {
     Auto,
     /// Next pathway.
     NextPathway,
+    /// Back to the beginning (after a resume, or any time).
+    StartOver,
     /// Help overlay.
     Help,
     /// Quit.
@@ -62,6 +64,7 @@ pub const DEFAULTS: &[(&str, &str, Action)] = &[
     ("cycle_abr", "a", Action::CycleAbr),
     ("auto", "0", Action::Auto),
     ("next_pathway", "p", Action::NextPathway),
+    ("start_over", "b", Action::StartOver),
     ("help", "?", Action::Help),
     ("quit", "q", Action::Quit),
     ("kill", "k", Action::Kill),
@@ -142,6 +145,16 @@ pub fn bindings(overrides: &BTreeMap<String, String>) -> Result<Vec<(KeyName, Ac
         .collect()
 }
 
+/// The key bound to the action named `name` in [`DEFAULTS`] (with `config.toml`'s overrides).
+pub fn key_of<'a>(overrides: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
+    overrides.get(name).map(String::as_str).or_else(|| {
+        DEFAULTS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, key, _)| *key)
+    })
+}
+
 /// Lines of the help overlay.
 pub const HELP: &[(&str, &str)] = &[
     ("space", "pause / play"),
@@ -154,6 +167,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("1–8", "pin a rung"),
     ("0", "back to auto (volume up when nothing is pinned)"),
     ("p", "next pathway (cache)"),
+    ("b", "start over from the beginning"),
     ("?", "this help"),
     ("q", "quit"),
     ("k", "demo: kill the active cache"),
@@ -205,6 +219,10 @@ pub fn act(
             }
         }
         Action::NextPathway => control.command(Command::SetPathway(None)),
+        Action::StartOver => {
+            view.resumed_from = None;
+            control.command(Command::Seek(0.0));
+        }
         Action::Kill | Action::Latency | Action::Throttle | Action::Restore => {
             chaos(action, view, demo, notes);
         }

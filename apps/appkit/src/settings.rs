@@ -60,6 +60,8 @@ pub struct Settings {
     pub keys: BTreeMap<String, String>,
     /// Play sound when an audio device exists.
     pub audio: bool,
+    /// Resume a title where it was left (the terminal player; `--no-resume` for one play).
+    pub resume: bool,
 }
 
 impl Default for Settings {
@@ -70,6 +72,7 @@ impl Default for Settings {
             buffer: BufferSettings::default(),
             keys: BTreeMap::new(),
             audio: true,
+            resume: true,
         }
     }
 }
@@ -120,6 +123,9 @@ mod tests {
         assert_eq!(s.buffer.high_watermark_s, 12.0);
         assert_eq!(s.buffer.low_watermark_s, 20.0);
         assert_eq!(s.keys["quit"], "x");
+        assert!(s.resume, "resume is on unless turned off");
+        std::fs::write(&path, "resume = false\n").unwrap();
+        assert!(!Settings::load_from(&path).unwrap().resume);
     }
 
     #[test]

@@ -91,6 +91,10 @@ pub struct PlayerView {
     pub help: bool,
     /// Why playback failed, if it did.
     pub error: Option<String>,
+    /// Where a remembered stop resumed this title, until the viewer starts over.
+    pub resumed_from: Option<f64>,
+    /// The key that starts over, as the notice names it.
+    pub start_over_key: String,
     segments: Vec<(f64, f64, usize)>,
     events: Vec<TimedEvent>,
     qoe_dirty: bool,
@@ -131,10 +135,25 @@ impl PlayerView {
             video_only: false,
             help: false,
             error: None,
+            resumed_from: None,
+            start_over_key: "b".into(),
             segments: Vec::new(),
             events: Vec::new(),
             qoe_dirty: false,
         }
+    }
+
+    /// The one-line notice of a resume, shown while the playhead is within 15 s of where it
+    /// resumed: `resumed at 1:23 (b: start over)`, with the key bound to start over.
+    pub fn resume_notice(&self) -> Option<String> {
+        let from = self.resumed_from?;
+        (self.position_s < from + 15.0).then(|| {
+            format!(
+                "resumed at {} ({}: start over)",
+                clock(from),
+                self.start_over_key
+            )
+        })
     }
 
     /// Adds a line to the event log (also for the app's own actions, e.g. chaos keys).
@@ -441,5 +460,20 @@ mod tests {
     fn clocks_read_like_players_show_them() {
         assert_eq!(clock(65.4), "1:05");
         assert_eq!(clock(3725.0), "1:02:05");
+    }
+
+    #[test]
+    fn the_resume_notice_shows_until_the_playhead_moves_on() {
+        let mut v = PlayerView::new("t", "reel", false);
+        assert_eq!(v.resume_notice(), None);
+        v.resumed_from = Some(83.0);
+        v.start_over_key = "x".into();
+        v.position_s = 83.0;
+        assert_eq!(
+            v.resume_notice().as_deref(),
+            Some("resumed at 1:23 (x: start over)")
+        );
+        v.position_s = 99.0;
+        assert_eq!(v.resume_notice(), None);
     }
 }

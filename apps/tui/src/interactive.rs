@@ -34,6 +34,12 @@ pub struct Options {
     pub audio: bool,
     /// The key map.
     pub keys: Keymap,
+    /// The key that starts over, as the resume notice names it.
+    pub start_over_key: String,
+    /// Where a remembered stop resumed the title.
+    pub resumed_from: Option<f64>,
+    /// Lines for the event log before the first event.
+    pub notes: Vec<String>,
     /// The demo stack, for the chaos keys.
     pub demo: Option<Arc<Demo>>,
     /// The playback API, for the caches' health.
@@ -46,6 +52,12 @@ pub struct Ended {
     pub state: PlayerState,
     /// Frames drawn on screen.
     pub frames_drawn: u64,
+    /// The stream played to its end by itself (not stopped by the viewer).
+    pub played_to_end: bool,
+    /// The playhead when the screen closed.
+    pub position_s: f64,
+    /// The title's duration, if it loaded and is not live.
+    pub duration_s: Option<f64>,
 }
 
 /// Runs the screen until the viewer quits or the stream ends (then waits for `q`).
@@ -82,6 +94,14 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
         options.config.abr.name(),
         options.demo.is_some(),
     );
+    app.start_over_key = options.start_over_key.clone();
+    app.resumed_from = options.resumed_from;
+    for note in &options.notes {
+        app.note(note.clone());
+    }
+    if let Some(notice) = app.resume_notice() {
+        app.note(notice);
+    }
     let player = Player::open(options.url.clone(), sink, options.config);
     let control = player.handle();
     let mut events = player.events();
@@ -166,6 +186,7 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
             _ = terminate.recv() => break Ok(()),
         }
     };
+    let played_to_end = over == Some(PlayerState::Ended);
     let state = match over {
         Some(s) => s,
         None => {
@@ -180,5 +201,8 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
     result.map(|()| Ended {
         state,
         frames_drawn: video.frames_drawn,
+        played_to_end,
+        position_s: app.position_s,
+        duration_s: app.duration_s,
     })
 }

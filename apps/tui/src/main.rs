@@ -20,8 +20,9 @@ use player_core::protocol::Format;
 use player_core::{PlayerConfig, PlayerState, Url};
 use reel_appkit::api::{Client, ClientError};
 use reel_appkit::demo::{Demo, DemoConfig};
+use reel_appkit::resume::{self, ResumeStore};
 use reel_appkit::settings::Settings;
-use reel_appkit::{open, token, view};
+use reel_appkit::{controls, open, token, view};
 
 #[derive(Parser)]
 #[command(
@@ -89,9 +90,12 @@ struct PlayOptions {
     /// No sound (it is also off, quietly, when there is no audio device).
     #[arg(long)]
     no_audio: bool,
-    /// Start at this position, in seconds.
-    #[arg(long, default_value_t = 0.0)]
-    start: f64,
+    /// Start at this position, in seconds (instead of where the title was left).
+    #[arg(long, value_name = "SECONDS")]
+    start: Option<f64>,
+    /// Do not resume where the title was left, nor remember where it is left this time.
+    #[arg(long)]
+    no_resume: bool,
     /// Prefer this pathway (cache).
     #[arg(long)]
     pathway: Option<String>,
@@ -194,7 +198,7 @@ fn main() -> ExitCode {
 
 fn player_config(options: &PlayOptions, settings: &Settings) -> anyhow::Result<PlayerConfig> {
     let mut config = open::player_config(settings, options.abr.as_deref())?;
-    config.start_at_s = options.start;
+    config.start_at_s = options.start.unwrap_or(0.0);
     config.pathway = options.pathway.clone();
     config.cmcd = match options.cmcd {
         CmcdArg::Headers => CmcdMode::Headers,
@@ -289,6 +293,26 @@ async fn run_player(
         anyhow::bail!("stdout is not a terminal: use --headless to play without a screen");
     }
     let keys = keys::Keymap::new(&settings.keys).map_err(anyhow::Error::msg)?;
+    // Where this title was left: resumed unless a start is asked for, remembered at the end.
+    let mut config = config;
+    let mut notes = Vec::new();
+    let memory = (settings.resume && !options.no_resume)
+        .then(ResumeStore::platform)
+        .flatten()
+        .map(|store| (store, resume::title_key(config.content_id.as_deref(), &url)));
+    let mut resumed_from = None;
+    if let Some((store, key)) = &memory
+        && options.start.is_none()
+    {
+        match store.position(key) {
+            Ok(Some(at)) => {
+                config.start_at_s = at;
+                resumed_from = Some(at);
+            }
+            Ok(None) => {}
+            Err(e) => notes.push(format!("not resuming: {e}")),
+        }
+    }
     let ended = interactive::run(interactive::Options {
         url,
         title,
@@ -296,11 +320,23 @@ async fn run_player(
         decode: !options.no_decode,
         audio,
         keys,
+        start_over_key: controls::key_of(&settings.keys, "start_over")
+            .unwrap_or("b")
+            .to_owned(),
+        resumed_from,
+        notes,
         demo,
         api,
     })
     .await?;
     tracing::info!(frames = ended.frames_drawn, state = ?ended.state, "screen closed");
+    // Only a title that loaded (VOD: it has a duration) is remembered, so a failed open keeps
+    // what was there.
+    if let (Some((store, key)), Some(duration)) = (&memory, ended.duration_s)
+        && let Err(e) = store.remember(key, ended.position_s, duration, ended.played_to_end)
+    {
+        eprintln!("reel: where this title was left is not remembered: {e}");
+    }
     match ended.state {
         PlayerState::Failed(reason) => {
             eprintln!("reel: playback failed: {reason}");

@@ -77,6 +77,9 @@ fn title_bar(app: &PlayerView) -> Line<'static> {
         Span::styled(format!(" {state} "), state_style(app)),
         Span::raw(format!(" {time}  ABR {} ", app.abr)),
     ];
+    if let Some(notice) = app.resume_notice() {
+        spans.push(Span::styled(format!(" {notice} "), Style::new().bold()));
+    }
     if app.muted {
         spans.push(Span::raw(" muted "));
     } else {

@@ -38,19 +38,26 @@ fn have_tmux() -> bool {
 /// A tmux session running one command, with its own HOME (settings, cache, no keyring).
 struct Screen {
     name: String,
-    _home: tempfile::TempDir,
+    _home: Option<tempfile::TempDir>,
 }
 
 impl Screen {
     fn start(args: &str, size: (u16, u16), settings: &str) -> Screen {
         let home = tempfile::tempdir().unwrap();
-        let config = home.path().join(".config/reel");
+        let mut screen = Screen::start_in(home.path(), args, size, settings);
+        screen._home = Some(home);
+        screen
+    }
+
+    /// Runs in `home`, which outlives the screen (a second run finds what the first left).
+    fn start_in(home: &Path, args: &str, size: (u16, u16), settings: &str) -> Screen {
+        let config = home.join(".config/reel");
         std::fs::create_dir_all(&config).unwrap();
         std::fs::write(config.join("config.toml"), settings).unwrap();
         let name = format!("reel-test-{}-{}", std::process::id(), fastrand_name());
         let command = format!(
-            "env HOME={home} XDG_CONFIG_HOME={home}/.config XDG_CACHE_HOME={home}/.cache TERM=xterm-256color {bin} {args}; echo \"[reel exited with $?]\"",
-            home = home.path().display(),
+            "env HOME={home} XDG_CONFIG_HOME={home}/.config XDG_CACHE_HOME={home}/.cache XDG_DATA_HOME={home}/.local/share TERM=xterm-256color {bin} {args}; echo \"[reel exited with $?]\"",
+            home = home.display(),
             bin = env!("CARGO_BIN_EXE_reel"),
         );
         let ok = Command::new("tmux")
@@ -65,7 +72,7 @@ impl Screen {
             .args(["set-option", "-t", &name, "remain-on-exit", "on"])
             .status()
             .unwrap();
-        Screen { name, _home: home }
+        Screen { name, _home: None }
     }
 
     fn text(&self) -> String {
@@ -238,12 +245,7 @@ fn clock_beside(screen: &str, state: &str) -> Option<u64> {
 
 #[test]
 fn a_demo_started_at_40_s_plays_from_there() {
-    if !have_tmux() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the screen tests: tmux is not installed"
-        );
-        eprintln!("skipped: tmux is not installed (apt-get install tmux)");
+    if !tmux_or_skip() {
         return;
     }
     let _ = media();
@@ -258,6 +260,119 @@ fn a_demo_started_at_40_s_plays_from_there() {
         "the start does not fail:\n{screen}"
     );
     s.wait_for("the end of the title", 60, |t| t.contains("Ended"));
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+}
+
+/// Fails in CI when tmux is missing; elsewhere says so and skips.
+fn tmux_or_skip() -> bool {
+    if have_tmux() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the screen tests: tmux is not installed"
+    );
+    eprintln!("skipped: tmux is not installed (apt-get install tmux)");
+    false
+}
+
+/// Plays the demo in `home` until the title bar's clock reads at least `at_least` seconds,
+/// then quits; the screen as it was just before.
+fn play_until(home: &Path, args: &str, at_least: u64) -> String {
+    let s = Screen::start_in(
+        home,
+        &format!("{} {args}", demo_args()),
+        (140, 45),
+        SETTINGS,
+    );
+    let screen = s.wait_for(&format!("playing at {at_least} s"), 90, |t| {
+        clock_beside(t, "Playing").is_some_and(|c| c >= at_least)
+    });
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0, "{screen}");
+    screen
+}
+
+#[test]
+fn a_title_resumes_where_it_was_left_and_b_starts_over() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let _ = media();
+    let home = tempfile::tempdir().unwrap();
+    // Left at 0:32 or so.
+    play_until(home.path(), "--start 30", 32);
+
+    // --no-resume starts at 0 and leaves the remembered position alone.
+    let s = Screen::start_in(
+        home.path(),
+        &format!("{} --no-resume", demo_args()),
+        (140, 45),
+        SETTINGS,
+    );
+    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
+    let at = clock_beside(&screen, "Playing").unwrap();
+    assert!(at < 5, "--no-resume plays from 0, not {at} s:\n{screen}");
+    assert!(!screen.contains("resumed at"), "{screen}");
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+
+    // A plain play resumes there, with a one-line notice naming the key to start over.
+    let s = Screen::start_in(home.path(), &demo_args(), (140, 45), SETTINGS);
+    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
+    let at = clock_beside(&screen, "Playing").unwrap();
+    assert!((31..40).contains(&at), "resumed at {at} s:\n{screen}");
+    let title_bar = screen.lines().next().unwrap_or_default();
+    assert!(
+        title_bar.contains("resumed at 0:3") && title_bar.contains("(b: start over)"),
+        "the title bar says where it resumed and how to start over:\n{screen}"
+    );
+    // b: back to the beginning.
+    s.keys("b");
+    s.wait_for("the start over", 20, |t| {
+        let title_bar = t.lines().next().unwrap_or_default();
+        clock_beside(t, "Playing").is_some_and(|c| c < 5) && !title_bar.contains("resumed at")
+    });
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+
+    // Left within the first seconds: the next play starts at 0.
+    let s = Screen::start_in(home.path(), &demo_args(), (140, 45), SETTINGS);
+    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
+    let at = clock_beside(&screen, "Playing").unwrap();
+    assert!(
+        at < 5,
+        "started over, then left at once: plays from 0, not {at} s:\n{screen}"
+    );
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+}
+
+#[test]
+fn a_title_watched_to_the_end_starts_at_0_next_time() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let _ = media();
+    let home = tempfile::tempdir().unwrap();
+    // Left midway once, then watched to the end.
+    play_until(home.path(), "--start 20", 22);
+    let s = Screen::start_in(home.path(), &demo_args(), (140, 45), SETTINGS);
+    s.wait_for("resumed at 0:2x", 60, |t| t.contains("resumed at 0:2"));
+    s.keys("up"); // a minute on: past the end of the 60 s title
+    s.wait_for("the end of the title", 60, |t| t.contains(" Ended "));
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+
+    let s = Screen::start_in(home.path(), &demo_args(), (140, 45), SETTINGS);
+    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
+    let at = clock_beside(&screen, "Playing").unwrap();
+    assert!(
+        at < 5,
+        "a title watched to the end plays from 0, not {at} s:\n{screen}"
+    );
+    assert!(!screen.contains("resumed at"), "{screen}");
     s.keys("q");
     assert_eq!(s.wait_exit(20), 0);
 }
