@@ -9,7 +9,7 @@ use reel_stub::backend::{BackendConfig, BackendServer, auth};
 use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
 use reel_stub::oca::{Oca, OcaConfig};
 use reel_stub::title::Layout;
-use reel_stub::up::{Stack, UpConfig, default_media_dir};
+use reel_stub::up::{Stack, UpConfig, default_bookmarks_db, default_media_dir};
 
 #[derive(Parser)]
 #[command(
@@ -70,6 +70,9 @@ struct BackendArgs {
     /// Steering manifest TTL in seconds.
     #[arg(long, default_value_t = 10)]
     steering_ttl: u64,
+    /// SQLite file keeping the users' bookmarks (default: in memory, lost at exit).
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -90,6 +93,10 @@ struct UpArgs {
     /// Start, print the URLs and a playback session, then stop (a smoke test).
     #[arg(long)]
     check: bool,
+    /// SQLite file keeping the users' bookmarks (default: bookmarks.sqlite in the platform data
+    /// directory).
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
 }
 
 fn parse_oca(s: &str) -> Result<(String, String), String> {
@@ -274,6 +281,7 @@ async fn run_backend(args: BackendArgs) -> anyhow::Result<()> {
     }
     config.token_secret = args.token_secret.map(String::into_bytes);
     config.steering_ttl_s = args.steering_ttl;
+    config.bookmarks_db = args.db;
     let backend = BackendServer::start(config).await?;
     println!("playback API and steering on {}", backend.url());
     stop_signal().await;
@@ -286,9 +294,13 @@ async fn run_up(args: UpArgs) -> anyhow::Result<()> {
     config.port_base = args.port_base;
     config.caches = args.caches;
     config.demo_seconds = args.demo_seconds;
+    config.bookmarks_db = Some(args.db.unwrap_or_else(default_bookmarks_db));
     let stack = Stack::start(&config).await?;
     println!("Reel delivery stack on loopback");
     println!("  media        {}", config.media.display());
+    if let Some(db) = &config.bookmarks_db {
+        println!("  bookmarks    {}", db.display());
+    }
     println!(
         "  playback API {}   (demo login: {} / {})",
         stack.backend.url(),

@@ -29,6 +29,8 @@ pub struct UpConfig {
     pub demo_seconds: u32,
     /// Show the encoder's progress bar.
     pub progress: bool,
+    /// The backend's bookmark database; in memory when `None`.
+    pub bookmarks_db: Option<PathBuf>,
 }
 
 impl UpConfig {
@@ -41,6 +43,7 @@ impl UpConfig {
             caches: 3,
             demo_seconds: 120,
             progress: true,
+            bookmarks_db: None,
         }
     }
 }
@@ -60,6 +63,14 @@ pub fn default_media_dir() -> PathBuf {
     directories::ProjectDirs::from("", "", "reel")
         .map(|d| d.data_dir().join("media"))
         .unwrap_or_else(|| PathBuf::from("media"))
+}
+
+/// The platform's data directory for the backend's bookmarks
+/// (`~/.local/share/reel/bookmarks.sqlite` on Linux).
+pub fn default_bookmarks_db() -> PathBuf {
+    directories::ProjectDirs::from("", "", "reel")
+        .map(|d| d.data_dir().join("bookmarks.sqlite"))
+        .unwrap_or_else(|| PathBuf::from("bookmarks.sqlite"))
 }
 
 /// Errors of `up`.
@@ -144,15 +155,16 @@ impl Stack {
                 }
             }
         }
-        let backend = BackendServer::start(BackendConfig::new(
+        let mut backend_config = BackendConfig::new(
             &config.media,
             SocketAddr::new(config.host, port(0)),
             caches
                 .iter()
                 .map(|c| (c.id().to_string(), c.url()))
                 .collect(),
-        ))
-        .await;
+        );
+        backend_config.bookmarks_db = config.bookmarks_db.clone();
+        let backend = BackendServer::start(backend_config).await;
         let backend = match backend {
             Ok(b) => b,
             Err(e) => {

@@ -7,9 +7,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use reel_protocol::{
-    ApiError, CacheHealth, Catalogue, DashSteeringManifest, Faults, FaultsUpdate,
+    ApiError, Bookmark, CacheHealth, Catalogue, DashSteeringManifest, Faults, FaultsUpdate,
     HlsSteeringManifest, LoginResponse, PlaybackResponse,
 };
+use reel_stub::backend::auth::User;
 use reel_stub::backend::{BackendConfig, BackendServer};
 use reel_stub::oca::{CmcdRecord, Oca, OcaConfig};
 use reel_stub::title::{ByteRange, Layout, MediaKind, Rendition, Segment, TitleMeta};
@@ -727,4 +728,142 @@ async fn a_cache_set_down_moves_to_the_end_of_the_pathway_priority_within_one_tt
         first.ttl
     );
     api.shutdown().await;
+}
+
+#[tokio::test]
+async fn bookmarks_are_kept_per_user_and_across_a_backend_restart() {
+    let (dir, root) = media_tree();
+    let cache = start_cache(&root, "oca-a").await;
+    let db = dir.path().join("state/bookmarks.sqlite");
+    let start = || async {
+        let mut config = BackendConfig::new(
+            &root,
+            any_port(),
+            vec![(cache.id().to_string(), cache.url())],
+        );
+        config.users = ["ann", "bob"]
+            .map(|name| User {
+                name: name.into(),
+                password: "pw".into(),
+            })
+            .to_vec();
+        config.bookmarks_db = Some(db.clone());
+        BackendServer::start(config).await.unwrap()
+    };
+    let client = reqwest::Client::new();
+    let token = |backend: &BackendServer, user: &str| {
+        let req = client
+            .post(format!("{}/v1/login", backend.url()))
+            .json(&serde_json::json!({"user": user, "password": "pw"}));
+        async move {
+            let r: LoginResponse = req.send().await.unwrap().json().await.unwrap();
+            r.token
+        }
+    };
+    let url =
+        |backend: &BackendServer, title: &str| format!("{}/v1/bookmarks/{title}", backend.url());
+
+    let backend = start().await;
+    let (ann, bob) = (token(&backend, "ann").await, token(&backend, "bob").await);
+    // Nothing yet; then ann leaves the title at 2.5 s.
+    let r = client
+        .get(url(&backend, "demo"))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<ApiError>().await.unwrap().error, "no_bookmark");
+    let r = client
+        .put(url(&backend, "demo"))
+        .bearer_auth(&ann)
+        .json(&serde_json::json!({"position_s": 2.5, "duration_s": 4.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Bob's bookmark is his own.
+    let r = client
+        .get(url(&backend, "demo"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "another user's bookmark is not bob's");
+    // Refused: no token, a bad body, a position past the end, a title not in the catalogue.
+    let r = client.get(url(&backend, "demo")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    for (title, body, status, code) in [
+        (
+            "demo",
+            serde_json::json!({"position_s": "x"}),
+            400,
+            "bad_request",
+        ),
+        (
+            "demo",
+            serde_json::json!({"position_s": 9.0, "duration_s": 4.0}),
+            400,
+            "bad_bookmark",
+        ),
+        (
+            "demo",
+            serde_json::json!({"position_s": -1.0, "duration_s": 4.0}),
+            400,
+            "bad_bookmark",
+        ),
+        (
+            "nope",
+            serde_json::json!({"position_s": 1.0, "duration_s": 4.0}),
+            404,
+            "unknown_title",
+        ),
+    ] {
+        let r = client
+            .put(url(&backend, title))
+            .bearer_auth(&bob)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{body}");
+        assert_eq!(r.json::<ApiError>().await.unwrap().error, code, "{body}");
+    }
+    backend.shutdown().await;
+
+    // A restart keeps it (new tokens: the signing secret is new).
+    let backend = start().await;
+    let ann = token(&backend, "ann").await;
+    let r = client
+        .get(url(&backend, "demo"))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let kept: Bookmark = r.json().await.unwrap();
+    assert_eq!(
+        (kept.title.as_str(), kept.position_s, kept.duration_s),
+        ("demo", 2.5, 4.0)
+    );
+    assert!(kept.updated_at > 1_700_000_000, "{kept:?}");
+    // Deleted: gone, and deleting again is no error.
+    for _ in 0..2 {
+        let r = client
+            .delete(url(&backend, "demo"))
+            .bearer_auth(&ann)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+    }
+    let r = client
+        .get(url(&backend, "demo"))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    backend.shutdown().await;
+    cache.shutdown().await;
 }

@@ -23,6 +23,8 @@ const RUNTIME_PACKAGES: &[&str] = &[
     "gstreamer1.0-plugins-ugly",
     "gstreamer1.0-libav",
     "gstreamer1.0-tools",
+    // The playback API keeps bookmarks in SQLite (rusqlite links the system library).
+    "libsqlite3-dev",
     // reel-desktop: OpenGL through Mesa (software rendering where there is no GPU), EGL for
     // Wayland, and the X11 libraries winit loads at run time.
     "libgl1-mesa-dri",

@@ -70,6 +70,28 @@ pub enum Format {
     Dash,
 }
 
+/// `PUT /v1/bookmarks/{title}` body: where the signed-in viewer left a title.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookmarkUpdate {
+    /// Playhead, seconds.
+    pub position_s: f64,
+    /// The title's duration, seconds.
+    pub duration_s: f64,
+}
+
+/// `GET /v1/bookmarks/{title}` answer (404 `no_bookmark` when there is none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bookmark {
+    /// Title id.
+    pub title: String,
+    /// Playhead, seconds.
+    pub position_s: f64,
+    /// The title's duration, seconds.
+    pub duration_s: f64,
+    /// When it was saved, seconds since the Unix epoch.
+    pub updated_at: u64,
+}
+
 /// `POST /v1/playback` request body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlaybackRequest {

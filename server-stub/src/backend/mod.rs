@@ -7,11 +7,14 @@
 //!   URI set per pathway and `#EXT-X-CONTENT-STEERING` / `<ContentSteering>`.
 //! - `GET /v1/steering/{id}` → the HLS or DASH-IF steering manifest, honouring `_HLS_pathway`,
 //!   `_HLS_throughput` (or `_DASH_…`).
+//! - `GET`, `PUT`, `DELETE /v1/bookmarks/{title}` (bearer token) → where this user left the title,
+//!   kept in SQLite (see [`bookmarks`]) so that any of their players resumes there.
 //!
 //! The priority comes from polling every cache's `/health`: caches that are down go last, the
 //! others by load (see [`steering`]).
 
 pub mod auth;
+pub mod bookmarks;
 pub mod steering;
 
 use std::collections::HashMap;
@@ -26,7 +29,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use reel_protocol::{
-    ApiError, CacheHealth, CacheState, Catalogue, DashSteeringManifest, Format,
+    ApiError, BookmarkUpdate, CacheHealth, CacheState, Catalogue, DashSteeringManifest, Format,
     HlsSteeringManifest, LoginRequest, LoginResponse, Pathway, PlaybackRequest, PlaybackResponse,
 };
 use tokio::sync::watch;
@@ -35,6 +38,7 @@ use tokio::task::JoinHandle;
 use crate::manifest::{Delivery, dash, hls};
 use crate::title::{TitleMeta, scan_media_root};
 use auth::{TokenError, Tokens, User};
+use bookmarks::{BookmarkError, Bookmarks};
 use steering::{CacheStatus, ClientReport, Policy};
 
 /// How to run the backend.
@@ -56,6 +60,8 @@ pub struct BackendConfig {
     pub steering_ttl_s: u64,
     /// How often each cache's `/health` is polled.
     pub health_interval: Duration,
+    /// The bookmark database (SQLite); in memory, gone with the process, when `None`.
+    pub bookmarks_db: Option<PathBuf>,
 }
 
 impl BackendConfig {
@@ -74,6 +80,7 @@ impl BackendConfig {
             token_ttl: Duration::from_secs(12 * 3600),
             steering_ttl_s: 10,
             health_interval: Duration::from_secs(1),
+            bookmarks_db: None,
         }
     }
 }
@@ -87,6 +94,9 @@ pub enum BackendError {
     /// Bad configuration.
     #[error("{0}")]
     Config(String),
+    /// The bookmark database cannot be opened.
+    #[error(transparent)]
+    Bookmarks(#[from] BookmarkError),
 }
 
 struct Session {
@@ -126,6 +136,7 @@ struct Backend {
     steering_ttl_s: u64,
     policy: Policy,
     sessions: RwLock<HashMap<String, Arc<Session>>>,
+    bookmarks: Bookmarks,
 }
 
 /// A running backend. [`BackendServer::shutdown`] stops it and waits; dropping it stops it too.
@@ -145,6 +156,7 @@ impl BackendServer {
                 "no cache given: pass at least one --oca ID=URL".into(),
             ));
         }
+        let bookmarks = Bookmarks::open(config.bookmarks_db.as_deref())?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| BackendError::Bind(config.listen, e))?;
@@ -189,6 +201,7 @@ impl BackendServer {
             steering_ttl_s: config.steering_ttl_s,
             policy: Policy::default(),
             sessions: RwLock::new(HashMap::new()),
+            bookmarks,
         });
         let router = Router::new()
             .route(
@@ -202,6 +215,10 @@ impl BackendServer {
             .route("/v1/sessions/{id}/master.m3u8", get(session_hls))
             .route("/v1/sessions/{id}/manifest.mpd", get(session_dash))
             .route("/v1/steering/{id}", get(steering_manifest))
+            .route(
+                "/v1/bookmarks/{title}",
+                get(get_bookmark).put(put_bookmark).delete(delete_bookmark),
+            )
             .fallback(|| async {
                 Failure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             })
@@ -467,6 +484,94 @@ impl Backend {
     fn steering_uri(&self, session_id: &str) -> String {
         format!("{}/v1/steering/{session_id}", self.public_url)
     }
+}
+
+/// The user a request's bearer token names.
+fn signed_in(b: &Backend, headers: &HeaderMap) -> Result<String, Failure> {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    b.tokens.verify_header(auth).map_err(Failure::unauthorized)
+}
+
+fn known_title(b: &Backend, title: &str) -> Result<(), Failure> {
+    if load_titles(b)?.iter().any(|t| t.id == title) {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "unknown_title",
+            format!("no title {title:?} in the catalogue"),
+        ))
+    }
+}
+
+fn bookmark_failure(e: BookmarkError) -> Failure {
+    tracing::error!("{e}");
+    Failure::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "bookmarks_unavailable",
+        e.to_string(),
+    )
+}
+
+async fn get_bookmark(
+    State(b): State<Arc<Backend>>,
+    Path(title): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    let user = signed_in(&b, &headers)?;
+    match b.bookmarks.get(&user, &title).map_err(bookmark_failure)? {
+        Some(bookmark) => Ok(axum::Json(bookmark).into_response()),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "no_bookmark",
+            format!("no bookmark for {title:?}"),
+        )),
+    }
+}
+
+async fn put_bookmark(
+    State(b): State<Arc<Backend>>,
+    Path(title): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    let user = signed_in(&b, &headers)?;
+    let update: BookmarkUpdate = parse_json(&body)?;
+    let valid = update.duration_s.is_finite()
+        && update.duration_s > 0.0
+        && update.position_s.is_finite()
+        && (0.0..=update.duration_s).contains(&update.position_s);
+    if !valid {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "bad_bookmark",
+            format!(
+                "a bookmark needs 0 <= position_s <= duration_s and duration_s > 0 (got {} of {})",
+                update.position_s, update.duration_s
+            ),
+        ));
+    }
+    known_title(&b, &title)?;
+    let stored = b
+        .bookmarks
+        .put(&user, &title, update.position_s, update.duration_s)
+        .map_err(bookmark_failure)?;
+    tracing::info!(%user, %title, position_s = stored.position_s, "bookmark saved");
+    Ok(axum::Json(stored).into_response())
+}
+
+async fn delete_bookmark(
+    State(b): State<Arc<Backend>>,
+    Path(title): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Failure> {
+    let user = signed_in(&b, &headers)?;
+    b.bookmarks
+        .delete(&user, &title)
+        .map_err(bookmark_failure)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn playback(
