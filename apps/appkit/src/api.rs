@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use reel_protocol::{
-    ApiError, CacheState, Catalogue, Format, LoginRequest, LoginResponse, PlaybackRequest,
-    PlaybackResponse,
+    ApiError, Bookmark, BookmarkUpdate, CacheState, Catalogue, Format, LoginRequest, LoginResponse,
+    PlaybackRequest, PlaybackResponse,
 };
 use url::Url;
 
@@ -68,6 +68,12 @@ impl Client {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
+        let body = self.send_raw(request).await?;
+        serde_json::from_slice(&body).map_err(|e| ClientError::Malformed(e.to_string()))
+    }
+
+    /// Sends `request`; the body of a success, or the error it names.
+    async fn send_raw(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, ClientError> {
         let shown = self.base.as_str().trim_end_matches('/').to_owned();
         let response = request.send().await.map_err(|e| {
             let mut cause: &dyn std::error::Error = &e;
@@ -82,8 +88,7 @@ impl Client {
             .await
             .map_err(|e| ClientError::Unreachable(shown.clone(), e.to_string()))?;
         if status.is_success() {
-            return serde_json::from_slice(&body)
-                .map_err(|e| ClientError::Malformed(e.to_string()));
+            return Ok(body.to_vec());
         }
         let message = serde_json::from_slice::<ApiError>(&body)
             .map(|e| e.message)
@@ -135,8 +140,53 @@ impl Client {
         .await
     }
 
+    /// Where the signed-in viewer left `title`, if anywhere.
+    pub async fn bookmark(
+        &self,
+        token: &str,
+        title: &str,
+    ) -> Result<Option<Bookmark>, ClientError> {
+        let url = self.url(&format!("v1/bookmarks/{}", path_segment(title)));
+        match self.send(self.http.get(url).bearer_auth(token)).await {
+            Ok(b) => Ok(Some(b)),
+            Err(ClientError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records where the signed-in viewer left `title`.
+    pub async fn save_bookmark(
+        &self,
+        token: &str,
+        title: &str,
+        position_s: f64,
+        duration_s: f64,
+    ) -> Result<Bookmark, ClientError> {
+        let url = self.url(&format!("v1/bookmarks/{}", path_segment(title)));
+        self.send(self.http.put(url).bearer_auth(token).json(&BookmarkUpdate {
+            position_s,
+            duration_s,
+        }))
+        .await
+    }
+
+    /// Forgets where the signed-in viewer left `title`.
+    pub async fn delete_bookmark(&self, token: &str, title: &str) -> Result<(), ClientError> {
+        let url = self.url(&format!("v1/bookmarks/{}", path_segment(title)));
+        self.send_raw(self.http.delete(url).bearer_auth(token))
+            .await
+            .map(|_| ())
+    }
+
     /// The caches as the API last saw them (health, load).
     pub async fn caches(&self) -> Result<Vec<CacheState>, ClientError> {
         self.send(self.http.get(self.url("v1/caches"))).await
     }
+}
+
+/// `s` as one URL path segment (a title id with a `/` or `?` stays one segment).
+fn path_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }

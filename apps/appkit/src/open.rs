@@ -71,6 +71,8 @@ pub struct Opened {
     pub title: String,
     /// The playback API, when the target was a title (for the caches' health).
     pub api: Option<Client>,
+    /// The token the title was opened with (for its bookmark).
+    pub token: Option<String>,
 }
 
 /// The stored token (keyring or `REEL_TOKEN`), read off the async threads.
@@ -110,6 +112,7 @@ pub async fn resolve_with_token(
             url,
             title: target.to_owned(),
             api: None,
+            token: None,
         });
     }
     if target.is_empty() {
@@ -133,6 +136,7 @@ pub async fn resolve_with_token(
         url,
         title: target.to_owned(),
         api: Some(client),
+        token: Some(token),
     })
 }
 

@@ -3,6 +3,9 @@
 //! data directory (`~/.local/share/reel/watch_later.json` on Linux), read afresh before every
 //! change and replaced atomically, so two players never leave half a file and keep each other's
 //! titles. A file that cannot be read is reported, never overwritten.
+//!
+//! A title from the playback API is also bookmarked there, per user ([`Resume`]), so another
+//! player or another machine resumes it; the newer of the two positions wins.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -10,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+use crate::api::Client;
 
 /// A position this close to the start is not worth resuming from.
 pub const MIN_RESUME_S: f64 = 5.0;
@@ -88,12 +93,17 @@ impl ResumeStore {
 
     /// Where `key` was left, if it is worth resuming from.
     pub fn position(&self, key: &str) -> Result<Option<f64>, ResumeError> {
+        Ok(self.saved(key)?.map(|(position, _)| position))
+    }
+
+    /// Where `key` was left and when (seconds since the Unix epoch), if worth resuming from.
+    fn saved(&self, key: &str) -> Result<Option<(f64, u64)>, ResumeError> {
         Ok(self
             .read()?
             .titles
             .get(key)
             .filter(|e| worth_resuming(e.position_s, e.duration_s))
-            .map(|e| e.position_s))
+            .map(|e| (e.position_s, e.saved_at)))
     }
 
     /// Records that `key` was left at `position_s` of `duration_s`; forgets it when it was
@@ -153,6 +163,96 @@ impl ResumeStore {
         tmp.write_all(&json).map_err(io)?;
         tmp.persist(&self.path).map_err(|e| io(e.error))?;
         Ok(())
+    }
+}
+
+/// A title's bookmark at the playback API: the client, the viewer's token and the title id.
+#[derive(Debug, Clone)]
+pub struct RemoteBookmark {
+    /// The playback API.
+    pub api: Client,
+    /// The signed-in viewer's token.
+    pub token: String,
+    /// The catalogue id.
+    pub title: String,
+}
+
+/// Where one title was left: on this machine, and at the playback API when it came from there.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    local: Option<(ResumeStore, String)>,
+    remote: Option<RemoteBookmark>,
+}
+
+impl Resume {
+    /// The title playing from `url` (with its catalogue id, if any), remembered in `local` and,
+    /// for a title of the playback API, at `remote`.
+    pub fn new(
+        local: Option<ResumeStore>,
+        content_id: Option<&str>,
+        url: &Url,
+        remote: Option<RemoteBookmark>,
+    ) -> Resume {
+        let key = title_key(content_id, url);
+        Resume {
+            local: local.map(|store| (store, key)),
+            remote,
+        }
+    }
+
+    /// Where to start: the newer of the local and the API's positions worth resuming from,
+    /// with a line for each place that could not be read.
+    pub async fn position(&self) -> (Option<f64>, Vec<String>) {
+        let mut problems = Vec::new();
+        let local = match &self.local {
+            Some((store, key)) => store.saved(key).unwrap_or_else(|e| {
+                problems.push(format!("not resuming from this machine: {e}"));
+                None
+            }),
+            None => None,
+        };
+        let remote = match &self.remote {
+            Some(r) => match r.api.bookmark(&r.token, &r.title).await {
+                Ok(b) => b
+                    .filter(|b| worth_resuming(b.position_s, b.duration_s))
+                    .map(|b| (b.position_s, b.updated_at)),
+                Err(e) => {
+                    problems.push(format!("not resuming from the playback API: {e}"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let newest = match (local, remote) {
+            (Some(l), Some(r)) => Some(if r.1 >= l.1 { r } else { l }),
+            (l, r) => l.or(r),
+        };
+        (newest.map(|(position, _)| position), problems)
+    }
+
+    /// Records where the title was left (forgets it when watched to the end or barely started),
+    /// here and at the API; a line for each place that could not be written.
+    pub async fn remember(&self, position_s: f64, duration_s: f64, ended: bool) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some((store, key)) = &self.local
+            && let Err(e) = store.remember(key, position_s, duration_s, ended)
+        {
+            problems.push(format!("where this title was left is not remembered: {e}"));
+        }
+        if let Some(r) = &self.remote {
+            let saved = if !ended && worth_resuming(position_s, duration_s) {
+                r.api
+                    .save_bookmark(&r.token, &r.title, position_s, duration_s)
+                    .await
+                    .map(|_| ())
+            } else {
+                r.api.delete_bookmark(&r.token, &r.title).await
+            };
+            if let Err(e) = saved {
+                problems.push(format!("the playback API did not keep the bookmark: {e}"));
+            }
+        }
+        problems
     }
 }
 

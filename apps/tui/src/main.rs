@@ -20,7 +20,7 @@ use player_core::protocol::Format;
 use player_core::{PlayerConfig, PlayerState, Url};
 use reel_appkit::api::{Client, ClientError};
 use reel_appkit::demo::{Demo, DemoConfig};
-use reel_appkit::resume::{self, ResumeStore};
+use reel_appkit::resume::{self, Resume, ResumeStore};
 use reel_appkit::settings::Settings;
 use reel_appkit::{controls, open, token, view};
 
@@ -233,6 +233,15 @@ async fn play(args: PlayArgs, settings: &Settings, backend: &str) -> anyhow::Res
         &mut config,
     )
     .await?;
+    // A title of the playback API is bookmarked there too, for the viewer's other players.
+    let remote = match (&opened.api, &opened.token, &config.content_id) {
+        (Some(api), Some(token), Some(title)) => Some(resume::RemoteBookmark {
+            api: api.clone(),
+            token: token.clone(),
+            title: title.clone(),
+        }),
+        _ => None,
+    };
     run_player(
         opened.url,
         opened.title,
@@ -241,6 +250,7 @@ async fn play(args: PlayArgs, settings: &Settings, backend: &str) -> anyhow::Res
         settings,
         None,
         opened.api,
+        remote,
     )
     .await
 }
@@ -268,6 +278,7 @@ async fn demo(args: DemoArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
         settings,
         Some(demo.clone()),
         Some(api),
+        None,
     )
     .await;
     if let Ok(demo) = Arc::try_unwrap(demo) {
@@ -276,6 +287,9 @@ async fn demo(args: DemoArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     code
 }
 
+/// Plays on the screen (or headless); resumes where the title was left, on this machine or at
+/// the playback API (`remote`), and remembers where it is left.
+#[allow(clippy::too_many_arguments)]
 async fn run_player(
     url: Url,
     title: String,
@@ -284,6 +298,7 @@ async fn run_player(
     settings: &Settings,
     demo: Option<Arc<Demo>>,
     api: Option<Client>,
+    remote: Option<resume::RemoteBookmark>,
 ) -> anyhow::Result<ExitCode> {
     let audio = settings.audio && !options.no_audio;
     if options.headless {
@@ -296,21 +311,23 @@ async fn run_player(
     // Where this title was left: resumed unless a start is asked for, remembered at the end.
     let mut config = config;
     let mut notes = Vec::new();
-    let memory = (settings.resume && !options.no_resume)
-        .then(ResumeStore::platform)
-        .flatten()
-        .map(|store| (store, resume::title_key(config.content_id.as_deref(), &url)));
+    let memory = (settings.resume && !options.no_resume).then(|| {
+        Resume::new(
+            ResumeStore::platform(),
+            config.content_id.as_deref(),
+            &url,
+            remote,
+        )
+    });
     let mut resumed_from = None;
-    if let Some((store, key)) = &memory
+    if let Some(memory) = &memory
         && options.start.is_none()
     {
-        match store.position(key) {
-            Ok(Some(at)) => {
-                config.start_at_s = at;
-                resumed_from = Some(at);
-            }
-            Ok(None) => {}
-            Err(e) => notes.push(format!("not resuming: {e}")),
+        let (at, problems) = memory.position().await;
+        notes.extend(problems);
+        if let Some(at) = at {
+            config.start_at_s = at;
+            resumed_from = Some(at);
         }
     }
     let ended = interactive::run(interactive::Options {
@@ -332,10 +349,13 @@ async fn run_player(
     tracing::info!(frames = ended.frames_drawn, state = ?ended.state, "screen closed");
     // Only a title that loaded (VOD: it has a duration) is remembered, so a failed open keeps
     // what was there.
-    if let (Some((store, key)), Some(duration)) = (&memory, ended.duration_s)
-        && let Err(e) = store.remember(key, ended.position_s, duration, ended.played_to_end)
-    {
-        eprintln!("reel: where this title was left is not remembered: {e}");
+    if let (Some(memory), Some(duration)) = (&memory, ended.duration_s) {
+        for problem in memory
+            .remember(ended.position_s, duration, ended.played_to_end)
+            .await
+        {
+            eprintln!("reel: {problem}");
+        }
     }
     match ended.state {
         PlayerState::Failed(reason) => {

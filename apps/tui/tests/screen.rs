@@ -51,12 +51,17 @@ impl Screen {
 
     /// Runs in `home`, which outlives the screen (a second run finds what the first left).
     fn start_in(home: &Path, args: &str, size: (u16, u16), settings: &str) -> Screen {
+        Screen::start_with(home, args, size, settings, "")
+    }
+
+    /// [`Screen::start_in`] with `env` (`NAME=value …`) added to the environment.
+    fn start_with(home: &Path, args: &str, size: (u16, u16), settings: &str, env: &str) -> Screen {
         let config = home.join(".config/reel");
         std::fs::create_dir_all(&config).unwrap();
         std::fs::write(config.join("config.toml"), settings).unwrap();
         let name = format!("reel-test-{}-{}", std::process::id(), fastrand_name());
         let command = format!(
-            "env HOME={home} XDG_CONFIG_HOME={home}/.config XDG_CACHE_HOME={home}/.cache XDG_DATA_HOME={home}/.local/share TERM=xterm-256color {bin} {args}; echo \"[reel exited with $?]\"",
+            "env HOME={home} XDG_CONFIG_HOME={home}/.config XDG_CACHE_HOME={home}/.cache XDG_DATA_HOME={home}/.local/share TERM=xterm-256color {env} {bin} {args}; echo \"[reel exited with $?]\"",
             home = home.display(),
             bin = env!("CARGO_BIN_EXE_reel"),
         );
@@ -439,4 +444,56 @@ fn titles_and_login_without_a_keyring_explain_themselves() {
         .unwrap();
     let printed = PathBuf::from(String::from_utf8_lossy(&path.stdout).trim());
     assert_eq!(printed, home.path().join("cfg/reel/config.toml"));
+}
+
+#[test]
+fn a_title_of_the_playback_api_resumes_on_another_machine() {
+    if !tmux_or_skip() {
+        return;
+    }
+    // One backend keeping bookmarks in SQLite; two terminals with nothing in common but the
+    // viewer's login.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut config = reel_stub::up::UpConfig::new(media());
+    config.port_base = 0;
+    config.progress = false;
+    config.bookmarks_db = Some(state.path().join("bookmarks.sqlite"));
+    let stack = runtime
+        .block_on(reel_stub::up::Stack::start(&config))
+        .unwrap();
+    let backend = stack.backend.url();
+    let api = reel_appkit::api::Client::new(&backend).unwrap();
+    let token = runtime.block_on(api.login("demo", "reel")).unwrap().token;
+    let env = format!("REEL_TOKEN={token}");
+    let args = |extra: &str| format!("play demo --backend {backend} --no-audio {extra}");
+
+    let first = tempfile::tempdir().unwrap();
+    let s = Screen::start_with(first.path(), &args("--start 30"), (140, 45), SETTINGS, &env);
+    let screen = s.wait_for("playing at 32 s", 90, |t| {
+        clock_beside(t, "Playing").is_some_and(|c| c >= 32)
+    });
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0, "{screen}");
+    let bookmark = runtime
+        .block_on(api.bookmark(&token, "demo"))
+        .unwrap()
+        .expect("the playback API has the bookmark");
+    assert!((31.0..40.0).contains(&bookmark.position_s), "{bookmark:?}");
+
+    let second = tempfile::tempdir().unwrap();
+    let s = Screen::start_with(second.path(), &args(""), (140, 45), SETTINGS, &env);
+    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
+    let at = clock_beside(&screen, "Playing").unwrap();
+    assert!(
+        (31..40).contains(&at),
+        "resumed from the API's bookmark, not at {at} s:\n{screen}"
+    );
+    assert!(
+        screen.lines().next().unwrap().contains("resumed at 0:3"),
+        "{screen}"
+    );
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+    runtime.block_on(stack.backend.shutdown());
 }
