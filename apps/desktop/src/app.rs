@@ -16,6 +16,7 @@ use reel_appkit::api::{Client, ClientError};
 use reel_appkit::controls::{self, Action};
 use reel_appkit::demo::{DEMO_USER, Demo, DemoConfig};
 use reel_appkit::open;
+use reel_appkit::resume::Resume;
 use reel_appkit::settings::Settings;
 use reel_appkit::token;
 use reel_appkit::view::PlayerView;
@@ -43,8 +44,11 @@ pub struct Options {
     pub abr: Option<String>,
     /// Sound on the default output.
     pub audio: bool,
-    /// Where the first title starts, in seconds (taken by the first playback).
+    /// Where the first title starts, in seconds (taken by the first playback); otherwise a
+    /// title resumes where it was left.
     pub start: Option<f64>,
+    /// Resume titles where they were left and remember where they are left.
+    pub resume: bool,
     /// Open with the stats panel shown.
     pub stats: bool,
     /// Open fullscreen.
@@ -68,6 +72,9 @@ pub struct Exit {
     pub failure: Option<String>,
     /// The demo stack, to shut down.
     pub demo: Option<Arc<Demo>>,
+    /// Where the title playing was left, to remember: the store, position, duration, and
+    /// whether it played to its end.
+    pub bookmark: Option<(Resume, f64, f64, bool)>,
 }
 
 /// Results of work done on the runtime.
@@ -82,6 +89,8 @@ enum Reply {
     LoggedOut(Result<String, String>),
     /// The catalogue's titles.
     Titles(Result<Vec<String>, String>),
+    /// Background work with nothing to report (it logged what went wrong).
+    Noted,
 }
 
 /// The playhead between the engine's once-a-second reports.
@@ -96,6 +105,8 @@ pub struct DesktopApp {
     view: PlayerView,
     video: VideoTexture,
     playback: Option<Playback>,
+    /// Where the title playing is remembered.
+    resume: Option<Resume>,
     demo: Option<Arc<Demo>>,
     /// A token in hand for this window only (the demo's, or one the keyring could not keep).
     session_token: Option<String>,
@@ -144,6 +155,7 @@ impl DesktopApp {
             view: PlayerView::new("", abr, demo_mode),
             video: VideoTexture::default(),
             playback: None,
+            resume: None,
             demo: None,
             session_token: None,
             backend: opts.backend.clone(),
@@ -201,6 +213,7 @@ impl DesktopApp {
             Err(e) => return self.fail(e),
         };
         let format = self.opts.format;
+        let (resume, explicit_start) = (self.opts.resume, self.opts.start.is_some());
         self.spawn(async move {
             let started = async {
                 let demo = Demo::start(&config).await.map_err(one_line)?;
@@ -229,7 +242,12 @@ impl DesktopApp {
                     title: format!("{title} (demo)"),
                     config,
                     api: opened.api,
-                };
+                    resume: None,
+                    resumed_from: None,
+                    notes: Vec::new(),
+                }
+                .resume(opened.token, resume, explicit_start)
+                .await;
                 Ok::<_, String>((Arc::new(demo), login.token, target))
             };
             Reply::Demo(started.await)
@@ -252,19 +270,38 @@ impl DesktopApp {
             self.opts.format,
             self.session_token.clone(),
         );
+        let (resume, explicit_start) = (self.opts.resume, self.opts.start.is_some());
         self.spawn(async move {
             let resolved =
                 open::resolve_with_token(&target, &backend, format, token.as_deref(), &mut config)
                     .await
-                    .map(|opened| Target {
-                        url: opened.url,
-                        title: opened.title,
-                        config,
-                        api: opened.api,
-                    })
                     .map_err(one_line);
+            let resolved = match resolved {
+                Ok(opened) => Ok(Target {
+                    url: opened.url,
+                    title: opened.title,
+                    config,
+                    api: opened.api,
+                    resume: None,
+                    resumed_from: None,
+                    notes: Vec::new(),
+                }
+                .resume(opened.token, resume, explicit_start)
+                .await),
+                Err(e) => Err(e),
+            };
             Reply::Opened(number, resolved)
         });
+    }
+
+    /// Where the title playing was left, for its resume store: only a title that loaded and
+    /// is not live (it has a duration) is remembered.
+    fn bookmark(&self) -> Option<(Resume, f64, f64, bool)> {
+        let resume = self.resume.clone()?;
+        let duration = self.view.duration_s?;
+        self.playback.as_ref()?;
+        let ended = self.view.state == PlayerState::Ended;
+        Some((resume, self.view.position_s, duration, ended))
     }
 
     fn fail(&mut self, e: impl std::fmt::Display) {
@@ -278,8 +315,17 @@ impl DesktopApp {
         if let Some(start) = self.opts.start.take() {
             target.config.start_at_s = start;
         }
-        // The old session stops as its Playback drops.
+        // The old session stops as its Playback drops; where it was left is remembered.
+        if let Some((resume, position, duration, ended)) = self.bookmark() {
+            self.spawn(async move {
+                for problem in resume.remember(position, duration, ended).await {
+                    tracing::warn!("{problem}");
+                }
+                Reply::Noted
+            });
+        }
         self.playback = None;
+        self.resume = target.resume.take();
         let mut view = PlayerView::new(
             target.title.clone(),
             target.config.abr.name(),
@@ -288,6 +334,13 @@ impl DesktopApp {
         view.volume = self.view.volume;
         view.muted = self.view.muted;
         view.help = self.view.help;
+        view.resumed_from = target.resumed_from;
+        view.start_over_key = controls::key_of(&self.opts.settings.keys, "start_over")
+            .unwrap_or("b")
+            .to_owned();
+        for note in &target.notes {
+            view.note(note.clone());
+        }
         self.view = view;
         self.video.clear();
         self.error = None;
@@ -297,7 +350,8 @@ impl DesktopApp {
                     controls::send_volume(&self.view, &p.handle);
                 }
                 self.playback = Some(p);
-                self.status = None;
+                // One line saying where it resumed and how to start over, while near there.
+                self.status = self.view.resume_notice();
             }
             Err(e) => self.fail(e),
         }
@@ -389,6 +443,7 @@ impl DesktopApp {
             }
             Reply::LoggedOut(line) => self.login_dialog.status = Some(line),
             Reply::Titles(titles) => self.open_dialog.titles = Some(titles),
+            Reply::Noted => {}
         }
     }
 
@@ -623,6 +678,14 @@ impl eframe::App for DesktopApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.pump();
+        // The resume notice goes once the playhead moved on (or the viewer started over).
+        let notice_shown = self
+            .status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("resumed at "));
+        if notice_shown && self.view.resume_notice().is_none() {
+            self.status = None;
+        }
         if let Some(p) = &self.playback {
             self.video.upload(&ctx, &p.slot);
         }
@@ -726,9 +789,11 @@ impl eframe::App for DesktopApp {
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         let failure = self.error_line();
+        let bookmark = self.bookmark();
         self.playback = None;
         let mut exit = self.opts.exit.lock().expect("exit slot");
         exit.failure = failure;
         exit.demo = self.demo.take();
+        exit.bookmark = bookmark;
     }
 }

@@ -55,9 +55,12 @@ struct Cli {
     /// No sound (it is also off, quietly, when there is no audio device).
     #[arg(long)]
     no_audio: bool,
-    /// Start the first title at this position, in seconds.
+    /// Start the first title at this position, in seconds (instead of where it was left).
     #[arg(long, value_name = "SECONDS", value_parser = parse_start)]
     start: Option<f64>,
+    /// Do not resume titles where they were left, nor remember where they are left.
+    #[arg(long)]
+    no_resume: bool,
     /// Open with the stats panel shown (`i` toggles it).
     #[arg(long)]
     stats: bool,
@@ -163,6 +166,7 @@ fn main() -> ExitCode {
         abr: cli.abr.clone(),
         audio: settings.audio && !cli.no_audio,
         start: cli.start,
+        resume: settings.resume && !cli.no_resume,
         stats: cli.stats,
         fullscreen: cli.fullscreen,
         dump: cli.dump_state.clone(),
@@ -186,10 +190,15 @@ fn main() -> ExitCode {
         native,
         Box::new(move |cc| Ok(Box::new(app::DesktopApp::new(cc.egui_ctx.clone(), options)))),
     );
-    let (failure, demo) = {
+    let (failure, demo, bookmark) = {
         let mut exit = exit.lock().expect("exit slot");
-        (exit.failure.take(), exit.demo.take())
+        (exit.failure.take(), exit.demo.take(), exit.bookmark.take())
     };
+    if let Some((resume, position, duration, ended)) = bookmark {
+        for problem in runtime.block_on(resume.remember(position, duration, ended)) {
+            eprintln!("reel-desktop: {problem}");
+        }
+    }
     if let Some(demo) = demo.and_then(Arc::into_inner) {
         runtime.block_on(demo.shutdown());
     }

@@ -11,6 +11,7 @@ use player_core::protocol::CacheState;
 use player_core::sink::{GstSink, GstSinkConfig};
 use player_core::{Command, Player, PlayerConfig, PlayerHandle, PlayerState, TimedEvent, Url};
 use reel_appkit::api::Client;
+use reel_appkit::resume::{RemoteBookmark, Resume, ResumeStore};
 use reel_appkit::view::PlayerView;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -26,6 +27,51 @@ pub struct Target {
     pub config: PlayerConfig,
     /// The playback API, for the caches' health.
     pub api: Option<Client>,
+    /// Where the title was left and is remembered (off with `--no-resume`).
+    pub resume: Option<Resume>,
+    /// Where it resumed, when it did.
+    pub resumed_from: Option<f64>,
+    /// Lines for the event log (a store that could not be read).
+    pub notes: Vec<String>,
+}
+
+impl Target {
+    /// Looks up where the title was left, here and at the playback API (with `token`), and
+    /// starts there unless `explicit_start`; remembers it later unless resuming is off.
+    pub async fn resume(
+        mut self,
+        token: Option<String>,
+        enabled: bool,
+        explicit_start: bool,
+    ) -> Target {
+        if !enabled {
+            return self;
+        }
+        let remote = match (&self.api, token, &self.config.content_id) {
+            (Some(api), Some(token), Some(title)) => Some(RemoteBookmark {
+                api: api.clone(),
+                token,
+                title: title.clone(),
+            }),
+            _ => None,
+        };
+        let resume = Resume::new(
+            ResumeStore::platform(),
+            self.config.content_id.as_deref(),
+            &self.url,
+            remote,
+        );
+        if !explicit_start {
+            let (at, problems) = resume.position().await;
+            self.notes.extend(problems);
+            if let Some(at) = at {
+                self.config.start_at_s = at;
+                self.resumed_from = Some(at);
+            }
+        }
+        self.resume = Some(resume);
+        self
+    }
 }
 
 /// The running session.

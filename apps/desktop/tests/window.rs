@@ -141,6 +141,11 @@ struct Window {
 
 impl Window {
     fn start(x: &Xvfb, args: &[&str]) -> Window {
+        Window::start_env(x, args, &[])
+    }
+
+    /// [`Window::start`] with `env` added to the environment.
+    fn start_env(x: &Xvfb, args: &[&str], env: &[(&str, &str)]) -> Window {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("home/.config/reel");
         std::fs::create_dir_all(&config).unwrap();
@@ -162,6 +167,7 @@ impl Window {
             .env_remove("REEL_BACKEND")
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("WAYLAND_DISPLAY")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -454,4 +460,70 @@ fn a_bad_url_and_a_dead_backend_end_as_one_line() {
     );
     w.press("q");
     assert_eq!(w.wait_exit(20).code(), Some(1));
+}
+
+#[test]
+fn a_title_resumes_where_another_player_left_it_and_is_left_for_the_next() {
+    if !have_tools() {
+        return;
+    }
+    // One backend keeping bookmarks in SQLite, as `reel-stub up` runs it.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut config = reel_stub::up::UpConfig::new(media());
+    config.port_base = 0;
+    config.progress = false;
+    config.bookmarks_db = Some(state.path().join("bookmarks.sqlite"));
+    let stack = runtime
+        .block_on(reel_stub::up::Stack::start(&config))
+        .unwrap();
+    let backend = stack.backend.url();
+    let api = reel_appkit::api::Client::new(&backend).unwrap();
+    let token = runtime.block_on(api.login("demo", "reel")).unwrap().token;
+    // The viewer left the title at 0:40 in the terminal player (its exit path saving this is
+    // tested in apps/tui/tests/screen.rs).
+    runtime
+        .block_on(api.save_bookmark(&token, "demo", 40.0, 90.0))
+        .unwrap();
+
+    let x = Xvfb::start();
+    let mut w = Window::start_env(
+        &x,
+        &["demo", "--backend", &backend, "--no-audio"],
+        &[("REEL_TOKEN", &token)],
+    );
+    let s = w.wait_for("playback with frames presented", 90, |s| {
+        s["state"] == "Playing" && frames(s) > 10
+    });
+    let first = s["first_frame_pts_s"].as_f64().unwrap();
+    assert!(
+        (40.0 - 1.0 / 30.0..40.1).contains(&first),
+        "resumed on the frame at 0:40, not {first:.3} s"
+    );
+    assert_eq!(
+        s["status"].as_str(),
+        Some("resumed at 0:40 (b: start over)"),
+        "{s:#?}"
+    );
+    look(&x, &mut w, "7-resumed-at-40s");
+    // Left at 0:44 or later: the next player resumes there.
+    w.wait_for("the playhead past 0:44", 30, |s| {
+        s["position_s"].as_f64().unwrap() >= 44.0
+    });
+    w.press("q");
+    let status = w.wait_exit(20);
+    assert!(
+        status.success(),
+        "exit status {status}; stderr: {}",
+        w.stderr()
+    );
+    let bookmark = runtime
+        .block_on(api.bookmark(&token, "demo"))
+        .unwrap()
+        .expect("the desktop player left a bookmark");
+    assert!(
+        (44.0..60.0).contains(&bookmark.position_s),
+        "the bookmark moved on to where the window was closed: {bookmark:?}"
+    );
+    runtime.block_on(stack.backend.shutdown());
 }
