@@ -41,7 +41,16 @@ const RUNTIME_PACKAGES: &[&str] = &[
 /// Needed by the tests on top: ffprobe (in ffmpeg) checks that other software reads our output;
 /// nginx serves as a real CDN pathway in the chaos suite; tmux drives the terminal player; Xvfb
 /// (with xauth) gives the desktop player a display and ImageMagick's `import` screenshots it.
-const TEST_PACKAGES: &[&str] = &["ffmpeg", "nginx", "tmux", "xvfb", "xauth", "imagemagick"];
+/// gst-play-1.0 (in -base-apps) is what the memory benchmark measures Reel against.
+const TEST_PACKAGES: &[&str] = &[
+    "ffmpeg",
+    "nginx",
+    "tmux",
+    "xvfb",
+    "xauth",
+    "imagemagick",
+    "gstreamer1.0-plugins-base-apps",
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
