@@ -237,17 +237,9 @@ impl DesktopApp {
                 )
                 .await
                 .map_err(one_line)?;
-                let target = Target {
-                    url: opened.url,
-                    title: format!("{title} (demo)"),
-                    config,
-                    api: opened.api,
-                    resume: None,
-                    resumed_from: None,
-                    notes: Vec::new(),
-                }
-                .resume(opened.token, resume, explicit_start)
-                .await;
+                let target = Target::new(opened, format!("{title} (demo)"), config)
+                    .resume(resume, explicit_start)
+                    .await;
                 Ok::<_, String>((Arc::new(demo), login.token, target))
             };
             Reply::Demo(started.await)
@@ -277,17 +269,12 @@ impl DesktopApp {
                     .await
                     .map_err(one_line);
             let resolved = match resolved {
-                Ok(opened) => Ok(Target {
-                    url: opened.url,
-                    title: opened.title,
-                    config,
-                    api: opened.api,
-                    resume: None,
-                    resumed_from: None,
-                    notes: Vec::new(),
+                Ok(opened) => {
+                    let title = opened.title.clone();
+                    Ok(Target::new(opened, title, config)
+                        .resume(resume, explicit_start)
+                        .await)
                 }
-                .resume(opened.token, resume, explicit_start)
-                .await),
                 Err(e) => Err(e),
             };
             Reply::Opened(number, resolved)

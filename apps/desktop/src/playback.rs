@@ -11,6 +11,7 @@ use player_core::protocol::CacheState;
 use player_core::sink::{GstSink, GstSinkConfig};
 use player_core::{Command, Player, PlayerConfig, PlayerHandle, PlayerState, TimedEvent, Url};
 use reel_appkit::api::Client;
+use reel_appkit::open::Opened;
 use reel_appkit::resume::{RemoteBookmark, Resume, ResumeStore};
 use reel_appkit::view::PlayerView;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -33,21 +34,32 @@ pub struct Target {
     pub resumed_from: Option<f64>,
     /// Lines for the event log (a store that could not be read).
     pub notes: Vec<String>,
+    /// The token the title was opened with, for its bookmark at the playback API.
+    token: Option<String>,
 }
 
 impl Target {
-    /// Looks up where the title was left, here and at the playback API (with `token`), and
-    /// starts there unless `explicit_start`; remembers it later unless resuming is off.
-    pub async fn resume(
-        mut self,
-        token: Option<String>,
-        enabled: bool,
-        explicit_start: bool,
-    ) -> Target {
+    /// `opened`, shown as `title`, played with `config`.
+    pub fn new(opened: Opened, title: String, config: PlayerConfig) -> Target {
+        Target {
+            url: opened.url,
+            title,
+            config,
+            api: opened.api,
+            resume: None,
+            resumed_from: None,
+            notes: Vec::new(),
+            token: opened.token,
+        }
+    }
+
+    /// Looks up where the title was left, here and at the playback API, and starts there
+    /// unless `explicit_start`; remembers it later unless resuming is off.
+    pub async fn resume(mut self, enabled: bool, explicit_start: bool) -> Target {
         if !enabled {
             return self;
         }
-        let remote = match (&self.api, token, &self.config.content_id) {
+        let remote = match (&self.api, self.token.take(), &self.config.content_id) {
             (Some(api), Some(token), Some(title)) => Some(RemoteBookmark {
                 api: api.clone(),
                 token,
