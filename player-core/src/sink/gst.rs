@@ -181,7 +181,7 @@ impl GstSink {
     fn video_output(&self) -> Result<gst::Element, SinkError> {
         let bin = gst::Bin::new();
         let convert = make("videoconvert")?;
-        let queue = make("queue")?;
+        let queue = frame_queue()?;
         let sink: gst::Element = match &self.config.on_frame {
             Some(callback) => {
                 let mut caps = gst::Caps::builder("video/x-raw").field("format", "RGBA");
@@ -190,9 +190,10 @@ impl GstSink {
                 }
                 let appsink = gst_app::AppSink::builder()
                     .caps(&caps.build())
-                    .max_buffers(2)
+                    .max_buffers(1)
                     .drop(true)
                     .build();
+                appsink.set_property("enable-last-sample", false);
                 let callback = callback.clone();
                 appsink.set_callbacks(
                     gst_app::AppSinkCallbacks::builder()
@@ -224,6 +225,7 @@ impl GstSink {
             }
             None => gst::ElementFactory::make("fakesink")
                 .property("sync", true)
+                .property("enable-last-sample", false)
                 .build()
                 .map_err(gst_err)?,
         };
@@ -237,9 +239,11 @@ impl GstSink {
                 gst::PadProbeReturn::Ok
             });
         let scale = make("videoscale")?;
-        bin.add_many([&queue, &convert, &scale, &sink])
+        // Scaled first, then converted: a frame for the terminal is converted to RGBA at its
+        // small size, never at the decoded size (8 MB a frame at 1080p).
+        bin.add_many([&queue, &scale, &convert, &sink])
             .map_err(gst_err)?;
-        gst::Element::link_many([&queue, &convert, &scale, &sink]).map_err(gst_err)?;
+        gst::Element::link_many([&queue, &scale, &convert, &sink]).map_err(gst_err)?;
         let pad = gst::GhostPad::with_target(&queue.static_pad("sink").expect("queue sink pad"))
             .map_err(gst_err)?;
         bin.add_pad(&pad).map_err(gst_err)?;
@@ -293,6 +297,56 @@ impl GstSink {
     }
 }
 
+/// Frame sizes up to which a video decoder runs on one thread: libav decodes 1080p H.264
+/// several times faster than real time on one core, and every frame thread it adds keeps
+/// its own set of reference frames (about 20 MB each at 1080p). Above it, libav picks.
+const ONE_THREAD_MAX_PIXELS: u64 = 1920 * 1088;
+
+/// Gives a libav video decoder one thread for frames up to 1080p: the decoder's input caps are
+/// read as they arrive (the decoder opens with the thread count set at that moment, and again
+/// when the rendition changes size).
+fn limit_decoder_threads(element: &gst::Element) {
+    let is_video_decoder = element.factory().is_some_and(|f| {
+        f.has_type(gst::ElementFactoryType::DECODER | gst::ElementFactoryType::MEDIA_VIDEO)
+    });
+    if !is_video_decoder || element.find_property("max-threads").is_none() {
+        return;
+    }
+    let Some(pad) = element.static_pad("sink") else {
+        return;
+    };
+    let decoder = element.downgrade();
+    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        if let Some(gst::PadProbeData::Event(event)) = &info.data
+            && let gst::EventView::Caps(caps) = event.view()
+            && let Some(s) = caps.caps().structure(0)
+            && let (Ok(w), Ok(h)) = (s.get::<i32>("width"), s.get::<i32>("height"))
+            && let Some(decoder) = decoder.upgrade()
+        {
+            let pixels = u64::from(w.unsigned_abs()) * u64::from(h.unsigned_abs());
+            let threads: i32 = if pixels <= ONE_THREAD_MAX_PIXELS {
+                1
+            } else {
+                0
+            };
+            decoder.set_property("max-threads", threads);
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// The queue between the decoder and the video output: it lets the decoder run ahead of the
+/// clock by one frame, as playbin's video chain does, instead of by a `queue`'s default 10 MB
+/// (three 1080p frames).
+fn frame_queue() -> Result<gst::Element, SinkError> {
+    gst::ElementFactory::make("queue")
+        .property("max-size-buffers", 1u32)
+        .property("max-size-bytes", 0u32)
+        .property("max-size-time", 0u64)
+        .build()
+        .map_err(|_| SinkError::Setup("GStreamer element \"queue\" is missing".into()))
+}
+
 fn make(factory: &str) -> Result<gst::Element, SinkError> {
     gst::ElementFactory::make(factory)
         .build()
@@ -322,6 +376,9 @@ impl Sink for GstSink {
                     .build(),
             );
             let decode = make("decodebin")?;
+            if let Some(bin) = decode.downcast_ref::<gst::Bin>() {
+                bin.connect_deep_element_added(|_, _, element| limit_decoder_threads(element));
+            }
             self.pipeline
                 .add_many([src.upcast_ref::<gst::Element>(), &decode])
                 .map_err(gst_err)?;
@@ -481,5 +538,32 @@ mod tests {
         check_decodable("avc1.4d401f,mp4a.40.2").unwrap();
         // Codecs Reel does not map are left to decodebin.
         check_decodable("xyz1.0").unwrap();
+    }
+
+    /// The decoder's thread count once caps of this size reached it.
+    fn threads_for(width: i32, height: i32) -> i32 {
+        init().unwrap();
+        let decoder = gst::ElementFactory::make("avdec_h264").build().unwrap();
+        limit_decoder_threads(&decoder);
+        decoder.set_property("max-threads", 7i32);
+        let caps = gst::Caps::builder("video/x-h264")
+            .field("stream-format", "avc")
+            .field("alignment", "au")
+            .field("width", width)
+            .field("height", height)
+            .build();
+        let pad = decoder.static_pad("sink").unwrap();
+        pad.set_active(true).unwrap();
+        // Whether the decoder accepts these caps without codec data does not matter here: the
+        // probe reads them on their way in.
+        let _ = pad.send_event(gst::event::Caps::new(&caps));
+        decoder.property::<i32>("max-threads")
+    }
+
+    #[test]
+    fn video_decoders_run_on_one_thread_up_to_1080p_and_libav_picks_above() {
+        assert_eq!(threads_for(1920, 1080), 1);
+        assert_eq!(threads_for(640, 360), 1);
+        assert_eq!(threads_for(3840, 2160), 0, "4K: libav's own thread count");
     }
 }
