@@ -159,15 +159,44 @@ pub struct RawResponse {
     pub body: Bytes,
 }
 
+/// The TLS client settings every [`Fetcher`] in the process shares, as reqwest builds them
+/// (the platform's certificate verifier, HTTP/2 then HTTP/1.1 by ALPN). Building them reads the
+/// system's root certificates, about 3 ms that every session used to spend before its first
+/// request; now the first session of a process does.
+fn shared_tls() -> Option<rustls::ClientConfig> {
+    static TLS: std::sync::OnceLock<Option<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    TLS.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = rustls_platform_verifier::Verifier::new(provider.clone()).ok()?;
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .ok()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Some(tls)
+    })
+    .clone()
+}
+
 impl Fetcher {
     /// A client with these timeouts; connections are kept alive and reused.
     pub fn new(config: FetchConfig) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("reel/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds with rustls");
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(config.connect_timeout)
+                .pool_idle_timeout(Duration::from_secs(30))
+                .user_agent(concat!("reel/", env!("CARGO_PKG_VERSION")))
+        };
+        // Should reqwest ever refuse the shared settings, it builds its own as before.
+        let client = shared_tls()
+            .and_then(|tls| builder().tls_backend_preconfigured(tls).build().ok())
+            .unwrap_or_else(|| {
+                builder()
+                    .build()
+                    .expect("the HTTP client builds with rustls")
+            });
         Fetcher {
             client,
             config,
@@ -497,6 +526,17 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shared_tls_settings_are_built_once_and_taken_by_reqwest() {
+        let tls = shared_tls().expect("the platform verifier loads");
+        assert_eq!(tls.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        // A rustls version apart from reqwest's would be refused here (and fall back, slowly).
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .expect("reqwest takes the shared settings");
+    }
 
     #[test]
     fn only_transient_failures_are_retried() {

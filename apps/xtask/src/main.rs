@@ -23,6 +23,8 @@ const RUNTIME_PACKAGES: &[&str] = &[
     "gstreamer1.0-plugins-ugly",
     "gstreamer1.0-libav",
     "gstreamer1.0-tools",
+    // HTTPS: the root certificates the fetcher verifies caches against.
+    "ca-certificates",
     // The playback API keeps bookmarks in SQLite (rusqlite links the system library).
     "libsqlite3-dev",
     // reel-desktop: OpenGL through Mesa (software rendering where there is no GPU), EGL for
@@ -41,8 +43,10 @@ const RUNTIME_PACKAGES: &[&str] = &[
 /// Needed by the tests on top: ffprobe (in ffmpeg) checks that other software reads our output;
 /// nginx serves as a real CDN pathway in the chaos suite; tmux drives the terminal player; Xvfb
 /// (with xauth) gives the desktop player a display and ImageMagick's `import` screenshots it.
-/// gst-play-1.0 (in -base-apps) is what the memory benchmark measures Reel against.
+/// gst-play-1.0 (in -base-apps) is what the memory benchmark measures Reel against; openssl
+/// makes the self-signed certificate of the HTTPS test.
 const TEST_PACKAGES: &[&str] = &[
+    "openssl",
     "ffmpeg",
     "nginx",
     "tmux",
