@@ -530,13 +530,16 @@ fn a_seek_inside_a_segment_shows_the_frame_asked_for() {
         let url = Url::parse(&format!("{}/demo/master.m3u8", oca.url())).unwrap();
         let (sink, shown) = frame_timing_sink();
         let player = Player::open(url, sink, PlayerConfig::default());
-        let mut events = player.events();
-        loop {
-            let e = events.recv().await.unwrap();
-            if matches!(e.event, PlayerEvent::FirstFrame { .. }) {
-                break;
+        // Seek while playing: once a few frames were shown (a frame prerolled while paused
+        // is shown only when playing starts, and a seek before that flushes it unseen).
+        let playing = async {
+            while shown.lock().unwrap().len() < 3 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-        }
+        };
+        tokio::time::timeout(Duration::from_secs(30), playing)
+            .await
+            .expect("frames are shown");
         player.command(Command::Seek(9.5));
         let o = tokio::time::timeout(Duration::from_secs(60), player.finished())
             .await
