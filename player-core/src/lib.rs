@@ -29,6 +29,7 @@ pub mod cmcd;
 pub mod events;
 pub mod fetch;
 pub mod manifest;
+pub mod pathways;
 pub mod presentation;
 pub mod qoe;
 pub mod session;
