@@ -335,9 +335,9 @@ fn limit_decoder_threads(element: &gst::Element) {
     });
 }
 
-/// The queue between the decoder and the video output: it lets the decoder run ahead of the
-/// clock by one frame, as playbin's video chain does, instead of by a `queue`'s default 10 MB
-/// (three 1080p frames).
+/// The queue between the decoder and the video output: the decoder runs one frame ahead of
+/// the clock, on its own thread, instead of up to a `queue`'s default 10 MB (three 1080p
+/// frames).
 fn frame_queue() -> Result<gst::Element, SinkError> {
     gst::ElementFactory::make("queue")
         .property("max-size-buffers", 1u32)
