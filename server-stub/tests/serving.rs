@@ -762,16 +762,20 @@ async fn bookmarks_are_kept_per_user_and_across_a_backend_restart() {
     };
     let url =
         |backend: &BackendServer, title: &str| format!("{}/v1/bookmarks/{title}", backend.url());
+    let get = |backend: &BackendServer, token: &str| {
+        client.get(url(backend, "demo")).bearer_auth(token).send()
+    };
+    let delete = |backend: &BackendServer, token: &str| {
+        client
+            .delete(url(backend, "demo"))
+            .bearer_auth(token)
+            .send()
+    };
 
     let backend = start().await;
     let (ann, bob) = (token(&backend, "ann").await, token(&backend, "bob").await);
     // Nothing yet; then ann leaves the title at 2.5 s.
-    let r = client
-        .get(url(&backend, "demo"))
-        .bearer_auth(&ann)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&backend, &ann).await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.json::<ApiError>().await.unwrap().error, "no_bookmark");
     let r = client
@@ -783,12 +787,7 @@ async fn bookmarks_are_kept_per_user_and_across_a_backend_restart() {
         .unwrap();
     assert_eq!(r.status(), 200);
     // Bob's bookmark is his own.
-    let r = client
-        .get(url(&backend, "demo"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&backend, &bob).await.unwrap();
     assert_eq!(r.status(), 404, "another user's bookmark is not bob's");
     // Refused: no token, a bad body, a position past the end, a title not in the catalogue.
     let r = client.get(url(&backend, "demo")).send().await.unwrap();
@@ -834,12 +833,7 @@ async fn bookmarks_are_kept_per_user_and_across_a_backend_restart() {
     // A restart keeps it (new tokens: the signing secret is new).
     let backend = start().await;
     let ann = token(&backend, "ann").await;
-    let r = client
-        .get(url(&backend, "demo"))
-        .bearer_auth(&ann)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&backend, &ann).await.unwrap();
     assert_eq!(r.status(), 200);
     let kept: Bookmark = r.json().await.unwrap();
     assert_eq!(
@@ -849,20 +843,10 @@ async fn bookmarks_are_kept_per_user_and_across_a_backend_restart() {
     assert!(kept.updated_at > 1_700_000_000, "{kept:?}");
     // Deleted: gone, and deleting again is no error.
     for _ in 0..2 {
-        let r = client
-            .delete(url(&backend, "demo"))
-            .bearer_auth(&ann)
-            .send()
-            .await
-            .unwrap();
+        let r = delete(&backend, &ann).await.unwrap();
         assert_eq!(r.status(), 204);
     }
-    let r = client
-        .get(url(&backend, "demo"))
-        .bearer_auth(&ann)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&backend, &ann).await.unwrap();
     assert_eq!(r.status(), 404);
     backend.shutdown().await;
     cache.shutdown().await;
