@@ -282,6 +282,18 @@ fn tmux_or_skip() -> bool {
     false
 }
 
+/// Plays `args` in `home` until the clock shows, checks that playback started at 0 (`why`
+/// says why it should), quits, and returns the screen seen.
+fn plays_from_0(home: &Path, args: &str, why: &str) -> String {
+    let s = Screen::start_in(home, args, (140, 45), SETTINGS);
+    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
+    let at = clock_beside(&screen, "Playing").unwrap();
+    assert!(at < 5, "{why} plays from 0, not {at} s:\n{screen}");
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+    screen
+}
+
 /// Plays the demo in `home` until the title bar's clock reads at least `at_least` seconds,
 /// then quits; the screen as it was just before.
 fn play_until(home: &Path, args: &str, at_least: u64) -> String {
@@ -310,18 +322,12 @@ fn a_title_resumes_where_it_was_left_and_b_starts_over() {
     play_until(home.path(), "--start 30", 32);
 
     // --no-resume starts at 0 and leaves the remembered position alone.
-    let s = Screen::start_in(
+    let screen = plays_from_0(
         home.path(),
         &format!("{} --no-resume", demo_args()),
-        (140, 45),
-        SETTINGS,
+        "--no-resume",
     );
-    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
-    let at = clock_beside(&screen, "Playing").unwrap();
-    assert!(at < 5, "--no-resume plays from 0, not {at} s:\n{screen}");
     assert!(!screen.contains("resumed at"), "{screen}");
-    s.keys("q");
-    assert_eq!(s.wait_exit(20), 0);
 
     // A plain play resumes there, with a one-line notice naming the key to start over.
     let s = Screen::start_in(home.path(), &demo_args(), (140, 45), SETTINGS);
@@ -343,15 +349,11 @@ fn a_title_resumes_where_it_was_left_and_b_starts_over() {
     assert_eq!(s.wait_exit(20), 0);
 
     // Left within the first seconds: the next play starts at 0.
-    let s = Screen::start_in(home.path(), &demo_args(), (140, 45), SETTINGS);
-    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
-    let at = clock_beside(&screen, "Playing").unwrap();
-    assert!(
-        at < 5,
-        "started over, then left at once: plays from 0, not {at} s:\n{screen}"
+    plays_from_0(
+        home.path(),
+        &demo_args(),
+        "started over, then left at once:",
     );
-    s.keys("q");
-    assert_eq!(s.wait_exit(20), 0);
 }
 
 #[test]
@@ -370,16 +372,8 @@ fn a_title_watched_to_the_end_starts_at_0_next_time() {
     s.keys("q");
     assert_eq!(s.wait_exit(20), 0);
 
-    let s = Screen::start_in(home.path(), &demo_args(), (140, 45), SETTINGS);
-    let screen = s.wait_for("playing", 60, |t| clock_beside(t, "Playing").is_some());
-    let at = clock_beside(&screen, "Playing").unwrap();
-    assert!(
-        at < 5,
-        "a title watched to the end plays from 0, not {at} s:\n{screen}"
-    );
+    let screen = plays_from_0(home.path(), &demo_args(), "a title watched to the end");
     assert!(!screen.contains("resumed at"), "{screen}");
-    s.keys("q");
-    assert_eq!(s.wait_exit(20), 0);
 }
 
 #[test]
