@@ -9,6 +9,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::presentation::{ByteRange, MediaKind};
+
 /// Longest `cid` / `sid` string sent, in characters (CTA-5004).
 const MAX_STRING_CHARS: usize = 64;
 
@@ -155,6 +157,76 @@ pub struct CmcdRequest {
     pub startup: bool,
 }
 
+/// What the player knows about one segment request; [`CmcdRequest::for_segment`] turns it into
+/// the request's CMCD data.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentRequest<'a> {
+    /// What the segment carries.
+    pub kind: MediaKind,
+    /// The rendition's bitrate, bit/s.
+    pub bitrate_bps: u64,
+    /// The track's highest rendition bitrate, bit/s.
+    pub top_bitrate_bps: u64,
+    /// The segment's duration, seconds.
+    pub duration_s: f64,
+    /// Media buffered ahead of the play position for this segment's stream, seconds.
+    pub buffer_s: f64,
+    /// The player's throughput estimate, bit/s.
+    pub throughput_bps: Option<f64>,
+    /// The segment's URL and the next segment's, for the next-object key.
+    pub url: Option<&'a Url>,
+    /// The URL of the segment after this one at the same rendition.
+    pub next_url: Option<&'a Url>,
+    /// The byte range of the segment after this one.
+    pub next_range: Option<ByteRange>,
+    /// The buffer ran dry since the previous segment request.
+    pub starved: bool,
+    /// The player is starting up, seeking or recovering from a stall.
+    pub startup: bool,
+}
+
+impl CmcdRequest {
+    /// The CMCD data of a media segment request: the buffer is also the deadline (the segment is
+    /// needed before it runs out), and the requested maximum throughput is enough to fetch the
+    /// segment in a quarter of its duration.
+    pub fn for_segment(segment: &SegmentRequest<'_>) -> Self {
+        Self {
+            object_type: Some(match segment.kind {
+                MediaKind::Video => ObjectType::Video,
+                MediaKind::Audio => ObjectType::Audio,
+                MediaKind::Text => ObjectType::TimedText,
+            }),
+            bitrate_kbps: Some(segment.bitrate_bps / 1000),
+            top_bitrate_kbps: Some(segment.top_bitrate_bps / 1000),
+            duration_s: Some(segment.duration_s),
+            buffer_length_s: Some(segment.buffer_s),
+            deadline_s: Some(segment.buffer_s),
+            measured_throughput_bps: segment.throughput_bps,
+            requested_max_throughput_bps: Some(4.0 * segment.bitrate_bps as f64),
+            next_object: segment
+                .url
+                .zip(segment.next_url)
+                .map(|(from, to)| relative_reference(from, to)),
+            next_range: segment
+                .next_range
+                .map(|r| (r.offset, r.offset + r.length.saturating_sub(1))),
+            buffer_starvation: segment.starved,
+            startup: segment.startup,
+        }
+    }
+
+    /// The same request's initialization segment: object type `i`, and no next object (the
+    /// media segment comes next, and it is requested anyway).
+    pub fn for_init(&self) -> Self {
+        Self {
+            object_type: Some(ObjectType::Init),
+            next_object: None,
+            next_range: None,
+            ..self.clone()
+        }
+    }
+}
+
 impl CmcdSession {
     /// A session in [`CmcdMode::Headers`] at playback rate 1, with a fresh random GUID as `sid`.
     pub fn new(
@@ -281,6 +353,12 @@ impl CmcdSession {
             out.query_pairs_mut().append_pair("CMCD", &payload);
         }
         out
+    }
+
+    /// The URL and headers a request goes out with: the data in the query or in the headers,
+    /// as the session's mode says.
+    pub fn apply(&self, url: &Url, req: &CmcdRequest) -> (Url, HeaderMap) {
+        (self.apply_query(url, req), self.headers(req))
     }
 }
 
@@ -451,6 +529,95 @@ mod tests {
             .into_iter()
             .find(|(k, _)| *k == key)
             .map(|(_, v)| v)
+    }
+
+    fn segment_request<'a>(url: &'a Url, next: &'a Url) -> SegmentRequest<'a> {
+        SegmentRequest {
+            kind: MediaKind::Video,
+            bitrate_bps: 3_200_000,
+            top_bitrate_bps: 6_000_000,
+            duration_s: 4.0,
+            buffer_s: 12.0,
+            throughput_bps: Some(25_000_000.0),
+            url: Some(url),
+            next_url: Some(next),
+            next_range: Some(ByteRange {
+                offset: 1000,
+                length: 500,
+            }),
+            starved: true,
+            startup: false,
+        }
+    }
+
+    #[test]
+    fn a_segment_request_carries_its_rendition_buffer_and_next_object() {
+        let url = Url::parse("http://oca/t/v3/seg_7.m4s").unwrap();
+        let next = Url::parse("http://oca/t/v3/seg_8.m4s").unwrap();
+        let req = CmcdRequest::for_segment(&segment_request(&url, &next));
+        let payload = session().payload(&req);
+        for key in [
+            "bl=12000",
+            "br=3200",
+            "bs",
+            "d=4000",
+            "dl=12000",
+            "mtp=25000",
+            "nor=\"seg_8.m4s\"",
+            "nrr=\"1000-1499\"",
+            "ot=v",
+            "rtp=12800",
+            "tb=6000",
+        ] {
+            assert!(payload.split(',').any(|p| p == key), "{key} in {payload}");
+        }
+        assert!(!payload.split(',').any(|p| p == "su"), "{payload}");
+    }
+
+    #[test]
+    fn segment_requests_name_their_object_type_by_kind() {
+        let url = Url::parse("http://oca/t/a/seg_7.m4s").unwrap();
+        let types: Vec<_> = [MediaKind::Video, MediaKind::Audio, MediaKind::Text]
+            .into_iter()
+            .map(|kind| {
+                CmcdRequest::for_segment(&SegmentRequest {
+                    kind,
+                    ..segment_request(&url, &url)
+                })
+                .object_type
+            })
+            .collect();
+        assert_eq!(
+            types,
+            [
+                Some(ObjectType::Video),
+                Some(ObjectType::Audio),
+                Some(ObjectType::TimedText)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_init_request_is_type_i_with_no_next_object() {
+        let url = Url::parse("http://oca/t/v3/seg_7.m4s").unwrap();
+        let next = Url::parse("http://oca/t/v3/seg_8.m4s").unwrap();
+        let init = CmcdRequest::for_segment(&segment_request(&url, &next)).for_init();
+        assert_eq!(init.object_type, Some(ObjectType::Init));
+        assert_eq!((init.next_object, init.next_range), (None, None));
+        assert_eq!(init.bitrate_kbps, Some(3200));
+    }
+
+    #[test]
+    fn apply_sends_the_data_the_sessions_way() {
+        let url = Url::parse("http://oca/t/v3/seg_7.m4s").unwrap();
+        let (same, headers) = session().apply(&url, &video_request());
+        assert_eq!(same, url);
+        assert!(header(&headers, "CMCD-Object").is_some_and(|h| h.contains("ot=v")));
+        let (queried, none) = session()
+            .with_mode(CmcdMode::Query)
+            .apply(&url, &video_request());
+        assert!(queried.query().unwrap().starts_with("CMCD="), "{queried}");
+        assert!(none.is_empty());
     }
 
     #[test]

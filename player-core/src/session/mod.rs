@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::buffer::{BufferPolicy, FetchGate};
 use crate::cmcd::{
-    CmcdMode, CmcdRequest, CmcdSession, ObjectType, StreamType, StreamingFormat, relative_reference,
+    CmcdMode, CmcdRequest, CmcdSession, SegmentRequest, StreamType, StreamingFormat,
 };
 use crate::events::{Command, PlayerEvent, PlayerState, RenditionInfo, TimedEvent};
 use crate::fetch::{FetchConfig, FetchError, Fetcher, Progress};
@@ -915,60 +915,34 @@ impl Session {
         let budget = (budget_s > 1.5).then(|| Duration::from_secs_f64(budget_s - 1.0));
         // CMCD for this request (and the init request, if separate).
         let cmcd = self.cmcd.clone().map(|session| {
-            let top = track
-                .representations
-                .iter()
-                .map(Representation::nominal_bitrate)
-                .max()
-                .unwrap_or(0);
-            let bitrate = rep.nominal_bitrate();
             let next = next_segment(rep.segment_list(), segment.end_s());
             let next_url = next.and_then(|n| rep.url(&n.resource, pathway.as_deref()));
-            let request = CmcdRequest {
-                object_type: Some(match kind {
-                    MediaKind::Video => ObjectType::Video,
-                    MediaKind::Audio => ObjectType::Audio,
-                    MediaKind::Text => ObjectType::TimedText,
-                }),
-                bitrate_kbps: Some(bitrate / 1000),
-                top_bitrate_kbps: Some(top / 1000),
-                duration_s: Some(segment.duration_s),
-                buffer_length_s: Some(budget_s),
-                deadline_s: Some(budget_s),
-                measured_throughput_bps: throughput,
-                // Enough to fetch a segment in a quarter of its duration.
-                requested_max_throughput_bps: Some(4.0 * bitrate as f64),
-                next_object: media_url
-                    .as_ref()
-                    .zip(next_url.as_ref())
-                    .map(|(from, to)| relative_reference(from, to)),
-                next_range: next
-                    .and_then(|n| n.resource.range)
-                    .map(|r| (r.offset, r.offset + r.length.saturating_sub(1))),
-                buffer_starvation: self.starved,
+            let request = CmcdRequest::for_segment(&SegmentRequest {
+                kind,
+                bitrate_bps: rep.nominal_bitrate(),
+                top_bitrate_bps: track
+                    .representations
+                    .iter()
+                    .map(Representation::nominal_bitrate)
+                    .max()
+                    .unwrap_or(0),
+                duration_s: segment.duration_s,
+                buffer_s: budget_s,
+                throughput_bps: throughput,
+                url: media_url.as_ref(),
+                next_url: next_url.as_ref(),
+                next_range: next.and_then(|n| n.resource.range),
+                starved: self.starved,
                 startup: !self.first_frame_seen || self.state == PlayerState::Buffering,
-            };
+            });
             (session, request)
         });
         self.starved = false;
         let with_cmcd = move |url: &Url, init: bool| -> (Url, HeaderMap) {
             match &cmcd {
                 None => (url.clone(), HeaderMap::new()),
-                Some((session, request)) => {
-                    let init_request;
-                    let request = if init {
-                        init_request = CmcdRequest {
-                            object_type: Some(ObjectType::Init),
-                            next_object: None,
-                            next_range: None,
-                            ..request.clone()
-                        };
-                        &init_request
-                    } else {
-                        request
-                    };
-                    (session.apply_query(url, request), session.headers(request))
-                }
+                Some((session, request)) if init => session.apply(url, &request.for_init()),
+                Some((session, request)) => session.apply(url, request),
             }
         };
         self.streams[i].in_flight = true;
