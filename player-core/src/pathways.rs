@@ -104,6 +104,13 @@ impl PathwayChooser {
         Some(next)
     }
 
+    /// Whether [`PathwayChooser::fail_over`] would find a pathway to move to.
+    pub fn can_fail_over(&self, now_s: f64) -> bool {
+        self.order
+            .iter()
+            .any(|p| self.current.as_deref() != Some(p.as_str()) && !self.is_penalized(p, now_s))
+    }
+
     /// Steering sent a new priority: adopts it and moves to its first usable pathway if that is
     /// not the current one; returns the new pathway when it changed. An empty order is ignored;
     /// when every pathway is penalized the current one stays.
@@ -259,6 +266,17 @@ mod tests {
         // Empty orders are ignored.
         assert_eq!(ch.set_priority(Vec::new(), 302.0), None);
         assert_eq!(ch.order(), ids(&["c", "a"]).as_slice());
+    }
+
+    #[test]
+    fn can_fail_over_says_whether_fail_over_would_move() {
+        let mut ch = PathwayChooser::new(&ids(&["a", "b"]), None);
+        assert!(ch.can_fail_over(0.0));
+        ch.penalize("b", 0.0);
+        assert!(!ch.can_fail_over(1.0), "only the current one is left");
+        assert_eq!(ch.fail_over(1.0), None);
+        assert!(ch.can_fail_over(400.0), "penalties expire");
+        assert!(!PathwayChooser::new(&[], None).can_fail_over(0.0));
     }
 
     #[test]

@@ -38,6 +38,7 @@ use crate::steering::{
 };
 
 mod commands;
+mod failover;
 mod live;
 mod validate;
 pub use validate::validate_media;
@@ -1144,108 +1145,79 @@ impl Session {
         Ok(())
     }
 
-    /// Retries are exhausted for a segment: the next pathway (the failing one is penalized),
-    /// then a lower rendition, then — every pathway penalized, lowest rendition — try again while
-    /// the buffer lasts, and fail only when it is empty (or the segment is missing everywhere).
+    /// Retries are exhausted for a segment: [`failover::decide`] says what next, and this carries
+    /// it out.
     fn on_segment_failure(&mut self, i: usize, f: &Fetch, error: String) -> Result<(), String> {
-        // Too slow for this rendition is not the pathway's failure: what was measured goes to the
-        // ABR and the segment is fetched again lower, from the same pathway — unless what was
-        // measured cannot carry even the lowest rendition, in which case no rung on this pathway
-        // will do and the next pathway is tried at once (stepping down rung by rung, each step
-        // judged for a second or more, would spend the buffer).
-        if let Err(FetchError::Abandoned {
-            bytes, elapsed_ms, ..
-        }) = &f.result
-            && f.rendition > 0
-        {
-            let sample = ThroughputSample {
-                bytes: *bytes,
-                duration_s: *elapsed_ms as f64 / 1000.0,
-                ttfb_s: 0.0,
-            };
-            self.history.push(sample);
-            let lowest_bps = self.track(&self.streams[i]).representations[0].nominal_bitrate();
-            let measured_bps = sample.bits_per_second();
-            if measured_bps < 1.2 * lowest_bps as f64 && self.pathways_of(i, f.rendition) > 1 {
-                let now = self.now_s();
-                self.fail_over(now, f.pathway.as_deref(), |from| {
-                    format!(
-                        "{from} is too slow: {:.0} kbit/s measured on segment {}, under the lowest \
-                         rendition's {:.0} kbit/s",
-                        measured_bps / 1000.0,
-                        f.segment.number,
-                        lowest_bps as f64 / 1000.0
-                    )
-                });
+        // What an abandoned download measured goes to the ABR whatever is decided.
+        let abandoned_at_bps = match &f.result {
+            Err(FetchError::Abandoned {
+                bytes, elapsed_ms, ..
+            }) => {
+                let sample = ThroughputSample {
+                    bytes: *bytes,
+                    duration_s: *elapsed_ms as f64 / 1000.0,
+                    ttfb_s: 0.0,
+                };
+                self.history.push(sample);
+                Some(sample.bits_per_second())
             }
-            self.emitter.emit(PlayerEvent::Downswitch {
-                segment: f.segment.number,
-                from: f.rendition,
-                to: f.rendition - 1,
-                reason: format!("too slow for the buffer: {error}"),
-            });
-            self.streams[i].gate.force_below = Some(f.rendition - 1);
-            return Ok(());
-        }
-        let now = self.now_s();
-        let alternatives = self.pathways_of(i, f.rendition);
-        let penalty_s = self.config.pathway_penalty_s;
-        if alternatives > 1
-            && self.fail_over(now, f.pathway.as_deref(), |from| {
-                format!(
-                    "segment {} failed on {from}: {error}; avoiding it for {penalty_s:.0} s",
-                    f.segment.number
-                )
-            })
-        {
-            return Ok(()); // the scheduler fetches it again from the new pathway
-        }
-        if f.rendition > 0 {
-            self.emitter.emit(PlayerEvent::Downswitch {
-                segment: f.segment.number,
-                from: f.rendition,
-                to: f.rendition - 1,
-                reason: error,
-            });
-            self.streams[i].gate.force_below = Some(f.rendition - 1);
-            return Ok(());
-        }
-        let kind = match f.kind {
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-            MediaKind::Text => "text",
+            _ => None,
         };
-        let missing = f
-            .result
-            .as_ref()
-            .err()
-            .is_some_and(FetchError::is_not_found);
-        let buffer = self.buffer_s();
-        if !missing && buffer > 0.5 {
-            self.emitter.emit(PlayerEvent::Warning {
-                message: format!(
-                    "{kind} segment {} failed everywhere ({error}); trying again while the buffer lasts ({buffer:.1} s)",
-                    f.segment.number
-                ),
-            });
-            self.streams[i].gate.retry_at = Some(Instant::now() + Duration::from_millis(500));
-            return Ok(());
+        let failure = failover::Failure {
+            kind: f.kind,
+            segment: f.segment.number,
+            rendition: f.rendition,
+            error: &error,
+            abandoned_at_bps,
+            not_found: f
+                .result
+                .as_ref()
+                .err()
+                .is_some_and(FetchError::is_not_found),
+        };
+        let now = self.now_s();
+        let circumstances = failover::Circumstances {
+            lowest_bps: self.track(&self.streams[i]).representations[0].nominal_bitrate(),
+            pathways: self.pathways_of(i, f.rendition),
+            can_leave: self.can_leave(now, f.pathway.as_deref()),
+            buffer_s: self.buffer_s(),
+            penalty_s: self.config.pathway_penalty_s,
+        };
+        let decision = failover::decide(&failure, &circumstances);
+        if let Some(leave) = &decision.leave {
+            self.fail_over(now, f.pathway.as_deref(), |from| leave.reason(from));
         }
-        Err(format!(
-            "{kind} segment {} could not be played: {error}",
-            f.segment.number
-        ))
+        match decision.next {
+            failover::Next::Refetch => {}
+            failover::Next::StepDown { to, reason } => {
+                self.emitter.emit(PlayerEvent::Downswitch {
+                    segment: f.segment.number,
+                    from: f.rendition,
+                    to,
+                    reason,
+                });
+                self.streams[i].gate.force_below = Some(to);
+            }
+            failover::Next::RetryLater { after, warning } => {
+                self.emitter.emit(PlayerEvent::Warning { message: warning });
+                self.streams[i].gate.retry_at = Some(Instant::now() + after);
+            }
+            failover::Next::Fail(reason) => return Err(reason),
+        }
+        Ok(())
     }
 
     /// A pathway that cannot deliver even the lowest rendition in real time is left for the next
     /// one (and penalized): no rendition change can save playback there.
     fn leave_if_too_slow(&mut self, i: usize, f: &Fetch, sample: &ThroughputSample) {
-        let alternatives = self.pathways_of(i, f.rendition);
-        if f.kind != MediaKind::Video
-            || f.rendition != 0
-            || alternatives < 2
-            || sample.duration_s <= 1.2 * f.segment.duration_s
-        {
+        let pathways = self.pathways_of(i, f.rendition);
+        if !failover::too_slow_to_stay(
+            f.kind,
+            f.rendition,
+            pathways,
+            sample.duration_s,
+            f.segment.duration_s,
+        ) {
             return;
         }
         let now = self.now_s();
@@ -1258,6 +1230,13 @@ impl Session {
                 sample.bits_per_second() / 1000.0
             )
         });
+    }
+
+    /// Whether [`Session::fail_over`] from `failed` would succeed: the session already left it,
+    /// or another pathway is usable.
+    fn can_leave(&self, now: f64, failed: Option<&str>) -> bool {
+        failed.is_some_and(|failed| self.pathways.current() != Some(failed))
+            || self.pathways.can_fail_over(now)
     }
 
     /// Pathways rendition `rendition` of stream `i` can be fetched from.
