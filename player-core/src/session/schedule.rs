@@ -1,0 +1,366 @@
+//! Scheduling and request building: which stream fetches next and at which rendition (the ABR's
+//! choice, then the viewer's cap or pin and any forced step down), and the request itself —
+//! init and media, in one request when they sit side by side, with CMCD, a time budget taken
+//! from the buffer, and abandonment of a download that would outlast it.
+
+use std::time::{Duration, Instant};
+
+use abr::ThroughputSample;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use reqwest::header::HeaderMap;
+use url::Url;
+
+use super::{Session, Stream};
+use crate::cmcd::{CmcdRequest, SegmentRequest};
+use crate::events::{PlayerEvent, PlayerState};
+use crate::fetch::{FetchError, Progress};
+use crate::presentation::{MediaKind, Representation, Segment};
+
+/// The downloads in flight.
+pub(super) type InFlight = FuturesUnordered<BoxFuture<'static, Fetch>>;
+
+/// A finished request: what was asked for, and what came back.
+pub(super) struct Fetch {
+    pub(super) kind: MediaKind,
+    /// The pathway the request went to (`None`: the default, unsteered location).
+    pub(super) pathway: Option<String>,
+    pub(super) epoch: u64,
+    pub(super) part: usize,
+    pub(super) rendition: usize,
+    pub(super) segment: Segment,
+    pub(super) result: Result<(Option<Bytes>, Bytes, ThroughputSample, Option<String>), FetchError>,
+}
+
+impl Session {
+    /// Starts the next download of every stream that wants one.
+    pub(super) fn schedule(&mut self, inflight: &mut InFlight) {
+        let position = self.sink.position_s();
+        for i in 0..self.streams.len() {
+            if self.streams[i].in_flight || self.streams[i].done {
+                continue;
+            }
+            if self.streams[i]
+                .gate
+                .retry_at
+                .is_some_and(|t| Instant::now() < t)
+            {
+                continue;
+            }
+            if self
+                .segment_at(&self.streams[i], self.streams[i].rendition)
+                .is_none()
+            {
+                // This part is exhausted: next period, the end, or (live) wait for a reload.
+                let s = &mut self.streams[i];
+                if s.part + 1 < s.parts.len() {
+                    s.part += 1;
+                    s.rendition = 0;
+                } else if !self.presentation.live {
+                    s.done = true;
+                    let kind = s.kind;
+                    self.sink.end_of_stream(kind);
+                }
+                continue;
+            }
+            let ahead = self.streams[i].buffered_end_s - position;
+            if !self.streams[i].gate.wants_more(ahead, &self.config.buffer) {
+                continue;
+            }
+            let rendition = if self.streams[i].kind == MediaKind::Video {
+                self.choose_rendition(i, ahead)
+            } else {
+                0
+            };
+            self.start_fetch(i, rendition, inflight);
+        }
+    }
+
+    fn choose_rendition(&mut self, i: usize, buffer_s: f64) -> usize {
+        let ladder = self.ladder(&self.streams[i]);
+        let last = self.streams[i].pushed_init.as_ref().map(|p| p.1);
+        let (upcoming, segment_duration_s, segment) = self.upcoming_sizes(i, 5);
+        let decision = self.config.abr.choose(&abr::Context {
+            ladder: &ladder,
+            buffer_s,
+            max_buffer_s: self.config.buffer.high_watermark_s,
+            segment_duration_s,
+            history: &self.history,
+            last_choice: last,
+            segment,
+            upcoming_sizes_bits: &upcoming,
+            rebuffer_weight: abr::sim::SimConfig::default().rebuffer_weight,
+        });
+        let mut choice = decision.rendition.min(ladder.len().saturating_sub(1));
+        let mut reason = decision.reason;
+        if let Some(cap) = self.cap_bps {
+            let allowed = ladder.iter().rposition(|&b| b <= cap).unwrap_or(0);
+            if choice > allowed {
+                choice = allowed;
+                reason = format!("{reason}; capped at {} kbit/s", cap / 1000);
+            }
+        }
+        if let Some(pin) = self.pinned {
+            choice = pin.min(ladder.len().saturating_sub(1));
+            reason = "pinned by the viewer".into();
+        }
+        if let Some(limit) = self.streams[i].gate.force_below
+            && choice > limit
+        {
+            choice = limit;
+            reason = format!("{reason}; the segment failed at a higher rendition");
+        }
+        let stream = &self.streams[i];
+        let segment = self.segment_at(stream, choice).map_or(0, |s| s.number);
+        self.emitter.emit(PlayerEvent::AbrDecision {
+            segment,
+            rendition: choice,
+            bitrate: ladder.get(choice).copied().unwrap_or(0),
+            algorithm: self.config.abr.name().into(),
+            reason: reason.clone(),
+        });
+        if last != Some(choice) {
+            self.emitter.emit(PlayerEvent::RenditionSwitch {
+                from: last,
+                to: choice,
+                reason,
+            });
+        }
+        choice
+    }
+
+    /// Sizes (bits) of the next `n` segments of stream `i` at every rendition — from the manifest
+    /// or index where known, else bitrate × duration — with the nominal segment duration and the
+    /// index of the next segment.
+    fn upcoming_sizes(&self, i: usize, n: usize) -> (Vec<Vec<f64>>, f64, usize) {
+        let stream = &self.streams[i];
+        let track = self.track(stream);
+        let lists: Vec<&[Segment]> = track
+            .representations
+            .iter()
+            .map(|r| r.segment_list())
+            .collect();
+        let first = lists[0]
+            .iter()
+            .position(|s| s.start_s + s.duration_s / 2.0 > stream.next_start_s)
+            .unwrap_or(lists[0].len());
+        let duration = lists[0].get(first).map_or(4.0, |s| s.duration_s.max(0.1));
+        let sizes = (first..(first + n).min(lists[0].len()))
+            .map(|k| {
+                track
+                    .representations
+                    .iter()
+                    .zip(&lists)
+                    .map(|(r, list)| {
+                        list.get(k)
+                            .and_then(|s| s.size.map(|b| b as f64 * 8.0))
+                            .unwrap_or(r.nominal_bitrate() as f64 * duration)
+                    })
+                    .collect()
+            })
+            .collect();
+        (sizes, duration, first)
+    }
+
+    fn segment_at(&self, stream: &Stream, rendition: usize) -> Option<Segment> {
+        let track = self.track(stream);
+        let rep = track
+            .representations
+            .get(rendition.min(track.representations.len() - 1))?;
+        next_segment(rep.segment_list(), stream.next_start_s).cloned()
+    }
+
+    fn start_fetch(&mut self, i: usize, rendition: usize, inflight: &mut InFlight) {
+        let pathway = self.pathways.current().map(str::to_owned);
+        let position_s = self.sink.position_s();
+        let throughput = self.throughput_estimate();
+        let stream = &self.streams[i];
+        let track = self.track(stream);
+        let wanted = rendition.min(track.representations.len() - 1);
+        // The chosen rendition may lack this segment (unaddressable, or shorter after a live
+        // reload): take the highest one below it that has it.
+        let Some((rendition, segment)) = (0..=wanted).rev().find_map(|r| {
+            next_segment(track.representations[r].segment_list(), stream.next_start_s)
+                .map(|s| (r, s.clone()))
+        }) else {
+            return;
+        };
+        let rep = &track.representations[rendition];
+        let media_url = rep.url(&segment.resource, pathway.as_deref());
+        let init_key = segment
+            .init
+            .as_ref()
+            .and_then(|init| rep.url(init, pathway.as_deref()).map(|u| (u, init.range)));
+        let kind = stream.kind;
+        let part = stream.part;
+        let epoch = self.epoch;
+        let cached_init = init_key
+            .as_ref()
+            .and_then(|(u, r)| self.init_cache.get(&init_cache_key(u, *r)).cloned());
+        let fetcher = self.fetcher.clone();
+        let emitter = self.emitter.clone();
+        let expected = segment.size;
+        let budget_s = (stream.buffered_end_s - position_s).max(0.0);
+        let can_abandon = kind == MediaKind::Video && rendition > 0;
+        // Time budget: a request may not outlast the buffer (less a margin) before the session
+        // moves to another pathway; with no buffer to protect, the configured timeouts apply.
+        let budget = (budget_s > 1.5).then(|| Duration::from_secs_f64(budget_s - 1.0));
+        // CMCD for this request (and the init request, if separate).
+        let cmcd = self.cmcd.clone().map(|session| {
+            let next = next_segment(rep.segment_list(), segment.end_s());
+            let next_url = next.and_then(|n| rep.url(&n.resource, pathway.as_deref()));
+            let request = CmcdRequest::for_segment(&SegmentRequest {
+                kind,
+                bitrate_bps: rep.nominal_bitrate(),
+                top_bitrate_bps: track
+                    .representations
+                    .iter()
+                    .map(Representation::nominal_bitrate)
+                    .max()
+                    .unwrap_or(0),
+                duration_s: segment.duration_s,
+                buffer_s: budget_s,
+                throughput_bps: throughput,
+                url: media_url.as_ref(),
+                next_url: next_url.as_ref(),
+                next_range: next.and_then(|n| n.resource.range),
+                starved: self.starved,
+                startup: !self.first_frame_seen || self.state == PlayerState::Buffering,
+            });
+            (session, request)
+        });
+        self.starved = false;
+        let with_cmcd = move |url: &Url, init: bool| -> (Url, HeaderMap) {
+            match &cmcd {
+                None => (url.clone(), HeaderMap::new()),
+                Some((session, request)) if init => session.apply(url, &request.for_init()),
+                Some((session, request)) => session.apply(url, request),
+            }
+        };
+        self.streams[i].in_flight = true;
+        let used_pathway = pathway.clone();
+        inflight.push(Box::pin(async move {
+            let result = async {
+                let Some(media_url) = media_url else {
+                    return Err(FetchError::Body {
+                        url: segment.resource.uri.clone(),
+                        reason: "cannot resolve the segment URL".into(),
+                    });
+                };
+                let on_retry = |attempt: u32, e: &FetchError| {
+                    emitter.emit(PlayerEvent::Retry {
+                        url: media_url.to_string(),
+                        attempt,
+                        error: e.to_string(),
+                    })
+                };
+                // The init segment directly before the media segment in the same file (the
+                // byte-range layout): one request for both saves a round trip at start-up and on
+                // every rendition switch.
+                if cached_init.is_none()
+                    && let Some((init_url, Some(init_range))) = &init_key
+                    && let Some(media_range) = segment.resource.range
+                    && *init_url == media_url
+                    && init_range.offset + init_range.length == media_range.offset
+                {
+                    let both = crate::presentation::ByteRange {
+                        offset: init_range.offset,
+                        length: init_range.length + media_range.length,
+                    };
+                    let (url, headers) = with_cmcd(&media_url, false);
+                    let fetched = fetcher
+                        .get_budgeted(
+                            &url,
+                            Some(both),
+                            headers,
+                            budget,
+                            |_, _| Progress::Continue,
+                            on_retry,
+                        )
+                        .await?;
+                    let split = init_range.length as usize;
+                    let init = fetched.body.slice(..split);
+                    let media = fetched.body.slice(split..);
+                    return Ok((Some(init), media, fetched.sample, pathway));
+                }
+                let init = match (init_key, cached_init) {
+                    (_, Some(bytes)) => Some(bytes),
+                    (Some((url, range)), None) => {
+                        let (url, headers) = with_cmcd(&url, true);
+                        Some(
+                            fetcher
+                                .get_budgeted(
+                                    &url,
+                                    range,
+                                    headers,
+                                    budget,
+                                    |_, _| Progress::Continue,
+                                    on_retry,
+                                )
+                                .await?
+                                .body,
+                        )
+                    }
+                    (None, None) => None,
+                };
+                // Abandon a download that would outlast the buffer by far (the next request goes
+                // lower), once it has run long enough to judge.
+                let progress = |bytes: u64, elapsed: Duration| {
+                    let Some(total) = expected else {
+                        return Progress::Continue;
+                    };
+                    if can_abandon
+                        && abr::abandon::AbandonRule::default().should_abandon(
+                            elapsed.as_secs_f64(),
+                            bytes,
+                            total,
+                            budget_s,
+                        )
+                    {
+                        Progress::Abandon
+                    } else {
+                        Progress::Continue
+                    }
+                };
+                let (url, headers) = with_cmcd(&media_url, false);
+                let media = fetcher
+                    .get_budgeted(
+                        &url,
+                        segment.resource.range,
+                        headers,
+                        budget,
+                        progress,
+                        on_retry,
+                    )
+                    .await?;
+                Ok((init, media.body, media.sample, pathway))
+            }
+            .await;
+            Fetch {
+                kind,
+                pathway: used_pathway,
+                epoch,
+                part,
+                rendition,
+                segment,
+                result,
+            }
+        }));
+    }
+}
+
+/// The first segment from `start_s` on (a segment counts once most of it lies after `start_s`,
+/// which tolerates small misalignments between renditions and rounding in manifests).
+pub(super) fn next_segment(segments: &[Segment], start_s: f64) -> Option<&Segment> {
+    segments
+        .iter()
+        .find(|s| s.start_s + s.duration_s / 2.0 > start_s)
+}
+
+pub(super) fn init_cache_key(url: &Url, range: Option<crate::presentation::ByteRange>) -> String {
+    match range {
+        Some(r) => format!("{url}#{}-{}", r.offset, r.length),
+        None => url.to_string(),
+    }
+}
