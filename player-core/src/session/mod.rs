@@ -30,7 +30,7 @@ use crate::events::{Command, PlayerEvent, PlayerState, RenditionInfo, TimedEvent
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::manifest;
 use crate::presentation::{
-    ManifestFormat, MediaKind, Presentation, Representation, SegmentIndex, Track,
+    ManifestFormat, MediaKind, Presentation, Representation, Resource, SegmentIndex, Track,
 };
 use crate::qoe::{QoeReport, report};
 use crate::sink::{Chunk, Sink};
@@ -43,7 +43,7 @@ mod failover;
 mod live;
 mod schedule;
 
-use schedule::{Fetch, InFlight, init_cache_key};
+use schedule::{Downloaded, Fetch, InFlight, init_cache_key};
 mod validate;
 pub use validate::validate_media;
 
@@ -216,12 +216,21 @@ struct Stream {
     next_start_s: f64,
     /// Rendition index in the current part's track.
     rendition: usize,
-    /// Pushed init of (part, rendition), to know when a new one is needed.
-    pushed_init: Option<(usize, usize, Option<String>)>,
+    /// The init segment the sink has, to know when a new one is needed.
+    pushed_init: Option<PushedInit>,
     buffered_end_s: f64,
     in_flight: bool,
     done: bool,
     gate: FetchGate,
+}
+
+/// The init segment last pushed to the sink for a stream: another is pushed when the part, the
+/// rendition or the init resource changes.
+#[derive(Debug, Clone, PartialEq)]
+struct PushedInit {
+    part: usize,
+    rendition: usize,
+    init: Option<Resource>,
 }
 
 struct Session {
@@ -367,6 +376,18 @@ async fn run(
     let stopped = session.stopped;
     drop(session);
     outcome_of(final_state, stopped, frames, &emitter)
+}
+
+/// The download, if it came and holds what it claims to (the init segment is checked only when
+/// it is to be pushed); else why not, in one line.
+fn checked(f: &Fetch, check_init: bool) -> Result<Downloaded, String> {
+    let downloaded = f.result.as_ref().map_err(ToString::to_string)?;
+    validate_media(&downloaded.media)
+        .map_err(|e| format!("corrupt segment {}: {e}", f.segment.number))?;
+    if check_init && let Some(init) = &downloaded.init {
+        validate_media(init).map_err(|e| format!("corrupt init segment: {e}"))?;
+    }
+    Ok(downloaded.clone())
 }
 
 fn pick_track(tracks: &[Track], kind: MediaKind, language: Option<&str>) -> Option<usize> {
@@ -726,6 +747,8 @@ impl Session {
         }
     }
 
+    /// A download ended: a failure goes to [`failover`]; a segment goes to the sink (after its
+    /// init segment, when the sink has not got that one), and the stream moves past it.
     fn on_fetched(&mut self, f: Fetch) -> Result<(), String> {
         if f.epoch != self.epoch {
             return Ok(()); // from before a seek
@@ -734,48 +757,30 @@ impl Session {
             return Ok(());
         };
         self.streams[i].in_flight = false;
-        let number = f.segment.number;
-        let checked = f.result.clone().map_err(|e| e.to_string()).and_then(
-            |(init, media, sample, pathway)| {
-                validate_media(&media).map_err(|e| format!("corrupt segment {number}: {e}"))?;
-                Ok((init, media, sample, pathway))
-            },
-        );
-        let (init, media, sample, pathway) = match checked {
-            Ok(ok) => ok,
+        let pushed = PushedInit {
+            part: f.part,
+            rendition: f.rendition,
+            init: f.segment.init.clone(),
+        };
+        let needs_init = self.streams[i].pushed_init.as_ref() != Some(&pushed);
+        let downloaded = match checked(&f, needs_init) {
+            Ok(downloaded) => downloaded,
             Err(error) => return self.on_segment_failure(i, &f, error),
         };
         self.streams[i].gate.force_below = None;
         self.streams[i].gate.retry_at = None;
-        self.leave_if_too_slow(i, &f, &sample);
+        self.leave_if_too_slow(i, &f, &downloaded.sample);
         if let Some(c) = &mut self.steering
             && !c.is_stopped()
         {
             c.started(self.emitter.opened.elapsed().as_secs_f64());
         }
-        self.history.push(sample);
+        self.history.push(downloaded.sample);
         if self.history.len() > 64 {
             self.history.remove(0);
         }
-        let init_id = f
-            .segment
-            .init
-            .as_ref()
-            .map(|r| format!("{}#{:?}", r.uri, r.range));
-        let needs_init =
-            self.streams[i].pushed_init.as_ref() != Some(&(f.part, f.rendition, init_id.clone()));
-        if let Some(init) = init.filter(|_| needs_init) {
-            if let Err(e) = validate_media(&init) {
-                return self.on_segment_failure(i, &f, format!("corrupt init segment: {e}"));
-            }
-            if let Some(r) = &f.segment.init {
-                let track = self.track(&self.streams[i]);
-                if let Some(u) = track.representations[f.rendition].url(r, self.pathways.current())
-                {
-                    self.init_cache
-                        .insert(init_cache_key(&u, r.range), init.clone());
-                }
-            }
+        if let Some(init) = downloaded.init.filter(|_| needs_init) {
+            self.cache_init(i, &f, &init);
             self.sink
                 .push(Chunk {
                     kind: f.kind,
@@ -786,11 +791,12 @@ impl Session {
                 })
                 .map_err(|e| e.to_string())?;
         }
-        self.streams[i].pushed_init = Some((f.part, f.rendition, init_id));
+        self.streams[i].pushed_init = Some(pushed);
+        let bytes = downloaded.media.len() as u64;
         self.sink
             .push(Chunk {
                 kind: f.kind,
-                data: media.clone(),
+                data: downloaded.media,
                 init: false,
                 start_s: f.segment.start_s,
                 duration_s: f.segment.duration_s,
@@ -802,16 +808,27 @@ impl Session {
             rendition: f.rendition,
             start_s: f.segment.start_s,
             duration_s: f.segment.duration_s,
-            bytes: media.len() as u64,
-            download_s: sample.duration_s,
-            ttfb_s: sample.ttfb_s,
-            pathway,
+            bytes,
+            download_s: downloaded.sample.duration_s,
+            ttfb_s: downloaded.sample.ttfb_s,
+            pathway: f.pathway.clone(),
         });
         let s = &mut self.streams[i];
         s.rendition = f.rendition;
         s.buffered_end_s = s.buffered_end_s.max(f.segment.end_s());
         s.next_start_s = f.segment.end_s();
         Ok(())
+    }
+
+    /// Keeps a fetched init segment, so the next request for it is served here.
+    fn cache_init(&mut self, i: usize, f: &Fetch, init: &Bytes) {
+        if let Some(r) = &f.segment.init {
+            let track = self.track(&self.streams[i]);
+            if let Some(u) = track.representations[f.rendition].url(r, self.pathways.current()) {
+                self.init_cache
+                    .insert(init_cache_key(&u, r.range), init.clone());
+            }
+        }
     }
 
     /// Retries are exhausted for a segment: [`failover::decide`] says what next, and this carries

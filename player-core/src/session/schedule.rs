@@ -12,11 +12,11 @@ use futures_util::stream::FuturesUnordered;
 use reqwest::header::HeaderMap;
 use url::Url;
 
-use super::{Session, Stream};
-use crate::cmcd::{CmcdRequest, SegmentRequest};
+use super::{Emitter, Session, Stream};
+use crate::cmcd::{CmcdRequest, CmcdSession, SegmentRequest};
 use crate::events::{PlayerEvent, PlayerState};
-use crate::fetch::{FetchError, Progress};
-use crate::presentation::{MediaKind, Representation, Segment};
+use crate::fetch::{FetchError, Fetcher, Progress};
+use crate::presentation::{ByteRange, MediaKind, Representation, Segment};
 
 /// The downloads in flight.
 pub(super) type InFlight = FuturesUnordered<BoxFuture<'static, Fetch>>;
@@ -30,7 +30,16 @@ pub(super) struct Fetch {
     pub(super) part: usize,
     pub(super) rendition: usize,
     pub(super) segment: Segment,
-    pub(super) result: Result<(Option<Bytes>, Bytes, ThroughputSample, Option<String>), FetchError>,
+    pub(super) result: Result<Downloaded, FetchError>,
+}
+
+/// What a segment request brought back.
+#[derive(Clone)]
+pub(super) struct Downloaded {
+    /// The init segment, when the rendition has one (fetched, or from the cache).
+    pub(super) init: Option<Bytes>,
+    pub(super) media: Bytes,
+    pub(super) sample: ThroughputSample,
 }
 
 impl Session {
@@ -79,7 +88,7 @@ impl Session {
 
     fn choose_rendition(&mut self, i: usize, buffer_s: f64) -> usize {
         let ladder = self.ladder(&self.streams[i]);
-        let last = self.streams[i].pushed_init.as_ref().map(|p| p.1);
+        let last = self.streams[i].pushed_init.as_ref().map(|p| p.rendition);
         let (upcoming, segment_duration_s, segment) = self.upcoming_sizes(i, 5);
         let decision = self.config.abr.choose(&abr::Context {
             ladder: &ladder,
@@ -171,7 +180,21 @@ impl Session {
         next_segment(rep.segment_list(), stream.next_start_s).cloned()
     }
 
+    /// Starts the download of stream `i`'s next segment at `rendition` (or the highest rendition
+    /// below it that has the segment).
     fn start_fetch(&mut self, i: usize, rendition: usize, inflight: &mut InFlight) {
+        let Some(request) = self.plan_request(i, rendition) else {
+            return;
+        };
+        self.starved = false;
+        self.streams[i].in_flight = true;
+        inflight.push(Box::pin(
+            request.run(self.fetcher.clone(), self.emitter.clone()),
+        ));
+    }
+
+    /// Everything the download of stream `i`'s next segment needs, taken from the session.
+    fn plan_request(&mut self, i: usize, rendition: usize) -> Option<Request> {
         let pathway = self.pathways.current().map(str::to_owned);
         let position_s = self.sink.position_s();
         let throughput = self.throughput_estimate();
@@ -180,38 +203,25 @@ impl Session {
         let wanted = rendition.min(track.representations.len() - 1);
         // The chosen rendition may lack this segment (unaddressable, or shorter after a live
         // reload): take the highest one below it that has it.
-        let Some((rendition, segment)) = (0..=wanted).rev().find_map(|r| {
+        let (rendition, segment) = (0..=wanted).rev().find_map(|r| {
             next_segment(track.representations[r].segment_list(), stream.next_start_s)
                 .map(|s| (r, s.clone()))
-        }) else {
-            return;
-        };
+        })?;
         let rep = &track.representations[rendition];
         let media_url = rep.url(&segment.resource, pathway.as_deref());
-        let init_key = segment
+        let init = segment
             .init
             .as_ref()
             .and_then(|init| rep.url(init, pathway.as_deref()).map(|u| (u, init.range)));
-        let kind = stream.kind;
-        let part = stream.part;
-        let epoch = self.epoch;
-        let cached_init = init_key
+        let cached_init = init
             .as_ref()
             .and_then(|(u, r)| self.init_cache.get(&init_cache_key(u, *r)).cloned());
-        let fetcher = self.fetcher.clone();
-        let emitter = self.emitter.clone();
-        let expected = segment.size;
-        let budget_s = (stream.buffered_end_s - position_s).max(0.0);
-        let can_abandon = kind == MediaKind::Video && rendition > 0;
-        // Time budget: a request may not outlast the buffer (less a margin) before the session
-        // moves to another pathway; with no buffer to protect, the configured timeouts apply.
-        let budget = (budget_s > 1.5).then(|| Duration::from_secs_f64(budget_s - 1.0));
-        // CMCD for this request (and the init request, if separate).
+        let buffer_s = (stream.buffered_end_s - position_s).max(0.0);
         let cmcd = self.cmcd.clone().map(|session| {
             let next = next_segment(rep.segment_list(), segment.end_s());
             let next_url = next.and_then(|n| rep.url(&n.resource, pathway.as_deref()));
             let request = CmcdRequest::for_segment(&SegmentRequest {
-                kind,
+                kind: stream.kind,
                 bitrate_bps: rep.nominal_bitrate(),
                 top_bitrate_bps: track
                     .representations
@@ -220,7 +230,7 @@ impl Session {
                     .max()
                     .unwrap_or(0),
                 duration_s: segment.duration_s,
-                buffer_s: budget_s,
+                buffer_s,
                 throughput_bps: throughput,
                 url: media_url.as_ref(),
                 next_url: next_url.as_ref(),
@@ -230,123 +240,183 @@ impl Session {
             });
             (session, request)
         });
-        self.starved = false;
-        let with_cmcd = move |url: &Url, init: bool| -> (Url, HeaderMap) {
-            match &cmcd {
-                None => (url.clone(), HeaderMap::new()),
-                Some((session, request)) if init => session.apply(url, &request.for_init()),
-                Some((session, request)) => session.apply(url, request),
-            }
+        Some(Request {
+            kind: stream.kind,
+            part: stream.part,
+            epoch: self.epoch,
+            can_abandon: stream.kind == MediaKind::Video && rendition > 0,
+            rendition,
+            segment,
+            pathway,
+            media_url,
+            init,
+            cached_init,
+            buffer_s,
+            cmcd,
+        })
+    }
+}
+
+/// One segment request, planned: it owns what it needs, so it runs apart from the session.
+struct Request {
+    kind: MediaKind,
+    part: usize,
+    epoch: u64,
+    rendition: usize,
+    segment: Segment,
+    /// The pathway it goes to (`None`: the default, unsteered location).
+    pathway: Option<String>,
+    /// `None` when the segment's URL cannot be resolved (the download fails, saying so).
+    media_url: Option<Url>,
+    /// The init segment's URL and byte range, when the rendition has one.
+    init: Option<(Url, Option<ByteRange>)>,
+    /// The init segment, when an earlier request already fetched it.
+    cached_init: Option<Bytes>,
+    /// Media buffered ahead of the play position when the request was planned, seconds.
+    buffer_s: f64,
+    /// A download too slow for the buffer may be abandoned (video above the lowest rendition).
+    can_abandon: bool,
+    cmcd: Option<(CmcdSession, CmcdRequest)>,
+}
+
+impl Request {
+    /// Downloads, and reports what was asked for with what came back.
+    async fn run(self, fetcher: Fetcher, emitter: Emitter) -> Fetch {
+        let result = self.download(&fetcher, &emitter).await;
+        Fetch {
+            kind: self.kind,
+            pathway: self.pathway,
+            epoch: self.epoch,
+            part: self.part,
+            rendition: self.rendition,
+            segment: self.segment,
+            result,
+        }
+    }
+
+    /// Time budget: a request may not outlast the buffer (less a margin) before the session
+    /// moves to another pathway; with no buffer to protect, the configured timeouts apply.
+    fn budget(&self) -> Option<Duration> {
+        (self.buffer_s > 1.5).then(|| Duration::from_secs_f64(self.buffer_s - 1.0))
+    }
+
+    /// The URL and headers a request for `url` goes out with, CMCD included.
+    fn with_cmcd(&self, url: &Url, init: bool) -> (Url, HeaderMap) {
+        match &self.cmcd {
+            None => (url.clone(), HeaderMap::new()),
+            Some((session, request)) if init => session.apply(url, &request.for_init()),
+            Some((session, request)) => session.apply(url, request),
+        }
+    }
+
+    /// The byte range of the init segment and the media segment together, when the init
+    /// directly precedes the media in the same file (the byte-range layout) and is not cached:
+    /// one request for both saves a round trip at start-up and on every rendition switch.
+    fn init_and_media_range(&self, media_url: &Url) -> Option<(ByteRange, usize)> {
+        let (init_url, Some(init_range)) = self.init.as_ref()? else {
+            return None;
         };
-        self.streams[i].in_flight = true;
-        let used_pathway = pathway.clone();
-        inflight.push(Box::pin(async move {
-            let result = async {
-                let Some(media_url) = media_url else {
-                    return Err(FetchError::Body {
-                        url: segment.resource.uri.clone(),
-                        reason: "cannot resolve the segment URL".into(),
-                    });
-                };
-                let on_retry = |attempt: u32, e: &FetchError| {
-                    emitter.emit(PlayerEvent::Retry {
-                        url: media_url.to_string(),
-                        attempt,
-                        error: e.to_string(),
-                    })
-                };
-                // The init segment directly before the media segment in the same file (the
-                // byte-range layout): one request for both saves a round trip at start-up and on
-                // every rendition switch.
-                if cached_init.is_none()
-                    && let Some((init_url, Some(init_range))) = &init_key
-                    && let Some(media_range) = segment.resource.range
-                    && *init_url == media_url
-                    && init_range.offset + init_range.length == media_range.offset
-                {
-                    let both = crate::presentation::ByteRange {
-                        offset: init_range.offset,
-                        length: init_range.length + media_range.length,
-                    };
-                    let (url, headers) = with_cmcd(&media_url, false);
-                    let fetched = fetcher
-                        .get_budgeted(
-                            &url,
-                            Some(both),
-                            headers,
-                            budget,
-                            |_, _| Progress::Continue,
-                            on_retry,
-                        )
-                        .await?;
-                    let split = init_range.length as usize;
-                    let init = fetched.body.slice(..split);
-                    let media = fetched.body.slice(split..);
-                    return Ok((Some(init), media, fetched.sample, pathway));
-                }
-                let init = match (init_key, cached_init) {
-                    (_, Some(bytes)) => Some(bytes),
-                    (Some((url, range)), None) => {
-                        let (url, headers) = with_cmcd(&url, true);
-                        Some(
-                            fetcher
-                                .get_budgeted(
-                                    &url,
-                                    range,
-                                    headers,
-                                    budget,
-                                    |_, _| Progress::Continue,
-                                    on_retry,
-                                )
-                                .await?
-                                .body,
-                        )
-                    }
-                    (None, None) => None,
-                };
-                // Abandon a download that would outlast the buffer by far (the next request goes
-                // lower), once it has run long enough to judge.
-                let progress = |bytes: u64, elapsed: Duration| {
-                    let Some(total) = expected else {
-                        return Progress::Continue;
-                    };
-                    if can_abandon
-                        && abr::abandon::AbandonRule::default().should_abandon(
-                            elapsed.as_secs_f64(),
-                            bytes,
-                            total,
-                            budget_s,
-                        )
-                    {
-                        Progress::Abandon
-                    } else {
-                        Progress::Continue
-                    }
-                };
-                let (url, headers) = with_cmcd(&media_url, false);
-                let media = fetcher
+        let media_range = self.segment.resource.range?;
+        (self.cached_init.is_none()
+            && init_url == media_url
+            && init_range.offset + init_range.length == media_range.offset)
+            .then_some((
+                ByteRange {
+                    offset: init_range.offset,
+                    length: init_range.length + media_range.length,
+                },
+                init_range.length as usize,
+            ))
+    }
+
+    /// Abandons a download that would outlast the buffer by far (the next request goes lower),
+    /// once it has run long enough to judge.
+    fn progress(&self, bytes: u64, elapsed: Duration) -> Progress {
+        let Some(total) = self.segment.size else {
+            return Progress::Continue;
+        };
+        let rule = abr::abandon::AbandonRule::default();
+        if self.can_abandon
+            && rule.should_abandon(elapsed.as_secs_f64(), bytes, total, self.buffer_s)
+        {
+            Progress::Abandon
+        } else {
+            Progress::Continue
+        }
+    }
+
+    /// The init segment (unless cached) and the media segment, with retries within the budget.
+    async fn download(
+        &self,
+        fetcher: &Fetcher,
+        emitter: &Emitter,
+    ) -> Result<Downloaded, FetchError> {
+        let Some(media_url) = &self.media_url else {
+            return Err(FetchError::Body {
+                url: self.segment.resource.uri.clone(),
+                reason: "cannot resolve the segment URL".into(),
+            });
+        };
+        let on_retry = |attempt: u32, e: &FetchError| {
+            emitter.emit(PlayerEvent::Retry {
+                url: media_url.to_string(),
+                attempt,
+                error: e.to_string(),
+            })
+        };
+        let budget = self.budget();
+        if let Some((both, split)) = self.init_and_media_range(media_url) {
+            let (url, headers) = self.with_cmcd(media_url, false);
+            let fetched = fetcher
+                .get_budgeted(
+                    &url,
+                    Some(both),
+                    headers,
+                    budget,
+                    |_, _| Progress::Continue,
+                    on_retry,
+                )
+                .await?;
+            return Ok(Downloaded {
+                init: Some(fetched.body.slice(..split)),
+                media: fetched.body.slice(split..),
+                sample: fetched.sample,
+            });
+        }
+        let init = match (&self.init, &self.cached_init) {
+            (_, Some(bytes)) => Some(bytes.clone()),
+            (Some((url, range)), None) => {
+                let (url, headers) = self.with_cmcd(url, true);
+                let fetched = fetcher
                     .get_budgeted(
                         &url,
-                        segment.resource.range,
+                        *range,
                         headers,
                         budget,
-                        progress,
+                        |_, _| Progress::Continue,
                         on_retry,
                     )
                     .await?;
-                Ok((init, media.body, media.sample, pathway))
+                Some(fetched.body)
             }
-            .await;
-            Fetch {
-                kind,
-                pathway: used_pathway,
-                epoch,
-                part,
-                rendition,
-                segment,
-                result,
-            }
-        }));
+            (None, None) => None,
+        };
+        let (url, headers) = self.with_cmcd(media_url, false);
+        let media = fetcher
+            .get_budgeted(
+                &url,
+                self.segment.resource.range,
+                headers,
+                budget,
+                |bytes, elapsed| self.progress(bytes, elapsed),
+                on_retry,
+            )
+            .await?;
+        Ok(Downloaded {
+            init,
+            media: media.body,
+            sample: media.sample,
+        })
     }
 }
 
@@ -358,7 +428,7 @@ pub(super) fn next_segment(segments: &[Segment], start_s: f64) -> Option<&Segmen
         .find(|s| s.start_s + s.duration_s / 2.0 > start_s)
 }
 
-pub(super) fn init_cache_key(url: &Url, range: Option<crate::presentation::ByteRange>) -> String {
+pub(super) fn init_cache_key(url: &Url, range: Option<ByteRange>) -> String {
     match range {
         Some(r) => format!("{url}#{}-{}", r.offset, r.length),
         None => url.to_string(),
