@@ -2,12 +2,35 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+
 use super::Session;
 use crate::events::PlayerEvent;
 use crate::manifest;
 use crate::presentation::{Presentation, Segment, SegmentIndex};
 
+/// Live manifest reloads in flight (at most one).
+pub(super) type Reloads =
+    FuturesUnordered<BoxFuture<'static, Result<Presentation, manifest::ManifestError>>>;
+
 impl Session {
+    /// Reloads a live manifest when its reload interval is up (from the current pathway).
+    pub(super) fn request_reload(&self, reloads: &mut Reloads) {
+        if !self.presentation.live
+            || !reloads.is_empty()
+            || self.reload_due.is_none_or(|t| Instant::now() < t)
+        {
+            return;
+        }
+        let fetcher = self.fetcher.clone();
+        let url = self.presentation.url.clone();
+        let pathway = self.pathways.current().map(str::to_owned);
+        reloads.push(Box::pin(async move {
+            manifest::load(&fetcher, &url, pathway.as_deref()).await
+        }));
+    }
+
     /// End of the newest segment every stream has (live edge).
     pub(super) fn live_edge_s(&self) -> f64 {
         self.streams

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use abr::{Abr, ThroughputRule, ThroughputSample};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::{broadcast, mpsc};
 use url::Url;
@@ -43,9 +44,13 @@ mod failover;
 mod live;
 mod schedule;
 
+use live::Reloads;
 use schedule::{Downloaded, Fetch, InFlight, init_cache_key};
 mod validate;
 pub use validate::validate_media;
+
+/// Steering requests in flight (at most one).
+type SteeringRequests = FuturesUnordered<BoxFuture<'static, SteeringOutcome>>;
 
 /// How a session behaves.
 pub struct PlayerConfig {
@@ -131,6 +136,18 @@ impl Emitter {
         tracing::debug!(event = ?e.event, "player event");
         self.log.lock().expect("event log").push(e.clone());
         let _ = self.tx.send(e);
+    }
+
+    /// How the session ended, with its events and their QoE summary.
+    fn outcome(&self, state: PlayerState, stopped: bool, frames: u64) -> SessionOutcome {
+        let events = self.log.lock().expect("event log").clone();
+        SessionOutcome {
+            state,
+            stopped,
+            qoe: report(&events),
+            frames,
+            events,
+        }
     }
 }
 
@@ -276,24 +293,12 @@ async fn run(
         } else {
             StreamingFormat::Other
         };
-        let mut c = CmcdSession::new(format, StreamType::Vod, config.content_id.clone());
-        c.mode = config.cmcd;
-        c
+        CmcdSession::new(format, StreamType::Vod, config.content_id.clone()).with_mode(config.cmcd)
     });
     fetcher.set_cmcd(cmcd.clone().map(Arc::new));
     emitter.emit(PlayerEvent::State {
         state: PlayerState::Loading,
     });
-    let outcome_of = |state: PlayerState, stopped: bool, frames: u64, emitter: &Emitter| {
-        let events = emitter.log.lock().expect("event log").clone();
-        SessionOutcome {
-            state,
-            stopped,
-            qoe: report(&events),
-            frames,
-            events,
-        }
-    };
     let presentation = match manifest::load(&fetcher, &url, config.pathway.as_deref()).await {
         Ok(p) => p,
         Err(e) => {
@@ -301,10 +306,11 @@ async fn run(
             emitter.emit(PlayerEvent::State {
                 state: state.clone(),
             });
-            return outcome_of(state, false, 0, &emitter);
+            return emitter.outcome(state, false, 0);
         }
     };
     if let Some(c) = &mut cmcd {
+        // Now known for sure: the manifest says what it is.
         c.format = match presentation.format {
             ManifestFormat::Hls => StreamingFormat::Hls,
             ManifestFormat::Dash => StreamingFormat::Dash,
@@ -316,35 +322,9 @@ async fn run(
         };
         fetcher.set_cmcd(Some(Arc::new(c.clone())));
     }
-    // Pathway order: the playback API's, else the manifest's; the viewer's choice, else the
-    // steering default, goes first.
-    let mut order: Vec<String> = config
-        .pathway_order
-        .iter()
-        .filter(|p| presentation.pathways.contains(p))
-        .cloned()
-        .collect();
-    for p in &presentation.pathways {
-        if !order.contains(p) {
-            order.push(p.clone());
-        }
-    }
-    let preferred = config.pathway.clone().or_else(|| {
-        if config.pathway_order.is_empty() {
-            presentation
-                .steering
-                .as_ref()
-                .and_then(|s| s.default_pathway.clone())
-        } else {
-            None
-        }
-    });
-    let pathways =
-        PathwayChooser::new(&order, preferred.as_deref()).with_penalty_s(config.pathway_penalty_s);
-    let steering = SteeringClient::from_presentation(&presentation);
     let mut session = Session {
-        pathways,
-        steering,
+        pathways: pathway_chooser(&config, &presentation),
+        steering: SteeringClient::from_presentation(&presentation),
         cmcd,
         starved: false,
         duration_s: presentation.duration_s.unwrap_or(0.0),
@@ -375,7 +355,34 @@ async fn run(
     let frames = session.sink.frames_presented();
     let stopped = session.stopped;
     drop(session);
-    outcome_of(final_state, stopped, frames, &emitter)
+    emitter.outcome(final_state, stopped, frames)
+}
+
+/// The pathways in order — the playback API's, else the manifest's — starting on the viewer's
+/// choice, else on the steering default.
+fn pathway_chooser(config: &PlayerConfig, presentation: &Presentation) -> PathwayChooser {
+    let mut order: Vec<String> = config
+        .pathway_order
+        .iter()
+        .filter(|p| presentation.pathways.contains(p))
+        .cloned()
+        .collect();
+    for p in &presentation.pathways {
+        if !order.contains(p) {
+            order.push(p.clone());
+        }
+    }
+    let preferred = config.pathway.clone().or_else(|| {
+        if config.pathway_order.is_empty() {
+            presentation
+                .steering
+                .as_ref()
+                .and_then(|s| s.default_pathway.clone())
+        } else {
+            None
+        }
+    });
+    PathwayChooser::new(&order, preferred.as_deref()).with_penalty_s(config.pathway_penalty_s)
 }
 
 /// The download, if it came and holds what it claims to (the init segment is checked only when
@@ -445,65 +452,78 @@ impl Session {
 
     /// Builds the streams and checks the sink can decode them.
     fn prepare(&mut self) -> Result<(), String> {
-        let language = self.config.audio_language.clone();
         let mut inputs = Vec::new();
         for kind in [MediaKind::Video, MediaKind::Audio] {
-            let mut parts = Vec::new();
-            for (pi, period) in self.presentation.periods.iter().enumerate() {
-                if let Some(ti) = pick_track(&period.tracks, kind, language.as_deref()) {
-                    parts.push((pi, ti));
-                }
+            if let Some((stream, codecs)) = self.stream_of(kind)? {
+                inputs.push((kind, codecs));
+                self.streams.push(stream);
             }
-            let Some(&(p0, t0)) = parts.first() else {
-                continue;
-            };
-            let track = &self.presentation.periods[p0].tracks[t0];
-            if let Some(SegmentIndex::Unavailable(reason)) =
-                track.representations.first().map(|r| &r.segments)
-            {
-                return Err(format!("cannot play this stream: {reason}"));
-            }
-            if track
-                .representations
-                .iter()
-                .all(|r| r.segment_list().is_empty())
-            {
-                return Err(format!("the {kind:?} track has no segments").to_lowercase());
-            }
-            let codecs = track.representations.first().and_then(|r| r.codecs.clone());
-            // HLS variant CODECS name audio too; the video input only needs the video codec.
-            let codecs = codecs.map(|c| {
-                c.split(',')
-                    .map(str::trim)
-                    .filter(|x| match kind {
-                        MediaKind::Video => {
-                            !x.starts_with("mp4a")
-                                && !x.starts_with("ac-3")
-                                && !x.starts_with("ec-3")
-                        }
-                        _ => true,
-                    })
-                    .collect::<Vec<_>>()
-                    .join(",")
-            });
-            inputs.push((kind, codecs));
-            self.streams.push(Stream {
-                kind,
-                parts,
-                part: 0,
-                next_start_s: 0.0,
-                rendition: 0,
-                pushed_init: None,
-                buffered_end_s: 0.0,
-                in_flight: false,
-                done: false,
-                gate: FetchGate::default(),
-            });
         }
         if self.streams.is_empty() {
             return Err("no playable video or audio track in the manifest".into());
         }
         self.sink.configure(&inputs).map_err(|e| e.to_string())?;
+        self.announce_manifest();
+        Ok(())
+    }
+
+    /// The stream of `kind` (its track in every period, by the configured language), with the
+    /// codecs its sink input needs; `None` when no period has such a track.
+    fn stream_of(&self, kind: MediaKind) -> Result<Option<(Stream, Option<String>)>, String> {
+        let language = self.config.audio_language.as_deref();
+        let parts: Vec<(usize, usize)> = (self.presentation.periods.iter().enumerate())
+            .filter_map(|(pi, period)| {
+                pick_track(&period.tracks, kind, language).map(|ti| (pi, ti))
+            })
+            .collect();
+        let Some(&(p0, t0)) = parts.first() else {
+            return Ok(None);
+        };
+        let track = &self.presentation.periods[p0].tracks[t0];
+        if let Some(SegmentIndex::Unavailable(reason)) =
+            track.representations.first().map(|r| &r.segments)
+        {
+            return Err(format!("cannot play this stream: {reason}"));
+        }
+        if track
+            .representations
+            .iter()
+            .all(|r| r.segment_list().is_empty())
+        {
+            return Err(format!("the {kind:?} track has no segments").to_lowercase());
+        }
+        let codecs = track.representations.first().and_then(|r| r.codecs.clone());
+        // HLS variant CODECS name audio too; the video input only needs the video codec.
+        let codecs = codecs.map(|c| {
+            c.split(',')
+                .map(str::trim)
+                .filter(|x| match kind {
+                    MediaKind::Video => {
+                        !x.starts_with("mp4a") && !x.starts_with("ac-3") && !x.starts_with("ec-3")
+                    }
+                    _ => true,
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        let stream = Stream {
+            kind,
+            parts,
+            part: 0,
+            next_start_s: 0.0,
+            rendition: 0,
+            pushed_init: None,
+            buffered_end_s: 0.0,
+            in_flight: false,
+            done: false,
+            gate: FetchGate::default(),
+        };
+        Ok(Some((stream, codecs)))
+    }
+
+    /// Tells the screens what the manifest holds: the video ladder, the audio and text tracks,
+    /// the pathways.
+    fn announce_manifest(&self) {
         let video = self
             .presentation
             .tracks(MediaKind::Video)
@@ -544,7 +564,6 @@ impl Session {
             text_tracks: names(MediaKind::Text),
             pathways: self.presentation.pathways.clone(),
         });
-        Ok(())
     }
 
     /// Positions every stream at the segment holding `t`.
@@ -583,35 +602,17 @@ impl Session {
         }
     }
 
+    /// Plays from the start position to the end (`Ok`), the viewer's stop (`Ok`, `stopped`
+    /// set) or a failure (`Err`, one line saying why): one turn of the loop per event — a
+    /// download, a live reload, a steering answer, a command, or a 50 ms tick.
     async fn play(
         &mut self,
         commands: &mut mpsc::UnboundedReceiver<Command>,
     ) -> Result<(), String> {
-        self.prepare()?;
-        let mut start = self.config.start_at_s.max(0.0);
-        if self.presentation.live {
-            // Join a live stream three target durations behind its edge (RFC 8216 §6.3.3).
-            let edge = self.live_edge_s();
-            let target = self.presentation.reload_interval_s.unwrap_or(4.0).max(1.0);
-            start = start
-                .max(edge - 3.0 * target)
-                .max(self.live_window_start_s());
-            self.reload_due = Some(Instant::now() + Duration::from_secs_f64(target));
-        }
-        self.position_streams(start);
-        if start > 0.0 {
-            self.sink.seek(start).map_err(|e| e.to_string())?;
-            // Screens show the start position at once, not 0:00 until the first report.
-            self.emitter.emit(PlayerEvent::Seeked { position_s: start });
-        }
-        self.set_state(PlayerState::Buffering);
-        let mut inflight = InFlight::new();
-        let mut reloads: FuturesUnordered<
-            futures_util::future::BoxFuture<'static, Result<Presentation, manifest::ManifestError>>,
-        > = FuturesUnordered::new();
-        let mut steering_requests: FuturesUnordered<
-            futures_util::future::BoxFuture<'static, SteeringOutcome>,
-        > = FuturesUnordered::new();
+        self.start()?;
+        let mut fetches = InFlight::new();
+        let mut reloads = Reloads::new();
+        let mut steering_requests = SteeringRequests::new();
         let now = self.now_s();
         if let Some(inline) = self.steering.as_mut().and_then(|c| c.take_inline(now)) {
             self.on_steering(inline);
@@ -622,41 +623,9 @@ impl Session {
         let mut last_report = Instant::now();
         let mut controller = true;
         loop {
-            self.schedule(&mut inflight);
-            if self.presentation.live
-                && reloads.is_empty()
-                && self.reload_due.is_some_and(|t| Instant::now() >= t)
-            {
-                let fetcher = self.fetcher.clone();
-                let url = self.presentation.url.clone();
-                let pathway = self.pathways.current().map(str::to_owned);
-                reloads.push(Box::pin(async move {
-                    manifest::load(&fetcher, &url, pathway.as_deref()).await
-                }));
-            }
-            if steering_requests.is_empty()
-                && let Some(client) = &self.steering
-                && let Some(url) = client.request(
-                    self.now_s(),
-                    self.pathways.current().unwrap_or_default(),
-                    self.throughput_estimate(),
-                )
-            {
-                let fetcher = self.fetcher.clone();
-                steering_requests.push(Box::pin(async move {
-                    match fetcher.get_raw(&url).await {
-                        Ok(r) if r.status == 200 => SteeringOutcome::Body {
-                            url: r.url,
-                            body: r.body.to_vec(),
-                        },
-                        Ok(r) => SteeringOutcome::Status {
-                            code: r.status,
-                            retry_after_s: r.retry_after_s,
-                        },
-                        Err(e) => SteeringOutcome::Failed(e.to_string()),
-                    }
-                }));
-            }
+            self.schedule(&mut fetches);
+            self.request_reload(&mut reloads);
+            self.request_steering(&mut steering_requests);
             tokio::select! {
                 Some(outcome) = steering_requests.next(), if !steering_requests.is_empty() => {
                     let now = self.now_s();
@@ -666,7 +635,7 @@ impl Session {
                     }
                 }
                 Some(reloaded) = reloads.next(), if !reloads.is_empty() => self.on_reload(reloaded)?,
-                Some(done) = inflight.next(), if !inflight.is_empty() => self.on_fetched(done)?,
+                Some(done) = fetches.next(), if !fetches.is_empty() => self.on_fetched(done)?,
                 command = commands.recv(), if controller => {
                     let Some(c) = command else {
                         controller = false; // the app let go of the handle: play on
@@ -685,23 +654,81 @@ impl Session {
             self.step_clock();
             if last_report.elapsed() >= Duration::from_secs(1) {
                 last_report = Instant::now();
-                let position_s = self.sink.position_s();
-                let buffer_s = self
-                    .streams
-                    .iter()
-                    .map(|s| s.buffered_end_s - position_s)
-                    .fold(f64::INFINITY, f64::min)
-                    .max(0.0);
-                self.emitter.emit(PlayerEvent::Position {
-                    position_s,
-                    buffer_s: if buffer_s.is_finite() { buffer_s } else { 0.0 },
-                    throughput_bps: self.throughput_estimate(),
-                });
+                self.report_position();
             }
             if self.streams.iter().all(|s| s.done) && self.sink.finished() {
                 return Ok(());
             }
         }
+    }
+
+    /// Builds the streams and positions them and the sink at the start: the configured start,
+    /// or for a live stream at least three target durations behind its edge (RFC 8216 §6.3.3).
+    fn start(&mut self) -> Result<(), String> {
+        self.prepare()?;
+        let mut start = self.config.start_at_s.max(0.0);
+        if self.presentation.live {
+            let edge = self.live_edge_s();
+            let target = self.presentation.reload_interval_s.unwrap_or(4.0).max(1.0);
+            start = start
+                .max(edge - 3.0 * target)
+                .max(self.live_window_start_s());
+            self.reload_due = Some(Instant::now() + Duration::from_secs_f64(target));
+        }
+        self.position_streams(start);
+        if start > 0.0 {
+            self.sink.seek(start).map_err(|e| e.to_string())?;
+            // Screens show the start position at once, not 0:00 until the first report.
+            self.emitter.emit(PlayerEvent::Seeked { position_s: start });
+        }
+        self.set_state(PlayerState::Buffering);
+        Ok(())
+    }
+
+    /// Asks the steering server for the pathway priority when its TTL is up.
+    fn request_steering(&self, requests: &mut SteeringRequests) {
+        if !requests.is_empty() {
+            return;
+        }
+        let Some(url) = self.steering.as_ref().and_then(|client| {
+            client.request(
+                self.now_s(),
+                self.pathways.current().unwrap_or_default(),
+                self.throughput_estimate(),
+            )
+        }) else {
+            return;
+        };
+        let fetcher = self.fetcher.clone();
+        requests.push(Box::pin(async move {
+            match fetcher.get_raw(&url).await {
+                Ok(r) if r.status == 200 => SteeringOutcome::Body {
+                    url: r.url,
+                    body: r.body.to_vec(),
+                },
+                Ok(r) => SteeringOutcome::Status {
+                    code: r.status,
+                    retry_after_s: r.retry_after_s,
+                },
+                Err(e) => SteeringOutcome::Failed(e.to_string()),
+            }
+        }));
+    }
+
+    /// Reports the play position, the buffer ahead and the throughput estimate (once a second).
+    fn report_position(&mut self) {
+        let position_s = self.sink.position_s();
+        let buffer_s = self
+            .streams
+            .iter()
+            .map(|s| s.buffered_end_s - position_s)
+            .fold(f64::INFINITY, f64::min)
+            .max(0.0);
+        self.emitter.emit(PlayerEvent::Position {
+            position_s,
+            buffer_s: if buffer_s.is_finite() { buffer_s } else { 0.0 },
+            throughput_bps: self.throughput_estimate(),
+        });
     }
 
     /// Moves the state machine on from the sink's clock and the buffer level.
