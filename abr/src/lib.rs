@@ -5,8 +5,8 @@
 //! algorithm per file: [`throughput`] (dual EWMA), [`bba`] (buffer-based, Huang et al. 2014),
 //! [`bola`] (Lyapunov, Spiteri et al. 2016, BOLA-E as in dash.js), [`mpc`] (RobustMPC, Yin et al.
 //! 2015) and Reel's default, [`reel`]; [`optimum`] is the offline optimum with the whole trace
-//! known. [`abandon`] is the rule for giving up a slow download, shared by the player and the
-//! [`realistic`] replay mode.
+//! known. [`playback`] is the player's buffer and stall model and [`abandon`] its rule for giving up
+//! a slow download, both clock-free and shared by the player and the [`realistic`] replay mode.
 
 pub mod abandon;
 pub mod bba;
@@ -14,6 +14,7 @@ pub mod bola;
 pub mod mpc;
 pub mod optimum;
 mod plan;
+pub mod playback;
 pub mod realistic;
 pub mod reel;
 pub mod sim;

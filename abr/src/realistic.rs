@@ -11,12 +11,13 @@
 //!   fetched again at most one rendition lower.
 
 use crate::abandon::AbandonRule;
+use crate::playback::BufferPolicy;
 use crate::sim::{SegmentRow, Session, SimConfig, qoe_lin};
 use crate::title::Title;
 use crate::trace::Trace;
 use crate::{Abr, Context, ThroughputSample};
 
-/// The player behaviour the realistic mode replays (`player-core`'s defaults).
+/// The player behaviour the realistic mode replays (the player's defaults, [`BufferPolicy`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlayerModel {
     /// Buffer needed to start playing, seconds.
@@ -37,11 +38,12 @@ pub struct PlayerModel {
 
 impl Default for PlayerModel {
     fn default() -> Self {
+        let policy = BufferPolicy::default();
         PlayerModel {
-            startup_s: 2.0,
-            resume_s: 4.0,
-            low_watermark_s: 20.0,
-            high_watermark_s: 30.0,
+            startup_s: policy.startup_s,
+            resume_s: policy.resume_s,
+            low_watermark_s: policy.low_watermark_s,
+            high_watermark_s: policy.high_watermark_s,
             abandon: Some(AbandonRule::default()),
             check_ms: 100.0,
             rebuffer_weight: SimConfig::default().rebuffer_weight,

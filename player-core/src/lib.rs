@@ -24,7 +24,6 @@
 //! # }
 //! ```
 
-pub mod buffer;
 pub mod cmcd;
 pub mod events;
 pub mod fetch;
@@ -37,6 +36,7 @@ pub mod sink;
 pub mod steering;
 
 pub use abr;
+pub use abr::playback::BufferPolicy;
 pub use events::{Command, PlayerEvent, PlayerState, TimedEvent};
 pub use reel_protocol as protocol;
 pub use session::{Player, PlayerConfig, PlayerHandle, SessionOutcome};

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use player_core::buffer::BufferPolicy;
+use player_core::BufferPolicy;
 use player_core::cmcd::CmcdMode;
 use player_core::events::{PlayerEvent, TimedEvent};
 use player_core::fetch::FetchConfig;

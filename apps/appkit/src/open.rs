@@ -2,7 +2,7 @@
 //! `config.toml`, and a target that is either a manifest URL or a title resolved through the
 //! playback API with the stored token (whose ordered cache list becomes the pathway order).
 
-use player_core::buffer::BufferPolicy;
+use player_core::BufferPolicy;
 use player_core::protocol::Format;
 use player_core::{PlayerConfig, Url};
 

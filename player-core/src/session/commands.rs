@@ -75,10 +75,9 @@ impl Session {
     /// Pauses until the viewer resumes (a stall under way ends: the viewer, not the network,
     /// holds playback now).
     fn pause_for_viewer(&mut self) -> String {
-        if let Some(s) = self.stall_started.take() {
-            self.emitter.emit(PlayerEvent::StallEnd {
-                stalled_s: s.elapsed().as_secs_f64(),
-            });
+        let now = self.now_s();
+        if let Some(stalled_s) = self.playback.rebuffer(now) {
+            self.emitter.emit(PlayerEvent::StallEnd { stalled_s });
         }
         self.paused_by_viewer = true;
         self.sink.pause();
@@ -172,11 +171,10 @@ impl Session {
         self.epoch += 1;
         self.position_streams(t);
         self.sink.seek(t).map_err(|e| e.to_string())?;
-        if let Some(s) = self.stall_started.take() {
+        let now = self.now_s();
+        if let Some(stalled_s) = self.playback.rebuffer(now) {
             // A seek during a stall ends it (the viewer moved on).
-            self.emitter.emit(PlayerEvent::StallEnd {
-                stalled_s: s.elapsed().as_secs_f64(),
-            });
+            self.emitter.emit(PlayerEvent::StallEnd { stalled_s });
         }
         if !self.paused_by_viewer {
             self.sink.pause();

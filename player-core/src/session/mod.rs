@@ -25,7 +25,6 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::{broadcast, mpsc};
 use url::Url;
 
-use crate::buffer::{BufferPolicy, FetchGate};
 use crate::cmcd::{CmcdMode, CmcdSession, StreamType, StreamingFormat};
 use crate::events::{Command, PlayerEvent, PlayerState, RenditionInfo, TimedEvent};
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
@@ -38,6 +37,7 @@ use crate::sink::{Chunk, Sink};
 use crate::steering::{
     PathwayChooser, SteeringClient, SteeringError, SteeringOutcome, SteeringUpdate, apply_clone,
 };
+use abr::playback::{BufferPolicy, Change, FetchGate, Playback};
 
 mod commands;
 mod failover;
@@ -266,7 +266,8 @@ struct Session {
     paused_by_viewer: bool,
     reload_due: Option<Instant>,
     reload_failures: u32,
-    stall_started: Option<Instant>,
+    /// Buffering ⇄ Playing ⇄ Stalled, on the session clock ([`Session::now_s`]).
+    playback: Playback,
     first_frame_seen: bool,
     pathways: PathwayChooser,
     steering: Option<SteeringClient>,
@@ -343,7 +344,7 @@ async fn run(
         paused_by_viewer: false,
         reload_due: None,
         reload_failures: 0,
-        stall_started: None,
+        playback: Playback::default(),
         first_frame_seen: false,
         stopped: false,
     };
@@ -745,32 +746,36 @@ impl Session {
                     .as_secs_f64(),
             });
         }
-        let policy = self.config.buffer.clone();
-        match self.state {
-            PlayerState::Buffering
-                if (buffer >= policy.startup_s || all_done) && !self.paused_by_viewer =>
-            {
+        let held = self.paused_by_viewer
+            || !matches!(
+                self.state,
+                PlayerState::Buffering | PlayerState::Playing | PlayerState::Stalled
+            );
+        if held {
+            return;
+        }
+        let now = self.now_s();
+        match self
+            .playback
+            .step(now, buffer, all_done, &self.config.buffer)
+        {
+            Some(Change::Started) => {
                 self.sink.play();
                 self.set_state(PlayerState::Playing);
             }
-            PlayerState::Playing if buffer <= policy.stall_threshold_s && !all_done => {
+            Some(Change::Stalled) => {
                 self.sink.pause();
-                self.stall_started = Some(Instant::now());
                 self.starved = true;
                 let position_s = self.sink.position_s();
                 self.emitter.emit(PlayerEvent::StallStart { position_s });
                 self.set_state(PlayerState::Stalled);
             }
-            PlayerState::Stalled if buffer >= policy.resume_s || all_done => {
+            Some(Change::Resumed { stalled_s }) => {
                 self.sink.play();
-                if let Some(s) = self.stall_started.take() {
-                    self.emitter.emit(PlayerEvent::StallEnd {
-                        stalled_s: s.elapsed().as_secs_f64(),
-                    });
-                }
+                self.emitter.emit(PlayerEvent::StallEnd { stalled_s });
                 self.set_state(PlayerState::Playing);
             }
-            _ => {}
+            None => {}
         }
     }
 
@@ -795,7 +800,7 @@ impl Session {
             Err(error) => return self.on_segment_failure(i, &f, error),
         };
         self.streams[i].gate.force_below = None;
-        self.streams[i].gate.retry_at = None;
+        self.streams[i].gate.retry_at_s = None;
         self.leave_if_too_slow(i, &f, &downloaded.sample);
         if let Some(c) = &mut self.steering
             && !c.is_stopped()
@@ -913,7 +918,7 @@ impl Session {
             }
             failover::Next::RetryLater { after, warning } => {
                 self.emitter.emit(PlayerEvent::Warning { message: warning });
-                self.streams[i].gate.retry_at = Some(Instant::now() + after);
+                self.streams[i].gate.retry_at_s = Some(self.now_s() + after.as_secs_f64());
             }
             failover::Next::Fail(reason) => return Err(reason),
         }

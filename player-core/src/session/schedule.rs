@@ -3,7 +3,7 @@
 //! init and media, in one request when they sit side by side, with CMCD, a time budget taken
 //! from the buffer, and abandonment of a download that would outlast it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use abr::ThroughputSample;
 use bytes::Bytes;
@@ -50,11 +50,7 @@ impl Session {
             if self.streams[i].in_flight || self.streams[i].done {
                 continue;
             }
-            if self.streams[i]
-                .gate
-                .retry_at
-                .is_some_and(|t| Instant::now() < t)
-            {
+            if self.streams[i].gate.waiting_to_retry(self.now_s()) {
                 continue;
             }
             if self
