@@ -1,33 +1,29 @@
 //! Trace replay in the player's own behaviour (`abr-replay --mode realistic`), where the
-//! benchmark mode ([`crate::sim`]) follows ABR-BENCH.md's simplified model. Differences, each what
-//! `player-core`'s scheduler does:
+//! benchmark mode ([`crate::sim`]) follows ABR-BENCH.md's simplified model. The player's own
+//! code runs here on the simulated clock — [`crate::playback`] for the buffer and stalls and
+//! [`AbandonRule`] for slow downloads — so, as in `player-core`'s scheduler:
 //! - the ABR chooses every segment, the first included (with no history it knows nothing);
-//! - playback starts once [`PlayerModel::startup_s`] is buffered, and after a stall resumes only
-//!   at [`PlayerModel::resume_s`]; time stalled after the start is rebuffering;
-//! - fetching follows the watermark hysteresis: it pauses at the high watermark and resumes when
-//!   the buffer drains to the low one;
+//! - playback starts once [`BufferPolicy::startup_s`] is buffered, stalls when the buffer falls
+//!   to [`BufferPolicy::stall_threshold_s`], and resumes only at [`BufferPolicy::resume_s`];
+//!   time stalled after the start is rebuffering;
+//! - fetching follows the watermark hysteresis ([`FetchGate`]): it pauses at the high watermark
+//!   and resumes when the buffer drains to the low one;
 //! - a download in flight is judged every [`PlayerModel::check_ms`] by [`AbandonRule`] and, when
 //!   abandoned, its partial measurement goes to the ABR, its bits are wasted and the segment is
 //!   fetched again at most one rendition lower.
 
 use crate::abandon::AbandonRule;
-use crate::playback::BufferPolicy;
+use crate::playback::{BufferPolicy, Change, FetchGate, Phase, Playback};
 use crate::sim::{SegmentRow, Session, SimConfig, qoe_lin};
 use crate::title::Title;
 use crate::trace::Trace;
 use crate::{Abr, Context, ThroughputSample};
 
-/// The player behaviour the realistic mode replays (the player's defaults, [`BufferPolicy`]).
+/// The player behaviour the realistic mode replays (the player's defaults).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlayerModel {
-    /// Buffer needed to start playing, seconds.
-    pub startup_s: f64,
-    /// Buffer needed to resume after a stall, seconds.
-    pub resume_s: f64,
-    /// Fetching resumes when the buffer drains to this, seconds.
-    pub low_watermark_s: f64,
-    /// Fetching pauses when the buffer reaches this, seconds.
-    pub high_watermark_s: f64,
+    /// The buffer thresholds: startup, resume, stall, watermarks.
+    pub buffer: BufferPolicy,
     /// Abandonment of slow downloads; `None` never abandons.
     pub abandon: Option<AbandonRule>,
     /// How often a download in flight is judged, ms (the player judges on every chunk).
@@ -38,12 +34,8 @@ pub struct PlayerModel {
 
 impl Default for PlayerModel {
     fn default() -> Self {
-        let policy = BufferPolicy::default();
         PlayerModel {
-            startup_s: policy.startup_s,
-            resume_s: policy.resume_s,
-            low_watermark_s: policy.low_watermark_s,
-            high_watermark_s: policy.high_watermark_s,
+            buffer: BufferPolicy::default(),
             abandon: Some(AbandonRule::default()),
             check_ms: 100.0,
             rebuffer_weight: SimConfig::default().rebuffer_weight,
@@ -60,54 +52,65 @@ pub struct Waste {
     pub wasted_bits: f64,
 }
 
-struct Clock {
+/// The simulated clock and buffer, with the player's stall machine stepped on it.
+struct Clock<'a> {
+    policy: &'a BufferPolicy,
     /// Network time, ms.
     t_ms: f64,
     /// Buffer ahead, ms.
     buffer_ms: f64,
-    playing: bool,
+    playback: Playback,
     started_at_ms: Option<f64>,
     rebuffer_ms: f64,
 }
 
-impl Clock {
-    /// Lets `ms` of network time pass: playback drains the buffer, an empty buffer stalls.
-    /// Returns the rebuffering accrued.
+impl Clock<'_> {
+    /// Lets `ms` of network time pass: playback drains the buffer, and stalls where the buffer
+    /// reaches the stall threshold. Returns the rebuffering accrued.
     fn pass(&mut self, ms: f64) -> f64 {
-        self.t_ms += ms;
-        if !self.playing {
-            if self.started_at_ms.is_some() {
-                self.rebuffer_ms += ms;
-                return ms;
+        let stalled = match self.playback.phase() {
+            // Before the start: startup delay, not rebuffering.
+            Phase::Buffering => 0.0,
+            Phase::Stalled => ms,
+            Phase::Playing => {
+                let playable_ms =
+                    (self.buffer_ms - self.policy.stall_threshold_s * 1000.0).max(0.0);
+                if ms <= playable_ms {
+                    self.buffer_ms -= ms;
+                    0.0
+                } else {
+                    self.buffer_ms -= playable_ms;
+                    let dry_at_s = (self.t_ms + playable_ms) / 1000.0;
+                    let change =
+                        self.playback
+                            .step(dry_at_s, self.buffer_ms / 1000.0, false, self.policy);
+                    debug_assert_eq!(change, Some(Change::Stalled));
+                    ms - playable_ms
+                }
             }
-            return 0.0;
-        }
-        if ms <= self.buffer_ms {
-            self.buffer_ms -= ms;
-            return 0.0;
-        }
-        let stalled = ms - self.buffer_ms;
-        self.buffer_ms = 0.0;
-        self.playing = false;
+        };
+        self.t_ms += ms;
         self.rebuffer_ms += stalled;
         stalled
     }
 
-    /// A segment arrived: the buffer grows, playback starts or resumes at its threshold.
-    fn add(&mut self, ms: f64, model: &PlayerModel) {
+    /// A segment of `ms` arrived (`last`: the title's last): the buffer grows, and playback
+    /// starts or resumes at its threshold.
+    fn add(&mut self, ms: f64, last: bool) {
         self.buffer_ms += ms;
-        if self.playing {
-            return;
-        }
-        let need = if self.started_at_ms.is_some() {
-            model.resume_s
-        } else {
-            model.startup_s
-        };
-        if self.buffer_ms >= need * 1000.0 - 1e-9 {
-            self.playing = true;
+        let change = self.playback.step(
+            self.t_ms / 1000.0,
+            self.buffer_ms / 1000.0,
+            last,
+            self.policy,
+        );
+        if change == Some(Change::Started) {
             self.started_at_ms.get_or_insert(self.t_ms);
         }
+    }
+
+    fn playing(&self) -> bool {
+        self.playback.phase() == Phase::Playing
     }
 }
 
@@ -123,29 +126,27 @@ pub fn simulate_player(
     let ladder = title.ladder_bps();
     let seg_ms = title.segment_duration_ms;
     let mut clock = Clock {
+        policy: &model.buffer,
         t_ms: 0.0,
         buffer_ms: 0.0,
-        playing: false,
+        playback: Playback::default(),
         started_at_ms: None,
         rebuffer_ms: 0.0,
     };
     let mut history: Vec<ThroughputSample> = Vec::new();
     let mut rows: Vec<SegmentRow> = Vec::new();
     let mut waste = Waste::default();
-    let mut holding = false;
+    let mut gate = FetchGate::default();
     let latency_of = |t: f64| trace.download_ms(t, 0.0);
     for index in 0..title.len() {
-        // Watermark hysteresis: wait for the low watermark once the high one was reached.
+        // Watermark hysteresis: once the high watermark is reached, wait (playing) until the
+        // buffer drains to the low one.
         let mut wait_ms = 0.0;
-        let ahead_s = |c: &Clock| c.buffer_ms / 1000.0;
-        if !holding && ahead_s(&clock) >= model.high_watermark_s {
-            holding = true;
-        }
-        if holding && clock.playing {
-            let drain = (clock.buffer_ms - model.low_watermark_s * 1000.0).max(0.0);
+        if !gate.wants_more(clock.buffer_ms / 1000.0, &model.buffer) && clock.playing() {
+            let drain = (clock.buffer_ms - model.buffer.low_watermark_s * 1000.0).max(0.0);
             clock.pass(drain);
             wait_ms = drain;
-            holding = false;
+            gate.wants_more(clock.buffer_ms / 1000.0, &model.buffer);
         }
         let mut rebuffer_ms = 0.0;
         let mut below: Option<usize> = None;
@@ -154,7 +155,7 @@ pub fn simulate_player(
             let ctx = Context {
                 ladder: &ladder,
                 buffer_s: clock.buffer_ms / 1000.0,
-                max_buffer_s: model.high_watermark_s,
+                max_buffer_s: model.buffer.high_watermark_s,
                 segment_duration_s: seg_ms / 1000.0,
                 history: &history,
                 last_choice: rows.last().map(|r| r.quality),
@@ -216,7 +217,7 @@ pub fn simulate_player(
         if history.len() > 64 {
             history.remove(0);
         }
-        clock.add(seg_ms, model);
+        clock.add(seg_ms, index + 1 == title.len());
         rows.push(SegmentRow {
             index,
             quality,
@@ -291,8 +292,16 @@ mod tests {
 
     #[test]
     fn a_hopeless_download_is_abandoned_and_fetched_lower() {
-        // 1000 kbit/s: the 8 Mbit top segment would take 8 s against an empty buffer.
-        let model = PlayerModel::default();
+        // 1000 kbit/s: the 8 Mbit top segment would take 8 s against an empty buffer. The
+        // buffer runs exactly dry as each segment lands: with no stall threshold, that is no
+        // stall (the player's 50 ms threshold would call it one).
+        let model = PlayerModel {
+            buffer: BufferPolicy {
+                stall_threshold_s: 0.0,
+                ..BufferPolicy::default()
+            },
+            ..PlayerModel::default()
+        };
         let (s, waste) = simulate_player(&title(3), &trace(&[(1e6, 1000.0)]), &mut Greedy, &model);
         assert_eq!(waste.abandoned, 3, "{s:?}");
         assert!(s.segments.iter().all(|r| r.quality == 0));
@@ -318,8 +327,11 @@ mod tests {
         // 4 s (two segments) before it resumes.
         let model = PlayerModel {
             abandon: None,
-            low_watermark_s: 4.0,
-            high_watermark_s: 6.0,
+            buffer: BufferPolicy {
+                low_watermark_s: 4.0,
+                high_watermark_s: 6.0,
+                ..BufferPolicy::default()
+            },
             ..PlayerModel::default()
         };
         let t = trace(&[(3000.0, 100_000.0), (10_000.0, 0.0), (1e6, 100_000.0)]);

@@ -261,8 +261,8 @@ fn main() -> anyhow::Result<()> {
         println!(
             "realistic mode: the player's startup/resume thresholds, watermarks {:.0}/{:.0} s and \
              abandonment; the optimum (if asked) is the benchmark model's",
-            PlayerModel::default().low_watermark_s,
-            PlayerModel::default().high_watermark_s
+            PlayerModel::default().buffer.low_watermark_s,
+            PlayerModel::default().buffer.high_watermark_s
         );
     }
     println!(

@@ -1,0 +1,246 @@
+//! `abr-replay --mode realistic` runs the player's own playback model ([`abr::playback`]) on the
+//! simulated clock. Until it did, it ran a copy of the model of its own; the figures below are
+//! that copy's, on the three shared suites, taken before it was removed (the classic algorithms
+//! only: Reel's default is tuned over time, and its figures would move with it).
+//!
+//! The two agree exactly but for one thing: the player stalls when the buffer falls to its stall
+//! threshold (50 ms), where the copy let it run to 0. With the threshold at 0 the figures are
+//! the copy's to the last decision; with the player's threshold, only sessions that stall
+//! change (a stall starts 50 ms earlier, and those 50 ms count toward resuming).
+
+use std::path::{Path, PathBuf};
+
+use abr::playback::BufferPolicy;
+use abr::realistic::{PlayerModel, simulate_player};
+use abr::sim::Session;
+use abr::title::Title;
+use abr::trace::Trace;
+
+/// (suite, trace directory, title, rebuffer weight, title length in segments or 0 for all), as
+/// `abr-replay --suite` has them.
+const SUITES: [(&str, &str, &str, f64, usize); 3] = [
+    ("fcc", "sd_fs", "bbb.json", 4.3, 60),
+    ("3g", "3Glogs", "bbb.json", 4.3, 0),
+    ("4g", "4Glogs", "bbb4k.json", 35.0, 0),
+];
+
+/// The copy's figures per suite and algorithm: a digest of every decision (Σ over sessions k and
+/// segments j of (quality + 1)(j + 1)(k + 1)), Σ QoE_lin, Σ rebuffering in s, Σ downloads
+/// abandoned.
+const BEFORE: [(&str, &str, u64, f64, f64, usize); 12] = [
+    (
+        "fcc",
+        "throughput",
+        234538046,
+        19003.698891327378,
+        4.498629923867661,
+        2,
+    ),
+    ("fcc", "bba", 300996104, 35157.81900000002, 0.0, 3),
+    ("fcc", "bola", 277265229, 22597.339999999993, 0.0, 0),
+    (
+        "fcc",
+        "mpc",
+        322340250,
+        42118.54935198396,
+        47.670848375823,
+        9,
+    ),
+    (
+        "3g",
+        "throughput",
+        258892735,
+        -21355.522065735553,
+        7868.512573426876,
+        158,
+    ),
+    (
+        "3g",
+        "bba",
+        344522839,
+        -20933.67584071642,
+        9018.87973039917,
+        193,
+    ),
+    (
+        "3g",
+        "bola",
+        351106039,
+        -18518.72561356742,
+        8521.692700829633,
+        247,
+    ),
+    (
+        "3g",
+        "mpc",
+        341692241,
+        -22486.462818750315,
+        9598.224841569841,
+        266,
+    ),
+    (
+        "4g",
+        "throughput",
+        76080610,
+        116297.98502800948,
+        37.40042777115785,
+        28,
+    ),
+    (
+        "4g",
+        "bba",
+        88346240,
+        194697.68772923033,
+        41.50892202199098,
+        52,
+    ),
+    (
+        "4g",
+        "bola",
+        87160995,
+        178115.8346241788,
+        40.119010737749086,
+        27,
+    ),
+    (
+        "4g",
+        "mpc",
+        88256721,
+        206846.8855629138,
+        89.7746982024627,
+        58,
+    ),
+];
+
+fn traces_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces")
+}
+
+/// A suite's title and every trace, in file-name order (as `abr-replay --suite` reads them).
+fn suite(name: &str) -> (Title, Vec<Trace>, f64) {
+    let (_, dir, title_file, weight, length) = SUITES
+        .into_iter()
+        .find(|s| s.0 == name)
+        .expect("a shared suite");
+    let mut title =
+        Title::from_json(&std::fs::read_to_string(traces_root().join(title_file)).unwrap())
+            .unwrap();
+    if length > 0 {
+        title = title.truncated(length);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(traces_root().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    let traces = files
+        .iter()
+        .map(|f| {
+            let name = f.file_stem().unwrap().to_string_lossy().to_string();
+            Trace::from_json(&name, &std::fs::read_to_string(f).unwrap()).unwrap()
+        })
+        .collect();
+    (title, traces, weight)
+}
+
+fn replay(
+    title: &Title,
+    traces: &[Trace],
+    algorithm: &str,
+    model: &PlayerModel,
+) -> Vec<(Session, usize)> {
+    traces
+        .iter()
+        .map(|trace| {
+            let mut abr = abr::by_name(algorithm).unwrap();
+            let (session, waste) = simulate_player(title, trace, abr.as_mut(), model);
+            (session, waste.abandoned)
+        })
+        .collect()
+}
+
+fn model(weight: f64, stall_threshold_s: f64) -> PlayerModel {
+    PlayerModel {
+        buffer: BufferPolicy {
+            stall_threshold_s,
+            ..BufferPolicy::default()
+        },
+        rebuffer_weight: weight,
+        ..PlayerModel::default()
+    }
+}
+
+fn qualities(s: &Session) -> Vec<usize> {
+    s.segments.iter().map(|r| r.quality).collect()
+}
+
+#[test]
+fn with_no_stall_threshold_the_replay_is_the_old_copy_to_the_last_decision() {
+    for (name, ..) in SUITES {
+        let (title, traces, weight) = suite(name);
+        for &(_, algorithm, digest, qoe, rebuffer_s, abandoned) in
+            BEFORE.iter().filter(|b| b.0 == name)
+        {
+            let sessions = replay(&title, &traces, algorithm, &model(weight, 0.0));
+            let got_digest: u64 = sessions
+                .iter()
+                .enumerate()
+                .flat_map(|(k, (s, _))| {
+                    qualities(s)
+                        .into_iter()
+                        .enumerate()
+                        .map(move |(j, q)| (q as u64 + 1) * (j as u64 + 1) * (k as u64 + 1))
+                })
+                .sum();
+            let got_qoe: f64 = sessions.iter().map(|(s, _)| s.qoe_lin).sum();
+            let got_rebuffer: f64 = sessions.iter().map(|(s, _)| s.rebuffer_s).sum();
+            let got_abandoned: usize = sessions.iter().map(|(_, a)| a).sum();
+            assert_eq!(got_digest, digest, "{name} {algorithm}: decisions");
+            assert!(
+                (got_qoe - qoe).abs() < 1e-6 * qoe.abs().max(1.0),
+                "{name} {algorithm}: QoE {got_qoe} against {qoe}"
+            );
+            assert!(
+                (got_rebuffer - rebuffer_s).abs() < 1e-6,
+                "{name} {algorithm}: rebuffering {got_rebuffer} against {rebuffer_s}"
+            );
+            assert_eq!(got_abandoned, abandoned, "{name} {algorithm}: abandoned");
+        }
+    }
+}
+
+#[test]
+fn the_players_stall_threshold_changes_only_sessions_that_stall() {
+    let mut changed = 0;
+    for (name, ..) in SUITES {
+        let (title, traces, weight) = suite(name);
+        for algorithm in abr::ALGORITHMS {
+            let player = replay(
+                &title,
+                &traces,
+                algorithm,
+                &model(weight, BufferPolicy::default().stall_threshold_s),
+            );
+            let zero = replay(&title, &traces, algorithm, &model(weight, 0.0));
+            for ((p, _), (z, _)) in player.iter().zip(&zero) {
+                if p.rebuffer_s > 0.0 || z.rebuffer_s > 0.0 {
+                    changed += usize::from(qualities(p) != qualities(z) || p.qoe_lin != z.qoe_lin);
+                    continue;
+                }
+                assert_eq!(qualities(p), qualities(z), "{name} {algorithm} {}", p.trace);
+                assert_eq!(p.qoe_lin, z.qoe_lin, "{name} {algorithm} {}", p.trace);
+                assert_eq!(p.startup_ms, z.startup_ms, "{name} {algorithm} {}", p.trace);
+            }
+        }
+    }
+    assert!(
+        changed > 0,
+        "the threshold makes a difference somewhere, or this test says nothing"
+    );
+}
