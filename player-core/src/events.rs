@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::presentation::MediaKind;
+use crate::session::SessionError;
 
 /// The session's state machine: Idle → Loading → Buffering ⇄ Playing ⇄ Stalled → Ended | Failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,8 +26,8 @@ pub enum PlayerState {
     Stalled,
     /// Played to the end.
     Ended,
-    /// Stopped by an error, with the reason.
-    Failed(String),
+    /// Stopped by an error: why, as a type to match on and a line to show.
+    Failed(SessionError),
 }
 
 /// A rendition as the player shows it.

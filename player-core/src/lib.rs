@@ -39,5 +39,5 @@ pub use abr;
 pub use abr::playback::BufferPolicy;
 pub use events::{Command, PlayerEvent, PlayerState, TimedEvent};
 pub use reel_protocol as protocol;
-pub use session::{Player, PlayerConfig, PlayerHandle, SessionOutcome};
+pub use session::{Player, PlayerConfig, PlayerHandle, SessionError, SessionOutcome};
 pub use url::Url;

@@ -17,7 +17,7 @@ use player_core::events::{PlayerEvent, TimedEvent};
 use player_core::fetch::FetchConfig;
 use player_core::presentation::MediaKind;
 use player_core::sink::NullSink;
-use player_core::{Player, PlayerConfig, PlayerState, SessionOutcome, Url};
+use player_core::{Player, PlayerConfig, PlayerState, SessionError, SessionOutcome, Url};
 use reel_protocol::{FaultsUpdate, Format, LoginResponse, PlaybackResponse};
 use reel_stub::backend::{BackendConfig, BackendServer, SteeringFault};
 use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
@@ -395,6 +395,35 @@ fn dash_cache_refusing_connections_fails_over_without_a_stall() {
         assert_eq!(stalls(&o.events), 0);
         assert_moved_on("refused", &o, &first, at.unwrap());
         assert_only_dead_blamed("refused", &o, &first, at.unwrap());
+        rig.shutdown().await;
+    });
+}
+
+#[test]
+fn every_cache_down_fails_once_the_buffer_is_spent_saying_all_pathways_are_down() {
+    runtime().block_on(async {
+        let rig = Rig::start(Vec::new()).await;
+        let s = rig.session(Format::Hls).await;
+        let mut ids: Vec<String> = s.pathways.iter().map(|p| p.id.clone()).collect();
+        let (o, _) = play_with_fault(&s.manifest_url, config_for(&s), 4.0, 4.0, || async {
+            for id in &ids {
+                rig.cache(id).set_faults(&FaultsUpdate {
+                    up: Some(false),
+                    ..Default::default()
+                });
+            }
+        })
+        .await;
+        match o.failure() {
+            Some(SessionError::AllPathwaysDown { pathways, message }) => {
+                let mut named = pathways.clone();
+                named.sort();
+                ids.sort();
+                assert_eq!(named, ids);
+                assert!(message.contains("could not be played"), "{message}");
+            }
+            other => panic!("expected every pathway down, got {other:?}"),
+        }
         rig.shutdown().await;
     });
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use player_core::events::{PlayerEvent, TimedEvent};
 use player_core::presentation::MediaKind;
 use player_core::sink::{GstSink, GstSinkConfig, NullSink, Sink, VideoFrame};
-use player_core::{Command, Player, PlayerConfig, PlayerState, SessionOutcome, Url};
+use player_core::{Command, Player, PlayerConfig, PlayerState, SessionError, SessionOutcome, Url};
 use reel_protocol::{FaultsUpdate, Format, LoginResponse, PlaybackResponse};
 use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
 use reel_stub::oca::{Oca, OcaConfig};
@@ -318,6 +318,62 @@ fn a_garbage_segment_is_caught_before_the_decoder() {
 }
 
 #[test]
+fn garbage_in_every_rendition_fails_as_undecodable() {
+    runtime().block_on(async {
+        let (dir, title_dir) = media_copy();
+        let (_, title) = media();
+        for r in &title.video {
+            let path = title_dir.join(r.media_file());
+            let mut data = std::fs::read(&path).unwrap();
+            let s = r.segments[1].range;
+            data[s.offset as usize..(s.offset + s.length) as usize].fill(0x13);
+            std::fs::write(&path, data).unwrap();
+        }
+        let oca = serve(dir.path()).await;
+        let o = play(
+            &format!("{}/demo/master.m3u8", oca.url()),
+            Box::new(NullSink::default().with_rate(4.0)),
+        )
+        .await;
+        match o.failure() {
+            Some(SessionError::Undecodable(message)) => assert!(
+                message.starts_with("video segment 1 could not be played: corrupt segment 1"),
+                "{message}"
+            ),
+            other => panic!("expected undecodable media, got {other:?}"),
+        }
+        oca.shutdown().await;
+    });
+}
+
+#[test]
+fn an_unsupported_encryption_scheme_fails_as_unsupported_naming_it() {
+    runtime().block_on(async {
+        let (dir, title_dir) = media_copy();
+        let playlist = std::fs::read_to_string(title_dir.join("video_240p.m3u8")).unwrap();
+        let encrypted = playlist.replacen(
+            "#EXTINF",
+            "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"key.bin\"\n#EXTINF",
+            1,
+        );
+        std::fs::write(title_dir.join("sample_aes.m3u8"), encrypted).unwrap();
+        let oca = serve(dir.path()).await;
+        let o = play(
+            &format!("{}/demo/sample_aes.m3u8", oca.url()),
+            Box::new(NullSink::default()),
+        )
+        .await;
+        match o.failure() {
+            Some(SessionError::Unsupported(message)) => {
+                assert!(message.contains("METHOD=SAMPLE-AES"), "{message}")
+            }
+            other => panic!("expected an unsupported stream, got {other:?}"),
+        }
+        oca.shutdown().await;
+    });
+}
+
+#[test]
 fn truncated_media_everywhere_fails_with_one_clear_line() {
     runtime().block_on(async {
         let (dir, title_dir) = media_copy();
@@ -341,6 +397,14 @@ fn truncated_media_everywhere_fails_with_one_clear_line() {
         );
         assert!(error.contains("416"), "{error}");
         assert!(!error.contains('\n'));
+        assert!(
+            matches!(
+                o.failure(),
+                Some(SessionError::Network { pathway: None, .. })
+            ),
+            "{:?}",
+            o.failure()
+        );
         oca.shutdown().await;
     });
 }
@@ -351,6 +415,7 @@ fn unreachable_hosts_and_broken_manifests_fail_clearly() {
         let o = play("http://127.0.0.1:1/demo/master.m3u8", Box::new(NullSink::default())).await;
         let e = o.error().unwrap();
         assert!(e.contains("cannot connect"), "{e}");
+        assert!(matches!(o.failure(), Some(SessionError::Manifest(_))));
 
         let (dir, title_dir) = media_copy();
         std::fs::write(title_dir.join("broken.mpd"), "<MPD><Period>").unwrap();
@@ -363,11 +428,14 @@ fn unreachable_hosts_and_broken_manifests_fail_clearly() {
         let o = play(&format!("{}/demo/broken.mpd", oca.url()), Box::new(NullSink::default())).await;
         let e = o.error().unwrap();
         assert!(e.contains("not a valid DASH MPD"), "{e}");
+        assert!(matches!(o.failure(), Some(SessionError::Manifest(_))));
         let o = play(&format!("{}/demo/nope.m3u8", oca.url()), Box::new(NullSink::default())).await;
         assert!(o.error().unwrap().contains("HTTP 404"));
+        assert!(matches!(o.failure(), Some(SessionError::Manifest(_))));
         let o = play(&format!("{}/demo/ac4.m3u8", oca.url()), decoding_sink()).await;
         let e = o.error().unwrap();
         assert!(e.contains("no GStreamer decoder for codec ac-4"), "{e}");
+        assert!(matches!(o.failure(), Some(SessionError::Undecodable(_))));
         oca.shutdown().await;
     });
 }

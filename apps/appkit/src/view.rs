@@ -173,7 +173,7 @@ impl PlayerView {
             PlayerEvent::State { state } => {
                 self.state = state.clone();
                 if let PlayerState::Failed(reason) = state {
-                    self.error = Some(reason.clone());
+                    self.error = Some(reason.to_string());
                 }
                 matches!(
                     state,

@@ -193,7 +193,7 @@ impl Playback {
                 view.on_event(&e);
             }
             if let PlayerState::Failed(reason) = &state {
-                view.error.get_or_insert_with(|| reason.clone());
+                view.error.get_or_insert_with(|| reason.to_string());
             }
             view.note("session over");
             view.refresh_qoe();

@@ -153,7 +153,7 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
                     app.on_event(&e);
                 }
                 if let PlayerState::Failed(reason) = &outcome.state {
-                    app.error = Some(reason.clone());
+                    app.error = Some(reason.to_string());
                 }
                 app.note("session over: press q to quit");
                 over = Some(outcome.state);

@@ -1,14 +1,14 @@
 //! Commands from the viewer or the embedding app (play, pause, seek, bitrate cap and pin,
 //! audio track, pathway, ABR algorithm, volume, stop), applied to the running session.
 
-use super::Session;
+use super::{Session, SessionError};
 use crate::events::{Command, PlayerEvent, PlayerState};
 use crate::presentation::MediaKind;
 
 impl Session {
     /// Applies a command; returns `true` to stop. A command applied is reported with what it
     /// did; one that cannot be (an unknown pathway, track or algorithm) is warned about instead.
-    pub(super) fn on_command(&mut self, c: Command) -> Result<bool, String> {
+    pub(super) fn on_command(&mut self, c: Command) -> Result<bool, SessionError> {
         let applied = match c {
             Command::Stop => return Ok(true),
             Command::Pause => Some(self.pause_for_viewer()),
@@ -140,7 +140,7 @@ impl Session {
 
     /// Switches to the `index`th audio track of the first period, refetching from the play
     /// position.
-    fn select_audio(&mut self, index: usize) -> Result<Option<String>, String> {
+    fn select_audio(&mut self, index: usize) -> Result<Option<String>, SessionError> {
         let tracks: Vec<usize> = self.presentation.periods[0]
             .tracks
             .iter()
@@ -161,7 +161,7 @@ impl Session {
     }
 
     /// Moves playback to `t` (clamped to the title), refetching from there.
-    pub(super) fn seek(&mut self, t: f64) -> Result<(), String> {
+    pub(super) fn seek(&mut self, t: f64) -> Result<(), SessionError> {
         let end = if self.duration_s > 0.0 {
             (self.duration_s - 0.5).max(0.0)
         } else {
@@ -170,7 +170,7 @@ impl Session {
         let t = t.clamp(0.0, end);
         self.epoch += 1;
         self.position_streams(t);
-        self.sink.seek(t).map_err(|e| e.to_string())?;
+        self.sink.seek(t)?;
         let now = self.now_s();
         if let Some(stalled_s) = self.playback.rebuffer(now) {
             // A seek during a stall ends it (the viewer moved on).

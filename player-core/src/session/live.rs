@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 
-use super::Session;
+use super::{Session, SessionError};
 use crate::events::PlayerEvent;
 use crate::manifest;
 use crate::presentation::{Presentation, Segment, SegmentIndex};
@@ -55,7 +55,7 @@ impl Session {
     pub(super) fn on_reload(
         &mut self,
         reloaded: Result<Presentation, manifest::ManifestError>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SessionError> {
         let interval = self.presentation.reload_interval_s.unwrap_or(4.0).max(1.0);
         self.reload_due = Some(Instant::now() + Duration::from_secs_f64(interval));
         let fresh = match reloaded {
@@ -63,7 +63,9 @@ impl Session {
             Err(e) => {
                 self.reload_failures += 1;
                 if self.reload_failures >= 5 {
-                    return Err(format!("the live manifest could not be reloaded: {e}"));
+                    return Err(SessionError::Manifest(format!(
+                        "the live manifest could not be reloaded: {e}"
+                    )));
                 }
                 self.emitter.emit(PlayerEvent::Warning {
                     message: format!("live manifest reload failed ({e}); trying again"),

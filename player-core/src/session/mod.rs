@@ -40,6 +40,7 @@ use crate::steering::{
 use abr::playback::{BufferPolicy, Change, FetchGate, Playback};
 
 mod commands;
+mod error;
 mod failover;
 mod live;
 mod schedule;
@@ -47,6 +48,7 @@ mod schedule;
 use live::Reloads;
 use schedule::{Downloaded, Fetch, InFlight, init_cache_key};
 mod validate;
+pub use error::SessionError;
 pub use validate::validate_media;
 
 /// Steering requests in flight (at most one).
@@ -110,12 +112,17 @@ pub struct SessionOutcome {
 }
 
 impl SessionOutcome {
-    /// The failure reason, if the session failed.
-    pub fn error(&self) -> Option<&str> {
+    /// Why the session failed, if it did.
+    pub fn failure(&self) -> Option<&SessionError> {
         match &self.state {
-            PlayerState::Failed(reason) => Some(reason),
+            PlayerState::Failed(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// The failure's one line, if the session failed.
+    pub fn error(&self) -> Option<&str> {
+        self.failure().map(SessionError::message)
     }
 }
 
@@ -199,7 +206,9 @@ impl Player {
         match self.task.await {
             Ok(outcome) => outcome,
             Err(e) => SessionOutcome {
-                state: PlayerState::Failed(format!("the session task failed: {e}")),
+                state: PlayerState::Failed(SessionError::Internal(format!(
+                    "the session task failed: {e}"
+                ))),
                 stopped: false,
                 qoe: QoeReport::default(),
                 frames: 0,
@@ -303,7 +312,11 @@ async fn run(
     let presentation = match manifest::load(&fetcher, &url, config.pathway.as_deref()).await {
         Ok(p) => p,
         Err(e) => {
-            let state = PlayerState::Failed(format!("cannot load {url}: {e}"));
+            let message = format!("cannot load {url}: {e}");
+            let state = PlayerState::Failed(match e {
+                manifest::ManifestError::Unsupported(_) => SessionError::Unsupported(message),
+                _ => SessionError::Manifest(message),
+            });
             emitter.emit(PlayerEvent::State {
                 state: state.clone(),
             });
@@ -452,7 +465,7 @@ impl Session {
     }
 
     /// Builds the streams and checks the sink can decode them.
-    fn prepare(&mut self) -> Result<(), String> {
+    fn prepare(&mut self) -> Result<(), SessionError> {
         let mut inputs = Vec::new();
         for kind in [MediaKind::Video, MediaKind::Audio] {
             if let Some((stream, codecs)) = self.stream_of(kind)? {
@@ -461,16 +474,18 @@ impl Session {
             }
         }
         if self.streams.is_empty() {
-            return Err("no playable video or audio track in the manifest".into());
+            return Err(SessionError::Unsupported(
+                "no playable video or audio track in the manifest".into(),
+            ));
         }
-        self.sink.configure(&inputs).map_err(|e| e.to_string())?;
+        self.sink.configure(&inputs)?;
         self.announce_manifest();
         Ok(())
     }
 
     /// The stream of `kind` (its track in every period, by the configured language), with the
     /// codecs its sink input needs; `None` when no period has such a track.
-    fn stream_of(&self, kind: MediaKind) -> Result<Option<(Stream, Option<String>)>, String> {
+    fn stream_of(&self, kind: MediaKind) -> Result<Option<(Stream, Option<String>)>, SessionError> {
         let language = self.config.audio_language.as_deref();
         let parts: Vec<(usize, usize)> = (self.presentation.periods.iter().enumerate())
             .filter_map(|(pi, period)| {
@@ -484,14 +499,18 @@ impl Session {
         if let Some(SegmentIndex::Unavailable(reason)) =
             track.representations.first().map(|r| &r.segments)
         {
-            return Err(format!("cannot play this stream: {reason}"));
+            return Err(SessionError::Unsupported(format!(
+                "cannot play this stream: {reason}"
+            )));
         }
         if track
             .representations
             .iter()
             .all(|r| r.segment_list().is_empty())
         {
-            return Err(format!("the {kind:?} track has no segments").to_lowercase());
+            return Err(SessionError::Manifest(
+                format!("the {kind:?} track has no segments").to_lowercase(),
+            ));
         }
         let codecs = track.representations.first().and_then(|r| r.codecs.clone());
         // HLS variant CODECS name audio too; the video input only needs the video codec.
@@ -609,7 +628,7 @@ impl Session {
     async fn play(
         &mut self,
         commands: &mut mpsc::UnboundedReceiver<Command>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SessionError> {
         self.start()?;
         let mut fetches = InFlight::new();
         let mut reloads = Reloads::new();
@@ -650,7 +669,7 @@ impl Session {
                 _ = ticker.tick() => {}
             }
             if let Some(e) = self.sink.take_error() {
-                return Err(e.to_string());
+                return Err(e.into());
             }
             self.step_clock();
             if last_report.elapsed() >= Duration::from_secs(1) {
@@ -665,7 +684,7 @@ impl Session {
 
     /// Builds the streams and positions them and the sink at the start: the configured start,
     /// or for a live stream at least three target durations behind its edge (RFC 8216 §6.3.3).
-    fn start(&mut self) -> Result<(), String> {
+    fn start(&mut self) -> Result<(), SessionError> {
         self.prepare()?;
         let mut start = self.config.start_at_s.max(0.0);
         if self.presentation.live {
@@ -678,7 +697,7 @@ impl Session {
         }
         self.position_streams(start);
         if start > 0.0 {
-            self.sink.seek(start).map_err(|e| e.to_string())?;
+            self.sink.seek(start)?;
             // Screens show the start position at once, not 0:00 until the first report.
             self.emitter.emit(PlayerEvent::Seeked { position_s: start });
         }
@@ -781,7 +800,7 @@ impl Session {
 
     /// A download ended: a failure goes to [`failover`]; a segment goes to the sink (after its
     /// init segment, when the sink has not got that one), and the stream moves past it.
-    fn on_fetched(&mut self, f: Fetch) -> Result<(), String> {
+    fn on_fetched(&mut self, f: Fetch) -> Result<(), SessionError> {
         if f.epoch != self.epoch {
             return Ok(()); // from before a seek
         }
@@ -813,27 +832,23 @@ impl Session {
         }
         if let Some(init) = downloaded.init.filter(|_| needs_init) {
             self.cache_init(i, &f, &init);
-            self.sink
-                .push(Chunk {
-                    kind: f.kind,
-                    data: init,
-                    init: true,
-                    start_s: f.segment.start_s,
-                    duration_s: 0.0,
-                })
-                .map_err(|e| e.to_string())?;
+            self.sink.push(Chunk {
+                kind: f.kind,
+                data: init,
+                init: true,
+                start_s: f.segment.start_s,
+                duration_s: 0.0,
+            })?;
         }
         self.streams[i].pushed_init = Some(pushed);
         let bytes = downloaded.media.len() as u64;
-        self.sink
-            .push(Chunk {
-                kind: f.kind,
-                data: downloaded.media,
-                init: false,
-                start_s: f.segment.start_s,
-                duration_s: f.segment.duration_s,
-            })
-            .map_err(|e| e.to_string())?;
+        self.sink.push(Chunk {
+            kind: f.kind,
+            data: downloaded.media,
+            init: false,
+            start_s: f.segment.start_s,
+            duration_s: f.segment.duration_s,
+        })?;
         self.emitter.emit(PlayerEvent::SegmentFetched {
             kind: f.kind,
             segment: f.segment.number,
@@ -865,7 +880,12 @@ impl Session {
 
     /// Retries are exhausted for a segment: [`failover::decide`] says what next, and this carries
     /// it out.
-    fn on_segment_failure(&mut self, i: usize, f: &Fetch, error: String) -> Result<(), String> {
+    fn on_segment_failure(
+        &mut self,
+        i: usize,
+        f: &Fetch,
+        error: String,
+    ) -> Result<(), SessionError> {
         // What an abandoned download measured goes to the ABR whatever is decided.
         let abandoned_at_bps = match &f.result {
             Err(FetchError::Abandoned {
@@ -920,7 +940,22 @@ impl Session {
                 self.emitter.emit(PlayerEvent::Warning { message: warning });
                 self.streams[i].gate.retry_at_s = Some(self.now_s() + after.as_secs_f64());
             }
-            failover::Next::Fail(reason) => return Err(reason),
+            failover::Next::Fail(message) => {
+                return Err(if f.result.is_ok() {
+                    // The bytes came, wherever asked, and are not media.
+                    SessionError::Undecodable(message)
+                } else if circumstances.pathways > 1 {
+                    SessionError::AllPathwaysDown {
+                        pathways: self.pathways.order().to_vec(),
+                        message,
+                    }
+                } else {
+                    SessionError::Network {
+                        pathway: f.pathway.clone(),
+                        message,
+                    }
+                });
+            }
         }
         Ok(())
     }
