@@ -1,4 +1,4 @@
-//! Adaptive-bitrate (ABR) algorithms behind one trait, the QoE model, and trace replay.
+//! Adaptive-bitrate (ABR) algorithms behind one trait, the QoE model ([`qoe`]), and trace replay.
 //!
 //! Everything here is pure and synchronous: no I/O, no clock. Time and measurements arrive in the
 //! [`Context`], so the player and the trace-replay simulator ([`sim`]) run the same code. One
@@ -15,6 +15,7 @@ pub mod mpc;
 pub mod optimum;
 mod plan;
 pub mod playback;
+pub mod qoe;
 pub mod realistic;
 pub mod reel;
 pub mod sim;

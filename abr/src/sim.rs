@@ -22,7 +22,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             max_buffer_ms: 25_000.0,
-            rebuffer_weight: 4.3,
+            rebuffer_weight: crate::qoe::DEFAULT_REBUFFER_WEIGHT,
         }
     }
 }
@@ -73,15 +73,13 @@ pub struct Session {
     pub segments: Vec<SegmentRow>,
 }
 
-/// QoE_lin of a quality sequence with a total rebuffering, per ABR-BENCH.md.
+/// QoE_lin ([`crate::qoe::qoe_lin`]) of a quality sequence of `title` with a total rebuffering.
 pub fn qoe_lin(title: &Title, qualities: &[usize], rebuffer_s: f64, rebuffer_weight: f64) -> f64 {
-    let r: Vec<f64> = qualities
+    let bitrates_mbps: Vec<f64> = qualities
         .iter()
         .map(|&q| title.bitrates_kbps[q] / 1000.0)
         .collect();
-    r.iter().sum::<f64>()
-        - rebuffer_weight * rebuffer_s
-        - r.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>()
+    crate::qoe::qoe_lin(&bitrates_mbps, rebuffer_s, rebuffer_weight)
 }
 
 /// The network and buffer state between downloads; shared by the simulator and the optimum.

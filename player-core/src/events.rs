@@ -68,6 +68,8 @@ pub enum PlayerEvent {
         text_tracks: Vec<String>,
         /// Pathways offered.
         pathways: Vec<String>,
+        /// The QoE_lin weight of a second of rebuffering this session is scored with.
+        rebuffer_weight: f64,
     },
     /// The ABR picked a rendition for the next video segment.
     AbrDecision {

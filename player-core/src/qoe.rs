@@ -1,14 +1,11 @@
 //! The QoE report of a session, computed from its events: startup delay, rebuffering, bitrate,
-//! switches, and QoE_lin = Σ bitrate_Mbps − 4.3 × rebuffer_s − Σ |Δ bitrate_Mbps| over video
-//! segments (the linear model of MPC and Pensieve).
+//! switches, and QoE_lin over the video segments ([`abr::qoe`], the model trace replay scores
+//! with too), with the rebuffer weight the session announced in its `ManifestLoaded` event.
 
 use serde::Serialize;
 
 use crate::events::{PlayerEvent, TimedEvent};
 use crate::presentation::MediaKind;
-
-/// Weight of a second of rebuffering in QoE_lin.
-pub const REBUFFER_WEIGHT: f64 = 4.3;
 
 /// A session's quality of experience.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
@@ -36,10 +33,16 @@ pub fn report(events: &[TimedEvent]) -> QoeReport {
     let mut r = QoeReport::default();
     let mut bitrates: Vec<f64> = Vec::new();
     let mut ladder: Vec<u64> = Vec::new();
+    let mut weight = abr::qoe::DEFAULT_REBUFFER_WEIGHT;
     for e in events {
         match &e.event {
-            PlayerEvent::ManifestLoaded { ladder: l, .. } => {
+            PlayerEvent::ManifestLoaded {
+                ladder: l,
+                rebuffer_weight,
+                ..
+            } => {
                 ladder = l.iter().map(|x| x.bitrate).collect();
+                weight = *rebuffer_weight;
             }
             PlayerEvent::FirstFrame { startup_s } => r.startup_s = Some(*startup_s),
             PlayerEvent::StallEnd { stalled_s } => {
@@ -62,9 +65,8 @@ pub fn report(events: &[TimedEvent]) -> QoeReport {
     if !bitrates.is_empty() {
         r.mean_bitrate_kbps = bitrates.iter().sum::<f64>() / bitrates.len() as f64 * 1000.0;
     }
-    let changes: f64 = bitrates.windows(2).map(|w| (w[1] - w[0]).abs()).sum();
     r.switches = bitrates.windows(2).filter(|w| w[0] != w[1]).count() as u32;
-    r.qoe_lin = bitrates.iter().sum::<f64>() - REBUFFER_WEIGHT * r.rebuffer_s - changes;
+    r.qoe_lin = abr::qoe::qoe_lin(&bitrates, r.rebuffer_s, weight);
     r
 }
 
@@ -110,6 +112,7 @@ mod tests {
                     audio_tracks: vec![],
                     text_tracks: vec![],
                     pathways: vec![],
+                    rebuffer_weight: 4.3,
                 },
             ),
             at(0.5, PlayerEvent::FirstFrame { startup_s: 0.5 }),
@@ -130,5 +133,19 @@ mod tests {
             r.qoe_lin
         );
         assert!((r.mean_bitrate_kbps - 7000.0 / 3.0).abs() < 1e-6);
+        // The weight is the one the session announced.
+        let mut heavy = events.clone();
+        if let PlayerEvent::ManifestLoaded {
+            rebuffer_weight, ..
+        } = &mut heavy[0].event
+        {
+            *rebuffer_weight = 35.0;
+        }
+        let r = report(&heavy);
+        assert!(
+            (r.qoe_lin - (7.0 - 35.0 - 2.0)).abs() < 1e-9,
+            "{}",
+            r.qoe_lin
+        );
     }
 }

@@ -317,6 +317,57 @@ fn a_garbage_segment_is_caught_before_the_decoder() {
     });
 }
 
+/// Reel's ABR, noting the rebuffer weight of every decision it is asked for.
+struct WeightSpy {
+    inner: player_core::abr::reel::ReelAbr,
+    weights: Arc<Mutex<Vec<f64>>>,
+}
+
+impl player_core::abr::Abr for WeightSpy {
+    fn name(&self) -> &'static str {
+        "weight-spy"
+    }
+
+    fn choose(&mut self, ctx: &player_core::abr::Context<'_>) -> player_core::abr::Decision {
+        self.weights.lock().unwrap().push(ctx.rebuffer_weight);
+        self.inner.choose(ctx)
+    }
+}
+
+#[test]
+fn the_titles_rebuffer_weight_reaches_the_abr_and_the_qoe_report() {
+    runtime().block_on(async {
+        let (dir, _) = media_copy();
+        let oca = serve(dir.path()).await;
+        let weights = Arc::new(Mutex::new(Vec::new()));
+        let config = PlayerConfig {
+            abr: Box::new(WeightSpy {
+                inner: Default::default(),
+                weights: weights.clone(),
+            }),
+            rebuffer_weight: 35.0,
+            ..PlayerConfig::default()
+        };
+        let player = Player::open(
+            Url::parse(&format!("{}/demo/master.m3u8", oca.url())).unwrap(),
+            Box::new(NullSink::default().with_rate(4.0)),
+            config,
+        );
+        let o = tokio::time::timeout(Duration::from_secs(90), player.finished())
+            .await
+            .expect("the session ends by itself");
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let weights = weights.lock().unwrap().clone();
+        assert!(!weights.is_empty());
+        assert!(weights.iter().all(|&w| w == 35.0), "{weights:?}");
+        assert!(o.events.iter().any(|e| matches!(
+            e.event,
+            PlayerEvent::ManifestLoaded { rebuffer_weight, .. } if rebuffer_weight == 35.0
+        )));
+        oca.shutdown().await;
+    });
+}
+
 #[test]
 fn garbage_in_every_rendition_fails_as_undecodable() {
     runtime().block_on(async {

@@ -187,6 +187,7 @@ impl PlayerView {
                 audio_tracks,
                 text_tracks,
                 pathways,
+                ..
             } => {
                 self.format = format.clone();
                 self.duration_s = *duration_s;
@@ -399,6 +400,7 @@ mod tests {
                 audio_tracks: vec!["English".into(), "Français".into()],
                 text_tracks: vec!["English (CC)".into()],
                 pathways: vec!["oca-1".into(), "oca-2".into()],
+                rebuffer_weight: 4.3,
             },
         ));
         assert_eq!(app.rung_label(1), "720p 2.5 Mb/s");

@@ -371,6 +371,7 @@ mod tests {
                 audio_tracks: vec![],
                 text_tracks: vec![],
                 pathways: vec!["oca-1".into(), "oca-2".into()],
+                rebuffer_weight: 4.3,
             },
         });
         view.active_pathway = Some("oca-2".into());

@@ -76,6 +76,9 @@ pub struct PlayerConfig {
     pub cmcd: CmcdMode,
     /// CMCD content id (`cid`), e.g. the title's id.
     pub content_id: Option<String>,
+    /// The title's QoE_lin weight of a second of rebuffering (ABR-BENCH.md: its top rung in
+    /// Mbit/s): the ABR weighs stalls against bitrate with it, and the QoE report scores with it.
+    pub rebuffer_weight: f64,
 }
 
 impl Default for PlayerConfig {
@@ -91,6 +94,7 @@ impl Default for PlayerConfig {
             pathway_penalty_s: crate::steering::DEFAULT_PENALTY_S,
             cmcd: CmcdMode::Headers,
             content_id: None,
+            rebuffer_weight: abr::qoe::DEFAULT_REBUFFER_WEIGHT,
         }
     }
 }
@@ -583,6 +587,7 @@ impl Session {
             audio_tracks: names(MediaKind::Audio),
             text_tracks: names(MediaKind::Text),
             pathways: self.presentation.pathways.clone(),
+            rebuffer_weight: self.config.rebuffer_weight,
         });
     }
 
@@ -1096,7 +1101,7 @@ impl Session {
             last_choice: None,
             segment: 0,
             upcoming_sizes_bits: &[],
-            rebuffer_weight: abr::sim::SimConfig::default().rebuffer_weight,
+            rebuffer_weight: self.config.rebuffer_weight,
         })
     }
 }

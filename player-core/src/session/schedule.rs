@@ -95,7 +95,7 @@ impl Session {
             last_choice: last,
             segment,
             upcoming_sizes_bits: &upcoming,
-            rebuffer_weight: abr::sim::SimConfig::default().rebuffer_weight,
+            rebuffer_weight: self.config.rebuffer_weight,
         });
         let mut choice = decision.rendition.min(ladder.len().saturating_sub(1));
         let mut reason = decision.reason;
