@@ -12,7 +12,7 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, RANGE};
 use url::Url;
 
-use crate::cmcd::{CmcdMode, CmcdRequest, CmcdSession, ObjectType};
+use crate::cmcd::{CmcdRequest, CmcdSession, ObjectType};
 use crate::presentation::ByteRange;
 
 /// Timeouts and retry policy.
@@ -204,7 +204,7 @@ impl Fetcher {
         }
     }
 
-    /// Sends CMCD (CTA-5004) with manifest requests made through [`Fetcher::get_manifest`].
+    /// Sends CMCD (CTA-5004) with manifest requests ([`Get::manifest`]).
     pub fn set_cmcd(&mut self, cmcd: Option<Arc<CmcdSession>>) {
         self.cmcd = cmcd;
     }
@@ -214,144 +214,22 @@ impl Fetcher {
         self.cmcd.as_deref()
     }
 
-    /// GET of a manifest or playlist, with CMCD `ot=m` when CMCD is on.
-    pub async fn get_manifest(&self, url: &Url) -> Result<Fetched, FetchError> {
-        let Some(cmcd) = self.cmcd.as_deref() else {
-            return self.get(url, None).await;
-        };
-        let req = CmcdRequest {
-            object_type: Some(ObjectType::Manifest),
-            ..CmcdRequest::default()
-        };
-        let url = match cmcd.mode {
-            CmcdMode::Query => cmcd.apply_query(url, &req),
-            _ => url.clone(),
-        };
-        self.get_with(
-            &url,
-            None,
-            cmcd.headers(&req),
-            |_, _| Progress::Continue,
-            |_, _| {},
-        )
-        .await
-    }
-
-    /// One GET without retries that returns any status (for steering manifests, where 410 and
-    /// 429 mean something).
-    pub async fn get_raw(&self, url: &Url) -> Result<RawResponse, FetchError> {
-        let shown = url.to_string();
-        let send = self.client.get(url.clone()).send();
-        let response = match tokio::time::timeout(self.config.ttfb_timeout, send).await {
-            Err(_) => {
-                return Err(FetchError::Timeout {
-                    phase: "first byte",
-                    after_ms: self.config.ttfb_timeout.as_millis() as u64,
-                    url: shown,
-                });
-            }
-            Ok(Err(e)) => {
-                return Err(FetchError::Connect {
-                    url: shown,
-                    reason: root_cause(&e),
-                });
-            }
-            Ok(Ok(r)) => r,
-        };
-        let status = response.status().as_u16();
-        let final_url = response.url().clone();
-        let retry_after_s = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        let body = match tokio::time::timeout(self.config.total_timeout, response.bytes()).await {
-            Err(_) => {
-                return Err(FetchError::Timeout {
-                    phase: "download",
-                    after_ms: self.config.total_timeout.as_millis() as u64,
-                    url: shown,
-                });
-            }
-            Ok(Err(e)) => {
-                return Err(FetchError::Body {
-                    url: shown,
-                    reason: root_cause(&e),
-                });
-            }
-            Ok(Ok(b)) => b,
-        };
-        Ok(RawResponse {
-            url: final_url,
-            status,
-            retry_after_s,
-            body,
-        })
-    }
-
     /// The policy in force.
     pub fn config(&self) -> &FetchConfig {
         &self.config
     }
 
-    /// GET with retries (see [`FetchConfig`]); `range` asks for part of the resource.
-    pub async fn get(&self, url: &Url, range: Option<ByteRange>) -> Result<Fetched, FetchError> {
-        self.get_with(
-            url,
-            range,
-            HeaderMap::new(),
-            |_, _| Progress::Continue,
-            |_, _| {},
-        )
-        .await
-    }
-
-    /// GET with retries, extra headers, a progress callback (bytes so far, elapsed) that may
-    /// abandon, and a callback told of each failed attempt before its retry.
-    pub async fn get_with(
-        &self,
-        url: &Url,
-        range: Option<ByteRange>,
-        headers: HeaderMap,
-        progress: impl FnMut(u64, Duration) -> Progress,
-        on_retry: impl FnMut(u32, &FetchError),
-    ) -> Result<Fetched, FetchError> {
-        self.get_budgeted(url, range, headers, None, progress, on_retry)
-            .await
-    }
-
-    /// [`Fetcher::get_with`] within a time budget: every attempt's timeouts are cut to what is
-    /// left of `budget`, and no retry starts once it is spent — so a dead server costs at most
-    /// the budget (the caller's buffer), after which the caller moves elsewhere.
-    pub async fn get_budgeted(
-        &self,
-        url: &Url,
-        range: Option<ByteRange>,
-        headers: HeaderMap,
-        budget: Option<Duration>,
-        mut progress: impl FnMut(u64, Duration) -> Progress,
-        mut on_retry: impl FnMut(u32, &FetchError),
-    ) -> Result<Fetched, FetchError> {
-        let deadline = budget.map(|b| Instant::now() + b);
-        let mut attempt = 0;
-        loop {
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            match self
-                .attempt_within(url, range, headers.clone(), left, &mut progress)
-                .await
-            {
-                Ok(f) => return Ok(f),
-                Err(e) if e.is_retryable() && attempt < self.config.retries => {
-                    attempt += 1;
-                    let pause = self.backoff(attempt);
-                    if deadline.is_some_and(|d| Instant::now() + pause >= d) {
-                        return Err(e); // no time left for another try here
-                    }
-                    on_retry(attempt, &e);
-                    tokio::time::sleep(pause).await;
-                }
-                Err(e) => return Err(e),
-            }
+    /// A GET of `url`, to shape with [`Get`]'s methods and send.
+    pub fn get(&self, url: &Url) -> Get<'_> {
+        Get {
+            fetcher: self,
+            url: url.clone(),
+            range: None,
+            headers: HeaderMap::new(),
+            budget: None,
+            manifest: false,
+            progress: Box::new(|_, _| Progress::Continue),
+            on_retry: Box::new(|_, _| {}),
         }
     }
 
@@ -365,25 +243,13 @@ impl Fetcher {
         base.mul_f64(0.5 + fastrand::f64())
     }
 
-    /// One attempt, no retry.
-    pub async fn attempt(
-        &self,
-        url: &Url,
-        range: Option<ByteRange>,
-        headers: HeaderMap,
-        progress: &mut impl FnMut(u64, Duration) -> Progress,
-    ) -> Result<Fetched, FetchError> {
-        self.attempt_within(url, range, headers, None, progress)
-            .await
-    }
-
     async fn attempt_within(
         &self,
         url: &Url,
         range: Option<ByteRange>,
         mut headers: HeaderMap,
         budget: Option<Duration>,
-        progress: &mut impl FnMut(u64, Duration) -> Progress,
+        progress: &mut (dyn FnMut(u64, Duration) -> Progress + Send),
     ) -> Result<Fetched, FetchError> {
         let shown = url.to_string();
         // The budget cuts the wait for a first byte and for each next chunk (a dead or hung
@@ -510,6 +376,172 @@ impl Fetcher {
             },
             body: Bytes::from(body),
             content_type,
+        })
+    }
+}
+
+/// A GET being shaped: `fetcher.get(url).range(r).budget(b).send().await`. [`Get::send`]
+/// retries as [`FetchConfig`] says (within the budget, when one is set) and fails on any status
+/// but 2xx; [`Get::send_raw`] sends once and returns any status.
+#[must_use = "a request does nothing until it is sent"]
+pub struct Get<'a> {
+    fetcher: &'a Fetcher,
+    url: Url,
+    range: Option<ByteRange>,
+    headers: HeaderMap,
+    budget: Option<Duration>,
+    manifest: bool,
+    progress: Box<OnProgress<'a>>,
+    on_retry: Box<OnRetry<'a>>,
+}
+
+/// Told the bytes so far and the time elapsed; may abandon the download.
+type OnProgress<'a> = dyn FnMut(u64, Duration) -> Progress + Send + 'a;
+/// Told of a failed attempt (its number, its error) before the retry.
+type OnRetry<'a> = dyn FnMut(u32, &FetchError) + Send + 'a;
+
+impl<'a> Get<'a> {
+    /// Asks for part of the resource (`None`: all of it).
+    pub fn range(mut self, range: Option<ByteRange>) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// Sends these headers too.
+    pub fn headers(mut self, headers: HeaderMap) -> Self {
+        self.headers.extend(headers);
+        self
+    }
+
+    /// A time budget: every attempt's timeouts are cut to what is left of it, and no retry
+    /// starts once it is spent — so a dead server costs at most the budget (the caller's
+    /// buffer), after which the caller moves elsewhere.
+    pub fn budget(mut self, budget: Option<Duration>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// A manifest or playlist: with CMCD on, the request says so (`ot=m`).
+    pub fn manifest(mut self) -> Self {
+        self.manifest = true;
+        self
+    }
+
+    /// Told the bytes so far and the time elapsed after every chunk; may abandon the download.
+    pub fn on_progress(mut self, f: impl FnMut(u64, Duration) -> Progress + Send + 'a) -> Self {
+        self.progress = Box::new(f);
+        self
+    }
+
+    /// Told of each failed attempt before its retry.
+    pub fn on_retry(mut self, f: impl FnMut(u32, &FetchError) + Send + 'a) -> Self {
+        self.on_retry = Box::new(f);
+        self
+    }
+
+    /// The URL and headers with the manifest's CMCD data, when CMCD is on.
+    fn with_manifest_cmcd(&mut self) {
+        let Some(cmcd) = self.fetcher.cmcd.as_deref().filter(|_| self.manifest) else {
+            return;
+        };
+        let req = CmcdRequest {
+            object_type: Some(ObjectType::Manifest),
+            ..CmcdRequest::default()
+        };
+        let (url, headers) = cmcd.apply(&self.url, &req);
+        self.url = url;
+        self.headers.extend(headers);
+    }
+
+    /// Sends it, retrying transient failures.
+    pub async fn send(mut self) -> Result<Fetched, FetchError> {
+        self.with_manifest_cmcd();
+        let fetcher = self.fetcher;
+        let deadline = self.budget.map(|b| Instant::now() + b);
+        let mut attempt = 0;
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match fetcher
+                .attempt_within(
+                    &self.url,
+                    self.range,
+                    self.headers.clone(),
+                    left,
+                    &mut *self.progress,
+                )
+                .await
+            {
+                Ok(f) => return Ok(f),
+                Err(e) if e.is_retryable() && attempt < fetcher.config.retries => {
+                    attempt += 1;
+                    let pause = fetcher.backoff(attempt);
+                    if deadline.is_some_and(|d| Instant::now() + pause >= d) {
+                        return Err(e); // no time left for another try here
+                    }
+                    (self.on_retry)(attempt, &e);
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends it once, without retries, and returns the response whatever its status (for
+    /// steering manifests, where 410 and 429 mean something).
+    pub async fn send_raw(mut self) -> Result<RawResponse, FetchError> {
+        self.with_manifest_cmcd();
+        let config = &self.fetcher.config;
+        let shown = self.url.to_string();
+        let send = self
+            .fetcher
+            .client
+            .get(self.url.clone())
+            .headers(self.headers.clone())
+            .send();
+        let response = match tokio::time::timeout(config.ttfb_timeout, send).await {
+            Err(_) => {
+                return Err(FetchError::Timeout {
+                    phase: "first byte",
+                    after_ms: config.ttfb_timeout.as_millis() as u64,
+                    url: shown,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(FetchError::Connect {
+                    url: shown,
+                    reason: root_cause(&e),
+                });
+            }
+            Ok(Ok(r)) => r,
+        };
+        let status = response.status().as_u16();
+        let final_url = response.url().clone();
+        let retry_after_s = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let body = match tokio::time::timeout(config.total_timeout, response.bytes()).await {
+            Err(_) => {
+                return Err(FetchError::Timeout {
+                    phase: "download",
+                    after_ms: config.total_timeout.as_millis() as u64,
+                    url: shown,
+                });
+            }
+            Ok(Err(e)) => {
+                return Err(FetchError::Body {
+                    url: shown,
+                    reason: root_cause(&e),
+                });
+            }
+            Ok(Ok(b)) => b,
+        };
+        Ok(RawResponse {
+            url: final_url,
+            status,
+            retry_after_s,
+            body,
         })
     }
 }

@@ -82,7 +82,8 @@ async fn a_cache_with_an_unsigned_certificate_is_refused_in_every_session() {
     // Two sessions: the first builds the shared settings, the second reuses them.
     for session in 1..=2 {
         let error = Fetcher::new(config.clone())
-            .get(&url, None)
+            .get(&url)
+            .send()
             .await
             .expect_err("an unsigned certificate is not trusted");
         let text = error.to_string();

@@ -80,7 +80,7 @@ pub async fn load(
     url: &Url,
     pathway: Option<&str>,
 ) -> Result<Presentation, ManifestError> {
-    let fetched = fetcher.get_manifest(url).await?;
+    let fetched = fetcher.get(url).manifest().send().await?;
     let mut p = parse(
         &fetched.body,
         &fetched.url,
@@ -190,7 +190,7 @@ async fn load_index_from(
             let url = rep.url(&resource, pathway).ok_or_else(|| {
                 ManifestError::Invalid(format!("representation {} has no BaseURL", rep.id))
             })?;
-            let body = fetcher.get(&url, Some(*index)).await?.body;
+            let body = fetcher.get(&url).range(Some(*index)).send().await?.body;
             let segments = sidx::segments(&body, index, media, init.clone(), *time_offset_s)
                 .map_err(|e| ManifestError::Invalid(format!("{url}: {e}")))?;
             Ok((at, segments, false, 0.0))
@@ -199,7 +199,7 @@ async fn load_index_from(
             let location = rep.location(pathway).ok_or_else(|| {
                 ManifestError::Invalid(format!("rendition {} has no URI", rep.id))
             })?;
-            let body = fetcher.get_manifest(&location.url).await?.body;
+            let body = fetcher.get(&location.url).manifest().send().await?.body;
             let (segments, is_live, target) = hls::parse_media(&body)
                 .map_err(|e| ManifestError::Invalid(format!("{}: {e}", location.url)))?;
             Ok((at, segments, is_live, target))

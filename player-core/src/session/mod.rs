@@ -726,7 +726,7 @@ impl Session {
         };
         let fetcher = self.fetcher.clone();
         requests.push(Box::pin(async move {
-            match fetcher.get_raw(&url).await {
+            match fetcher.get(&url).send_raw().await {
                 Ok(r) if r.status == 200 => SteeringOutcome::Body {
                     url: r.url,
                     body: r.body.to_vec(),

@@ -364,14 +364,12 @@ impl Request {
         if let Some((both, split)) = self.init_and_media_range(media_url) {
             let (url, headers) = self.with_cmcd(media_url, false);
             let fetched = fetcher
-                .get_budgeted(
-                    &url,
-                    Some(both),
-                    headers,
-                    budget,
-                    |_, _| Progress::Continue,
-                    on_retry,
-                )
+                .get(&url)
+                .range(Some(both))
+                .headers(headers)
+                .budget(budget)
+                .on_retry(on_retry)
+                .send()
                 .await?;
             return Ok(Downloaded {
                 init: Some(fetched.body.slice(..split)),
@@ -384,14 +382,12 @@ impl Request {
             (Some((url, range)), None) => {
                 let (url, headers) = self.with_cmcd(url, true);
                 let fetched = fetcher
-                    .get_budgeted(
-                        &url,
-                        *range,
-                        headers,
-                        budget,
-                        |_, _| Progress::Continue,
-                        on_retry,
-                    )
+                    .get(&url)
+                    .range(*range)
+                    .headers(headers)
+                    .budget(budget)
+                    .on_retry(on_retry)
+                    .send()
                     .await?;
                 Some(fetched.body)
             }
@@ -399,14 +395,13 @@ impl Request {
         };
         let (url, headers) = self.with_cmcd(media_url, false);
         let media = fetcher
-            .get_budgeted(
-                &url,
-                self.segment.resource.range,
-                headers,
-                budget,
-                |bytes, elapsed| self.progress(bytes, elapsed),
-                on_retry,
-            )
+            .get(&url)
+            .range(self.segment.resource.range)
+            .headers(headers)
+            .budget(budget)
+            .on_progress(|bytes, elapsed| self.progress(bytes, elapsed))
+            .on_retry(on_retry)
+            .send()
             .await?;
         Ok(Downloaded {
             init,
