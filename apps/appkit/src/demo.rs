@@ -4,9 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+#[cfg(feature = "demo")]
 use std::time::Duration;
 
 use reel_protocol::{Faults, FaultsUpdate, Format, PlaybackResponse};
+#[cfg(feature = "demo")]
 use reel_stub::up::{Stack, UpConfig};
 
 use crate::api::{Client, ClientError};
@@ -67,9 +69,12 @@ impl Chaos {
     }
 }
 
-/// The running demo stack.
+/// The running demo stack (started by [`Demo::start`], with the `demo` feature).
 pub struct Demo {
+    #[cfg(feature = "demo")]
     stack: Stack,
+    /// The first title of the media root.
+    title: Option<String>,
     api: Client,
     admin: Vec<(String, SocketAddr)>,
     http: reqwest::Client,
@@ -98,6 +103,7 @@ impl Default for DemoConfig {
 
 impl Demo {
     /// Starts the stack (encoding the demo title first if the media root has none).
+    #[cfg(feature = "demo")]
     pub async fn start(config: &DemoConfig) -> Result<Demo, DemoError> {
         let media = config
             .media
@@ -116,6 +122,7 @@ impl Demo {
             .filter_map(|c| c.admin_addr.map(|a| (c.id().to_owned(), a)))
             .collect();
         Ok(Demo {
+            title: stack.titles.first().map(|t| t.id.clone()),
             stack,
             api,
             admin,
@@ -133,7 +140,7 @@ impl Demo {
 
     /// The first title of the media root (the demo title on a fresh machine).
     pub fn title(&self) -> Option<&str> {
-        self.stack.titles.first().map(|t| t.id.as_str())
+        self.title.as_deref()
     }
 
     /// Logs in as the demo user and opens a playback session of the first title.
@@ -192,6 +199,7 @@ impl Demo {
 
     /// Stops everything.
     pub async fn shutdown(self) {
+        #[cfg(feature = "demo")]
         self.stack.shutdown().await;
     }
 }
