@@ -183,8 +183,7 @@ fn active_pathway(screen: &str) -> Option<String> {
 
 #[test]
 fn the_demo_shows_the_engine_and_reacts_to_keys() {
-    if !have_tmux() {
-        eprintln!("skipped: tmux is not installed (apt-get install tmux)");
+    if !tmux_or_skip() {
         return;
     }
     let _ = media();
@@ -378,8 +377,7 @@ fn a_title_watched_to_the_end_starts_at_0_next_time() {
 
 #[test]
 fn a_failed_play_says_why_on_screen_and_after_exit() {
-    if !have_tmux() {
-        eprintln!("skipped: tmux is not installed");
+    if !tmux_or_skip() {
         return;
     }
     let s = Screen::start(
@@ -401,8 +399,7 @@ fn a_failed_play_says_why_on_screen_and_after_exit() {
 
 #[test]
 fn a_terminal_too_small_says_so() {
-    if !have_tmux() {
-        eprintln!("skipped: tmux is not installed");
+    if !tmux_or_skip() {
         return;
     }
     let s = Screen::start(&demo_args(), (30, 8), SETTINGS);
