@@ -296,19 +296,24 @@ fn a_missing_rendition_degrades_to_a_lower_one() {
     });
 }
 
+/// Overwrites the second segment of each of `renditions` in `title_dir` with garbage bytes.
+fn fill_segment_1_with_garbage(title_dir: &Path, renditions: &[reel_stub::title::Rendition]) {
+    for r in renditions {
+        let path = title_dir.join(r.media_file());
+        let mut data = std::fs::read(&path).unwrap();
+        let s = r.segments[1].range;
+        data[s.offset as usize..(s.offset + s.length) as usize].fill(0x13);
+        std::fs::write(&path, data).unwrap();
+    }
+}
+
 #[test]
 fn a_garbage_segment_is_caught_before_the_decoder() {
     runtime().block_on(async {
         let (dir, title_dir) = media_copy();
         let (_, title) = media();
-        // Overwrite the second segment of every rendition but the lowest with garbage.
-        for r in &title.video[1..] {
-            let path = title_dir.join(r.media_file());
-            let mut data = std::fs::read(&path).unwrap();
-            let s = r.segments[1].range;
-            data[s.offset as usize..(s.offset + s.length) as usize].fill(0x13);
-            std::fs::write(&path, data).unwrap();
-        }
+        // Every rendition but the lowest.
+        fill_segment_1_with_garbage(&title_dir, &title.video[1..]);
         let oca = serve(dir.path()).await;
         let o = play(&format!("{}/demo/master.m3u8", oca.url()), decoding_sink()).await;
         assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
@@ -373,13 +378,7 @@ fn garbage_in_every_rendition_fails_as_undecodable() {
     runtime().block_on(async {
         let (dir, title_dir) = media_copy();
         let (_, title) = media();
-        for r in &title.video {
-            let path = title_dir.join(r.media_file());
-            let mut data = std::fs::read(&path).unwrap();
-            let s = r.segments[1].range;
-            data[s.offset as usize..(s.offset + s.length) as usize].fill(0x13);
-            std::fs::write(&path, data).unwrap();
-        }
+        fill_segment_1_with_garbage(&title_dir, &title.video);
         let oca = serve(dir.path()).await;
         let o = play(
             &format!("{}/demo/master.m3u8", oca.url()),
