@@ -101,7 +101,7 @@ pub trait Abr {
     fn choose(&mut self, ctx: &Context<'_>) -> Decision;
 }
 
-/// The algorithms by name: `reel` (the default), `throughput`, `bba`, `bola`, `mpc`.
+/// The algorithms by name: `reel` ([`DEFAULT_ALGORITHM`]), `throughput`, `bba`, `bola`, `mpc`.
 pub fn by_name(name: &str) -> Option<Box<dyn Abr + Send>> {
     Some(match name {
         "throughput" => Box::new(ThroughputRule::default()),
@@ -115,6 +115,14 @@ pub fn by_name(name: &str) -> Option<Box<dyn Abr + Send>> {
 
 /// Names [`by_name`] knows.
 pub const ALGORITHMS: [&str; 5] = ["reel", "throughput", "bba", "bola", "mpc"];
+
+/// The algorithm a player uses unless told otherwise: Reel's own.
+pub const DEFAULT_ALGORITHM: &str = "reel";
+
+/// The default algorithm ([`DEFAULT_ALGORITHM`]).
+pub fn default_algorithm() -> Box<dyn Abr + Send> {
+    by_name(DEFAULT_ALGORITHM).expect("the default algorithm is one of ALGORITHMS")
+}
 
 /// Fixtures shared by the algorithms' unit tests.
 #[cfg(test)]
@@ -131,5 +139,17 @@ pub(crate) mod testing {
             };
             5
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_is_listed_first_and_known_by_name() {
+        assert_eq!(super::ALGORITHMS[0], super::DEFAULT_ALGORITHM);
+        assert_eq!(super::default_algorithm().name(), super::DEFAULT_ALGORITHM);
+        for name in super::ALGORITHMS {
+            assert_eq!(super::by_name(name).unwrap().name(), name);
+        }
     }
 }

@@ -52,7 +52,7 @@ impl Default for BufferSettings {
 pub struct Settings {
     /// Playback API base URL.
     pub backend: String,
-    /// ABR algorithm at start (`reel`, `throughput`, `bba`, `bola`, `mpc`).
+    /// ABR algorithm at start (`reel`, the default, `throughput`, `bba`, `bola`, `mpc`).
     pub abr: String,
     /// Buffer sizes.
     pub buffer: BufferSettings,
@@ -68,7 +68,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             backend: DEFAULT_BACKEND.into(),
-            abr: "reel".into(),
+            abr: player_core::abr::DEFAULT_ALGORITHM.into(),
             buffer: BufferSettings::default(),
             keys: BTreeMap::new(),
             audio: true,

@@ -46,7 +46,7 @@ struct Cli {
     /// Playback API URL (default: `backend` in config.toml, else http://127.0.0.1:8470).
     #[arg(long, env = "REEL_BACKEND")]
     backend: Option<String>,
-    /// ABR algorithm: reel, throughput, bba, bola or mpc (default: config.toml's).
+    /// ABR algorithm: reel, throughput, bba, bola or mpc (default: `abr` in config.toml, else reel).
     #[arg(long)]
     abr: Option<String>,
     /// Manifest format asked of the playback API.
@@ -223,6 +223,17 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_names_every_abr_and_the_same_default_as_the_code() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for name in player_core::abr::ALGORITHMS {
+            assert!(help.contains(name), "{name} in {help}");
+        }
+        let default = format!("else {})", player_core::abr::DEFAULT_ALGORITHM);
+        assert!(help.contains(&default), "{help}");
+    }
 
     #[test]
     fn sizes_parse_and_nonsense_is_refused() {

@@ -99,7 +99,7 @@ struct PlayOptions {
     /// Prefer this pathway (cache).
     #[arg(long)]
     pathway: Option<String>,
-    /// ABR algorithm: throughput, reel, bba, bola or mpc (default: config.toml, else throughput).
+    /// ABR algorithm: reel, throughput, bba, bola or mpc (default: `abr` in config.toml, else reel).
     #[arg(long)]
     abr: Option<String>,
     /// Manifest format asked of the playback API.
@@ -447,4 +447,33 @@ async fn logout(backend: &str) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_names_every_abr_and_the_same_default_as_the_code() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        for sub in ["play", "demo"] {
+            let help = cli
+                .find_subcommand_mut(sub)
+                .expect("the subcommand")
+                .render_long_help()
+                .to_string();
+            for name in player_core::abr::ALGORITHMS {
+                assert!(help.contains(name), "{sub}: {name} in {help}");
+            }
+            let default = format!("else {})", player_core::abr::DEFAULT_ALGORITHM);
+            assert!(help.contains(&default), "{sub}: {help}");
+        }
+        let settings = reel_appkit::settings::Settings::default();
+        assert_eq!(settings.abr, player_core::abr::DEFAULT_ALGORITHM);
+        assert_eq!(
+            player_core::PlayerConfig::default().abr.name(),
+            player_core::abr::DEFAULT_ALGORITHM
+        );
+    }
 }

@@ -56,7 +56,7 @@ type SteeringRequests = FuturesUnordered<BoxFuture<'static, SteeringOutcome>>;
 
 /// How a session behaves.
 pub struct PlayerConfig {
-    /// The ABR algorithm for video (default: Reel's own, `reel`).
+    /// The ABR algorithm for video (default: [`abr::DEFAULT_ALGORITHM`], Reel's own).
     pub abr: Box<dyn Abr + Send>,
     /// Forward buffer targets.
     pub buffer: BufferPolicy,
@@ -84,7 +84,7 @@ pub struct PlayerConfig {
 impl Default for PlayerConfig {
     fn default() -> Self {
         PlayerConfig {
-            abr: Box::new(abr::reel::ReelAbr::default()),
+            abr: abr::default_algorithm(),
             buffer: BufferPolicy::default(),
             fetch: FetchConfig::default(),
             pathway: None,
