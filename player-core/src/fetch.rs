@@ -259,7 +259,6 @@ impl Fetcher {
                 .ttfb_timeout
                 .min(b.max(Duration::from_millis(500)))
         });
-        let total_timeout = self.config.total_timeout;
         if let Some(r) = range {
             headers.insert(
                 RANGE,
@@ -267,29 +266,7 @@ impl Fetcher {
             );
         }
         let started = Instant::now();
-        let send = self.client.get(url.clone()).headers(headers).send();
-        let response = match tokio::time::timeout(ttfb_timeout, send).await {
-            Err(_) => {
-                return Err(FetchError::Timeout {
-                    phase: "first byte",
-                    after_ms: ttfb_timeout.as_millis() as u64,
-                    url: shown,
-                });
-            }
-            Ok(Err(e)) if e.is_connect() || e.is_timeout() => {
-                return Err(FetchError::Connect {
-                    url: shown,
-                    reason: root_cause(&e),
-                });
-            }
-            Ok(Err(e)) => {
-                return Err(FetchError::Body {
-                    url: shown,
-                    reason: root_cause(&e),
-                });
-            }
-            Ok(Ok(r)) => r,
-        };
+        let response = self.first_byte(url, headers, ttfb_timeout).await?;
         let ttfb = started.elapsed();
         let status = response.status();
         if !status.is_success() {
@@ -311,46 +288,9 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .map(String::from);
         let expected = response.content_length();
-        let deadline = started + total_timeout;
-        let mut response = response;
-        let mut body = Vec::with_capacity(expected.unwrap_or(64 * 1024).min(64 << 20) as usize);
-        loop {
-            let now = Instant::now();
-            let left = deadline.saturating_duration_since(now);
-            let idle = left.min(ttfb_timeout);
-            let chunk = match tokio::time::timeout(idle, response.chunk()).await {
-                Err(_) if idle < left => {
-                    return Err(FetchError::Timeout {
-                        phase: "next byte",
-                        after_ms: idle.as_millis() as u64,
-                        url: shown,
-                    });
-                }
-                Err(_) => {
-                    return Err(FetchError::Timeout {
-                        phase: "download",
-                        after_ms: total_timeout.as_millis() as u64,
-                        url: shown,
-                    });
-                }
-                Ok(Err(e)) => {
-                    return Err(FetchError::Body {
-                        url: shown,
-                        reason: root_cause(&e),
-                    });
-                }
-                Ok(Ok(None)) => break,
-                Ok(Ok(Some(c))) => c,
-            };
-            body.extend_from_slice(&chunk);
-            if progress(body.len() as u64, started.elapsed()) == Progress::Abandon {
-                return Err(FetchError::Abandoned {
-                    url: shown,
-                    bytes: body.len() as u64,
-                    elapsed_ms: started.elapsed().as_millis() as u64,
-                });
-            }
-        }
+        let body = self
+            .read_body(response, &shown, started, ttfb_timeout, progress)
+            .await?;
         if let Some(n) = expected
             && n != body.len() as u64
         {
@@ -377,6 +317,85 @@ impl Fetcher {
             body: Bytes::from(body),
             content_type,
         })
+    }
+
+    /// Sends the request and waits at most `ttfb_timeout` for the response's headers.
+    async fn first_byte(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        ttfb_timeout: Duration,
+    ) -> Result<reqwest::Response, FetchError> {
+        let send = self.client.get(url.clone()).headers(headers).send();
+        match tokio::time::timeout(ttfb_timeout, send).await {
+            Err(_) => Err(FetchError::Timeout {
+                phase: "first byte",
+                after_ms: ttfb_timeout.as_millis() as u64,
+                url: url.to_string(),
+            }),
+            Ok(Err(e)) if e.is_connect() || e.is_timeout() => Err(FetchError::Connect {
+                url: url.to_string(),
+                reason: root_cause(&e),
+            }),
+            Ok(Err(e)) => Err(FetchError::Body {
+                url: url.to_string(),
+                reason: root_cause(&e),
+            }),
+            Ok(Ok(r)) => Ok(r),
+        }
+    }
+
+    /// Reads the body chunk by chunk, reporting progress after each: a wait for the next chunk
+    /// longer than `idle_timeout` (a hung server) or a download past the total timeout fails,
+    /// and so does the progress callback's abandon.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        shown: &str,
+        started: Instant,
+        idle_timeout: Duration,
+        progress: &mut (dyn FnMut(u64, Duration) -> Progress + Send),
+    ) -> Result<Vec<u8>, FetchError> {
+        let total_timeout = self.config.total_timeout;
+        let deadline = started + total_timeout;
+        let expected = response.content_length();
+        let mut body = Vec::with_capacity(expected.unwrap_or(64 * 1024).min(64 << 20) as usize);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let idle = left.min(idle_timeout);
+            let chunk = match tokio::time::timeout(idle, response.chunk()).await {
+                Err(_) if idle < left => {
+                    return Err(FetchError::Timeout {
+                        phase: "next byte",
+                        after_ms: idle.as_millis() as u64,
+                        url: shown.to_owned(),
+                    });
+                }
+                Err(_) => {
+                    return Err(FetchError::Timeout {
+                        phase: "download",
+                        after_ms: total_timeout.as_millis() as u64,
+                        url: shown.to_owned(),
+                    });
+                }
+                Ok(Err(e)) => {
+                    return Err(FetchError::Body {
+                        url: shown.to_owned(),
+                        reason: root_cause(&e),
+                    });
+                }
+                Ok(Ok(None)) => return Ok(body),
+                Ok(Ok(Some(c))) => c,
+            };
+            body.extend_from_slice(&chunk);
+            if progress(body.len() as u64, started.elapsed()) == Progress::Abandon {
+                return Err(FetchError::Abandoned {
+                    url: shown.to_owned(),
+                    bytes: body.len() as u64,
+                    elapsed_ms: started.elapsed().as_millis() as u64,
+                });
+            }
+        }
     }
 }
 
