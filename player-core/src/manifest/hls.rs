@@ -70,20 +70,56 @@ fn first_line(s: &str) -> String {
 }
 
 fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestError> {
-    let resolve = |uri: &str| {
-        url.join(uri)
-            .map_err(|e| ManifestError::Invalid(format!("bad URI {uri:?} in the playlist: {e}")))
-    };
-    let mut pathways: Vec<String> = Vec::new();
-    let mut note_pathway = |p: &Option<String>| {
-        if let Some(p) = p
-            && !pathways.contains(p)
-        {
-            pathways.push(p.clone());
-        }
-    };
+    let Variants {
+        video,
+        pathways,
+        group_pathway,
+    } = variants(m, url)?;
+    let mut tracks = vec![Track {
+        id: "video".into(),
+        kind: MediaKind::Video,
+        language: None,
+        name: None,
+        default: true,
+        representations: video,
+    }];
+    tracks.extend(renditions(m, url, &group_pathway)?);
+    Ok(Presentation {
+        url: url.clone(),
+        format: ManifestFormat::Hls,
+        live: false,
+        duration_s: None,
+        reload_interval_s: None,
+        periods: vec![Period {
+            id: "0".into(),
+            start_s: 0.0,
+            duration_s: None,
+            tracks,
+        }],
+        pathways,
+        steering: steering_tag(m, url),
+    })
+}
 
-    // Video: one representation per distinct variant, one location per pathway.
+/// `uri` resolved against the playlist's URL.
+fn resolve(url: &Url, uri: &str) -> Result<Url, ManifestError> {
+    url.join(uri)
+        .map_err(|e| ManifestError::Invalid(format!("bad URI {uri:?} in the playlist: {e}")))
+}
+
+/// What the variant streams say.
+struct Variants {
+    /// The video ladder: one representation per distinct variant, one location per pathway.
+    video: Vec<Representation>,
+    /// The pathways, in order of appearance.
+    pathways: Vec<String>,
+    /// The pathway of each audio or subtitle group (that of the first variant naming it).
+    group_pathway: HashMap<String, Option<String>>,
+}
+
+/// Reads the variant streams (I-frame-only ones left out).
+fn variants(m: &MasterPlaylist, url: &Url) -> Result<Variants, ManifestError> {
+    let mut pathways: Vec<String> = Vec::new();
     let mut video: Vec<Representation> = Vec::new();
     let mut group_pathway: HashMap<String, Option<String>> = HashMap::new();
     for v in m.variants.iter().filter(|v| !v.is_i_frame) {
@@ -95,7 +131,11 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
                     m3u8_rs::QuotedOrUnquoted::Quoted(s)
                     | m3u8_rs::QuotedOrUnquoted::Unquoted(s) => s.clone(),
                 });
-        note_pathway(&pathway);
+        if let Some(p) = &pathway
+            && !pathways.contains(p)
+        {
+            pathways.push(p.clone());
+        }
         for group in [&v.audio, &v.subtitles].into_iter().flatten() {
             group_pathway
                 .entry(group.clone())
@@ -103,7 +143,7 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
         }
         let location = Location {
             pathway: pathway.clone(),
-            url: resolve(&v.uri)?,
+            url: resolve(url, &v.uri)?,
         };
         let same = video.iter_mut().find(|r| {
             r.bandwidth == v.bandwidth
@@ -140,8 +180,20 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
             None => format!("variant-{i}"),
         };
     }
+    Ok(Variants {
+        video,
+        pathways,
+        group_pathway,
+    })
+}
 
-    // Renditions with their own playlists: audio and subtitles, keyed by (type, name, language).
+/// Renditions with their own playlists — audio and subtitles, keyed by (type, name, language),
+/// one location per pathway — with exactly one default audio track and no default subtitles.
+fn renditions(
+    m: &MasterPlaylist,
+    url: &Url,
+    group_pathway: &HashMap<String, Option<String>>,
+) -> Result<Vec<Track>, ManifestError> {
     let mut renditions: Vec<Track> = Vec::new();
     for a in &m.alternatives {
         let kind = match a.media_type {
@@ -153,7 +205,7 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
         let pathway = group_pathway.get(&a.group_id).cloned().flatten();
         let location = Location {
             pathway,
-            url: resolve(uri)?,
+            url: resolve(url, uri)?,
         };
         let key = format!(
             "{}:{}:{}",
@@ -176,7 +228,6 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
             }),
         }
     }
-    // Exactly one default per kind.
     for kind in [MediaKind::Audio, MediaKind::Text] {
         let first_default = renditions
             .iter()
@@ -188,9 +239,12 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
             }
         }
     }
+    Ok(renditions)
+}
 
-    let steering = m
-        .unknown_tags
+/// The `EXT-X-CONTENT-STEERING` tag, if the playlist has one.
+fn steering_tag(m: &MasterPlaylist, url: &Url) -> Option<SteeringTag> {
+    m.unknown_tags
         .iter()
         .find(|t| t.tag == "X-CONTENT-STEERING")
         .map(|t| {
@@ -200,32 +254,7 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
                 default_pathway: attrs.get("PATHWAY-ID").cloned(),
                 query_before_start: false,
             }
-        });
-
-    let mut tracks = vec![Track {
-        id: "video".into(),
-        kind: MediaKind::Video,
-        language: None,
-        name: None,
-        default: true,
-        representations: video,
-    }];
-    tracks.extend(renditions);
-    Ok(Presentation {
-        url: url.clone(),
-        format: ManifestFormat::Hls,
-        live: false,
-        duration_s: None,
-        reload_interval_s: None,
-        periods: vec![Period {
-            id: "0".into(),
-            start_s: 0.0,
-            duration_s: None,
-            tracks,
-        }],
-        pathways,
-        steering,
-    })
+        })
 }
 
 fn kind_name(kind: MediaKind) -> &'static str {
