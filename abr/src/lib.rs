@@ -7,6 +7,7 @@
 //! 2015) and Reel's default, [`reel`]; [`optimum`] is the offline optimum with the whole trace
 //! known. [`playback`] is the player's buffer and stall model and [`abandon`] its rule for giving up
 //! a slow download, both clock-free and shared by the player and the [`realistic`] replay mode.
+//! With the `replay` feature, [`tracegen`] generates the held-out network traces.
 
 pub mod abandon;
 pub mod bba;
@@ -22,6 +23,8 @@ pub mod sim;
 pub mod throughput;
 pub mod title;
 pub mod trace;
+#[cfg(feature = "replay")]
+pub mod tracegen;
 
 pub use throughput::ThroughputRule;
 

@@ -37,7 +37,12 @@ fn replays_an_hls_title_from_disk_and_writes_json_lines() {
         .arg(d.join("master.m3u8"))
         .arg("--traces")
         .arg(d.join("trace.json"))
-        .args(["--algos", "reel,bba,optimum", "--json"])
+        .args([
+            "--algos",
+            "reel,bba,optimum",
+            "--no-optimum-cache",
+            "--json",
+        ])
         .arg(d.join("out.jsonl"))
         .output()
         .unwrap();
@@ -69,6 +74,118 @@ fn replays_an_hls_title_from_disk_and_writes_json_lines() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown suite"));
+}
+
+/// `abr-replay` with `args`, succeeding; its standard output.
+fn run(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_abr-replay"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The algorithm rows of a table: name and mean QoE_lin as printed.
+fn qoe_rows(table: &str) -> Vec<(String, String)> {
+    table
+        .lines()
+        .skip_while(|l| !l.starts_with("algorithm"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("streamable"))
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            (cols[0].to_owned(), cols[1].to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn a_generated_family_prints_its_table_with_the_optimum_cached_between_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("optimum");
+    let args = [
+        "--suite".as_ref(),
+        "dev:outages".as_ref(),
+        "--traces-per-family".as_ref(),
+        "2".as_ref(),
+        "--optimum-cache".as_ref(),
+        cache.as_os_str(),
+    ];
+    let first = run(&args);
+    assert!(
+        first.contains("dev:outages: 2 traces, 60 segments of 3.0 s"),
+        "{first}"
+    );
+    let rows = qoe_rows(&first);
+    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["reel", "throughput", "bba", "bola", "mpc", "optimum"],
+        "{first}"
+    );
+    let header = first.lines().find(|l| l.starts_with("algorithm")).unwrap();
+    for column in ["QoE_lin", "% opt", "rebuf s", "switches"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let optimum = first.lines().find(|l| l.starts_with("optimum")).unwrap();
+    assert_eq!(optimum.split_whitespace().nth(2), Some("100.0"), "{first}");
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
+
+    // The second run replays the stored schedules: the same table.
+    assert_eq!(qoe_rows(&run(&args)), rows);
+
+    // The traces can be written out and replayed as any user's traces.
+    let traces = dir.path().join("traces");
+    let written = run(&[
+        "--suite".as_ref(),
+        "test:fading".as_ref(),
+        "--traces-per-family".as_ref(),
+        "3".as_ref(),
+        "--write-traces".as_ref(),
+        traces.as_os_str(),
+    ]);
+    assert!(written.contains("3 traces written"), "{written}");
+    let mut files: Vec<String> = std::fs::read_dir(&traces)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "fading-test-000.json",
+            "fading-test-001.json",
+            "fading-test-002.json"
+        ]
+    );
+    let title =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/traces/bbb.json");
+    let replayed = run(&[
+        "--title".as_ref(),
+        title.as_os_str(),
+        "--traces".as_ref(),
+        traces.as_os_str(),
+        "--algos".as_ref(),
+        "bba".as_ref(),
+    ]);
+    assert!(replayed.contains(": 3 traces"), "{replayed}");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_abr-replay"))
+        .args(["--suite", "dev:lte"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("unknown trace family \"lte\": use fading, wifi, cliffs"),
+        "{stderr}"
+    );
 }
 
 /// Runs `abr-replay --title TITLE` over one steady trace and returns the JSON sessions.
