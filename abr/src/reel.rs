@@ -1,32 +1,51 @@
 //! Reel's default: a buffer-based predictive controller that plans against a distribution of
-//! throughputs rather than one pessimistic number.
+//! throughputs learned from this session's own forecast errors.
+//!
+//! Each piece answers a way networks break a controller (the regimes are the generated trace
+//! families of `abr::tracegen`; it is tuned on their development split only):
 //!
 //! - **Forecast.** The harmonic mean of the recent downloads, raised to the latest download's
-//!   throughput when two segments are buffered (a rising network is used at once).
-//! - **Uncertainty, measured.** Every forecast is later scored against the download it
-//!   predicted; the ratios (actual ÷ forecast) of the last downloads form an empirical
-//!   distribution, summarised in a few equally likely outcomes. One more outcome, "the network
-//!   stays as the latest download found it", carries a fixed weight: a collapse is believed at
-//!   once, even before the distribution has caught up.
+//!   throughput when two segments are buffered: a rising network is used at once.
+//! - **Uncertainty, learned online.** Every forecast is later scored against the download it
+//!   predicted. The ratios (actual ÷ forecast) of the last downloads form an empirical
+//!   distribution, summarised in a few equally likely outcomes; "the network stays as the latest
+//!   download found it" carries a fixed weight, so a collapse is believed at once.
+//! - **Collapses are counted, not averaged away.** A download at under 0.3 × its forecast is a
+//!   collapse (a deep fade, a cliff, an outage's first segment). Collapses are kept out of the
+//!   equal-count bins (one would drag a whole bin down and make every plan timid) and become an
+//!   outcome of their own, at their mean ratio, with the probability this session has shown
+//!   (collapses ÷ (downloads + 20)). A session that has never collapsed plans as before; one
+//!   that fades every minute plans for the next fade.
 //! - **Stochastic lookahead over real sizes.** Dynamic programming over the next segments (their
-//!   real sizes, so VBR peaks are seen before they are fetched), the buffer level on a grid and the
-//!   previous rendition, maximising the *expected* QoE_lin over those outcomes. A rare bad
-//!   outcome costs what it is likely to cost, so a full buffer can ride through a dip that a
-//!   worst-case forecast (RobustMPC) would answer by dropping to the lowest rendition.
-//! - **Buffer value, by volatility.** The buffer left at the end of the horizon is credited (up to
-//!   15 s), in proportion to how noisy the forecasts have been (the median absolute log ratio):
-//!   on a steady network buffer beyond the horizon's needs is worth nothing and is spent on
-//!   bitrate; on a noisy one it is what absorbs the next outage.
+//!   real sizes, so VBR peaks are seen before they are fetched), the buffer on a grid and the
+//!   previous rendition, maximising expected QoE_lin. Two views of the outcomes are mixed: each
+//!   segment drawn independently (70 %: a dip is brief), and each outcome persisting over the
+//!   whole horizon (30 %: a fade lasts; averaging per segment would let the plan count on the
+//!   good draws to refill the buffer, which a fade never gives).
+//! - **The buffer is worth what it buys.** The buffer left at the end of the horizon is
+//!   credited (up to 15 s) by the larger of two rates. On a noisy network (median |ln ratio|),
+//!   at the rebuffer weight: it absorbs the next dip. And, the buffer-based part, at the bitrate
+//!   it protects: a second of buffer is worth 1.5 × the forecast's rate per segment-second, so
+//!   draining the reservoir to buy a higher rendition for a few segments costs what the
+//!   rendition gains. That credit scales with how much is at stake: nothing where the forecast
+//!   carries only the lowest renditions (under 20 % of the top rate; full at 60 %), nothing once
+//!   the network carries the top rendition with a quarter of it to spare, nothing while the
+//!   network is rising (latest download above 1.3 × the mean), and up to four times as much
+//!   after collapses (1 + each collapse seen, at most three): a session that has fallen off a
+//!   cliff keeps a deeper reservoir.
+//! - **End of title.** Buffer beyond what the rest of the title can use (the segments after the
+//!   horizon plus 8 s) is worth nothing: near the end it is spent on bitrate.
 //! - **No stepping up on a light scene.** A rendition above the forecast's nominal rate is not
 //!   stepped up to because the next segment happens to be small: the picture would jump between
-//!   extremes scene by scene.
+//!   extremes scene by scene. A tie stays on the current rendition.
 //! - **Never gamble the reservoir.** With less than one segment buffered, a rendition whose
 //!   download at the forecast would outlast the buffer is never chosen above the lowest.
 //!
-//! Status (`abr-replay --suite …`, mean QoE_lin; the README has the table): ahead of
-//! throughput, BBA, BOLA-E and RobustMPC on `fcc`, `3g` and `4g`, in benchmark and realistic
-//! mode; 94.2 % of the offline optimum on `fcc` (the goal is 95 %) and 85.3 % on the streamable
-//! `3g` traces.
+//! Status (`abr-replay --suite …`, benchmark mode, mean QoE_lin; the README has the tables):
+//! ahead of every baseline on `fcc`, `3g` and `4g` (94.3 %, 86.3 % of the streamable traces and
+//! 93.5 % of the optimum). On the development split it leads on four families of six, and
+//! still rebuffers more than BBA on cliffs (3.4 s a session against 1.6) and outages (8.7
+//! against 6.3).
 
 use crate::plan::{harmonic_mean, recent_bps};
 use crate::{Abr, Context, Decision, ThroughputSample};
@@ -42,8 +61,7 @@ pub struct ReelAbr {
     /// Forecast ratios (actual ÷ forecast) remembered.
     pub error_window: usize,
     /// Smallest ratio remembered: a download ten times slower than forecast (often a partial
-    /// one, cut short by abandonment) is as bad as the distribution gets; the latest-download
-    /// outcome still carries the full collapse.
+    /// one, cut short by abandonment) is as bad as the distribution gets.
     pub min_ratio: f64,
     /// Equally likely outcomes the remembered ratios are summarised in.
     pub outcomes: usize,
@@ -56,18 +74,46 @@ pub struct ReelAbr {
     /// With at least this many segments buffered, the forecast rises to the latest download's
     /// throughput when that is higher.
     pub optimism_after_segments: f64,
+    /// A ratio below this is a collapse: counted, and planned for as an outcome of its own.
+    pub collapse_ratio: f64,
+    /// Downloads assumed seen, collapse-free, before the session's first: the collapse outcome's
+    /// probability is collapses ÷ (downloads + this).
+    pub collapse_prior_downloads: f64,
+    /// Share of the plan's value taken from outcomes that persist over the whole horizon (the
+    /// rest treats every segment's throughput as an independent draw).
+    pub persistence: f64,
     /// Credit per second of buffer left at the end of the horizon, in units of the rebuffer
     /// weight, on a fully volatile network.
     pub buffer_credit: f64,
     /// Buffer worth keeping at the end of the horizon, seconds (at most the maximum buffer less
     /// one segment).
     pub buffer_target_s: f64,
-    /// Median |ln ratio| at or below which the network counts as steady (no buffer credit).
+    /// Median |ln ratio| at or below which the network counts as steady (no volatility credit).
     pub steady_dispersion: f64,
     /// Median |ln ratio| at or above which the network counts as volatile (full credit).
     pub volatile_dispersion: f64,
+    /// Reservoir credit per second of buffer, in segments' worth of the forecast's rate
+    /// (Mbit/s ÷ segment seconds, the units of QoE_lin).
+    pub reservoir_credit: f64,
+    /// Forecast's share of the top rate where the reservoir credit starts and where it is full.
+    pub reservoir_share: (f64, f64),
+    /// Spare capacity over the top rate, as a share of it, at which the reservoir credit is gone.
+    pub reservoir_headroom: f64,
+    /// Collapses that raise the reservoir credit (by one base credit each), at most.
+    pub reservoir_collapses: f64,
+    /// Latest download above this multiple of the mean: the network is rising and the reservoir
+    /// credit is dropped.
+    pub rising_ratio: f64,
+    /// Buffer the end of the title can still use beyond the segments left after the horizon,
+    /// seconds.
+    pub end_margin_s: f64,
     /// Buffer grid step of the lookahead, seconds.
     pub grid_step_s: f64,
+    /// Collapses seen this session, and the sum of their ratios.
+    collapses: f64,
+    collapse_ratio_sum: f64,
+    /// Forecasts scored this session.
+    scored_downloads: f64,
     last_forecast: Option<f64>,
     /// The history's length and newest sample when the last forecast was made, to tell a new
     /// download from a second decision on the same measurements (a retry after a failure).
@@ -87,11 +133,23 @@ impl Default for ReelAbr {
             prior_ratios: vec![0.5, 1.0],
             min_ratios: 3,
             optimism_after_segments: 2.0,
+            collapse_ratio: 0.3,
+            collapse_prior_downloads: 20.0,
+            persistence: 0.3,
             buffer_credit: 0.8,
             buffer_target_s: 15.0,
             steady_dispersion: 0.06,
             volatile_dispersion: 0.12,
+            reservoir_credit: 1.5,
+            reservoir_share: (0.2, 0.6),
+            reservoir_headroom: 0.25,
+            reservoir_collapses: 3.0,
+            rising_ratio: 1.3,
+            end_margin_s: 8.0,
             grid_step_s: 1.0,
+            collapses: 0.0,
+            collapse_ratio_sum: 0.0,
+            scored_downloads: 0.0,
             last_forecast: None,
             scored: None,
             ratios: VecDeque::new(),
@@ -104,29 +162,78 @@ impl Default for ReelAbr {
 struct Outlook {
     /// The point forecast, bit/s.
     forecast: f64,
+    /// The latest download is well above the mean.
+    rising: bool,
     /// (throughput in bit/s, probability), summing to 1.
     outcomes: Vec<(f64, f64)>,
-    /// Share of the buffer credit earned: 0 on a steady network, 1 on a volatile one.
+    /// Share of the volatility credit earned: 0 on a steady network, 1 on a volatile one.
     volatility: f64,
+}
+
+/// What the lookahead works on: the buffer grid, the rates and the value of the buffer left at
+/// the horizon's end.
+struct Grid {
+    rungs: usize,
+    steps: usize,
+    seg: f64,
+    max_buffer: f64,
+    mu: f64,
+    points: usize,
+    dx: f64,
+    mbps: Vec<f64>,
+    terminal: Vec<f64>,
+}
+
+impl Grid {
+    /// Linear interpolation of `v` (one value per grid point) at `buffer` seconds.
+    fn at(&self, v: &[f64], buffer: f64) -> f64 {
+        let (i, w) = self.cell(buffer);
+        v[i] * (1.0 - w) + v[i + 1] * w
+    }
+
+    /// Grid cell and weight of the upper point, for `buffer` seconds.
+    fn cell(&self, buffer: f64) -> (usize, f64) {
+        let f = (buffer / self.dx).clamp(0.0, (self.points - 1) as f64);
+        let i = (f as usize).min(self.points - 2);
+        (i, f - i as f64)
+    }
+
+    /// Buffer at the start of a fetch: what is there, once the player has waited for room.
+    fn start(&self, buffer: f64) -> f64 {
+        buffer.min(self.max_buffer - self.seg).max(0.0)
+    }
+
+    /// Value of the first choice alone: its rate less the switch from the last rendition.
+    fn first(&self, ctx: &Context<'_>, q: usize) -> f64 {
+        let switch = ctx
+            .last_choice
+            .map_or(0.0, |l| (self.mbps[q] - self.mbps[l]).abs());
+        self.mbps[q] - switch
+    }
 }
 
 impl ReelAbr {
     /// Scores the previous forecast against the download that just finished, then forecasts the
     /// next one. `None` before any download.
     fn outlook(&mut self, ctx: &Context<'_>) -> Option<Outlook> {
-        let recent = recent_bps(ctx, self.window);
-        let latest = *recent.first()?;
+        let latest = *recent_bps(ctx, 1).first()?;
         let newest = (ctx.history.len(), *ctx.history.last()?);
-        let new_download = self.scored != Some(newest);
-        if let (Some(previous), true) = (self.last_forecast, new_download) {
-            self.ratios
-                .push_back((latest / previous).max(self.min_ratio));
+        if let (Some(previous), true) = (self.last_forecast, self.scored != Some(newest)) {
+            let ratio = latest / previous;
+            self.scored_downloads += 1.0;
+            if ratio < self.collapse_ratio {
+                self.collapses += 1.0;
+                self.collapse_ratio_sum += ratio.max(self.min_ratio);
+            }
+            self.ratios.push_back(ratio.max(self.min_ratio));
             if self.ratios.len() > self.error_window {
                 self.ratios.pop_front();
             }
         }
         self.scored = Some(newest);
+        let recent = recent_bps(ctx, self.window);
         let mut forecast = harmonic_mean(&recent);
+        let rising = latest > self.rising_ratio * forecast;
         if ctx.buffer_s >= self.optimism_after_segments * ctx.segment_duration_s {
             forecast = forecast.max(latest);
         }
@@ -142,11 +249,23 @@ impl ReelAbr {
         if ratios.len() < self.min_ratios {
             ratios.extend(&self.prior_ratios);
         }
+        // Collapses are an outcome of their own, not part of the bins.
+        let ordinary: Vec<f64> = ratios
+            .iter()
+            .copied()
+            .filter(|&r| r >= self.collapse_ratio)
+            .collect();
+        if !ordinary.is_empty() {
+            ratios = ordinary;
+        }
+        let collapse_p = self.collapses / (self.scored_downloads + self.collapse_prior_downloads);
+        let collapse =
+            (collapse_p > 0.0).then(|| (self.collapse_ratio_sum / self.collapses, collapse_p));
         ratios.sort_by(f64::total_cmp);
         // Equal-count bins, each represented by its harmonic mean (a bin's slow downloads dominate
         // its time, as they would the buffer's).
         let bins = self.outcomes.clamp(1, ratios.len());
-        let spread = 1.0 - self.latest_weight;
+        let spread = 1.0 - self.latest_weight - collapse.map_or(0.0, |c| c.1);
         let mut outcomes: Vec<(f64, f64)> = (0..bins)
             .map(|b| {
                 let bin = &ratios[b * ratios.len() / bins..(b + 1) * ratios.len() / bins];
@@ -155,8 +274,12 @@ impl ReelAbr {
             })
             .collect();
         outcomes.push((latest, self.latest_weight));
+        if let Some((ratio, p)) = collapse {
+            outcomes.push(((forecast * ratio).max(1.0), p));
+        }
         Some(Outlook {
             forecast,
+            rising,
             outcomes,
             volatility,
         })
@@ -167,72 +290,141 @@ impl ReelAbr {
         self.horizon.clamp(1, ctx.upcoming_sizes_bits.len().max(1))
     }
 
-    /// Expected QoE_lin of each first rendition over the horizon, with the best continuation.
-    fn plan(&self, ctx: &Context<'_>, outlook: &Outlook) -> Vec<f64> {
-        let rungs = ctx.ladder.len();
+    /// Credit per second of buffer at the horizon's end for the bitrate it protects (QoE_lin
+    /// units), before the volatility credit is taken off.
+    fn reservoir_rate(&self, ctx: &Context<'_>, outlook: &Outlook) -> f64 {
+        if outlook.rising {
+            return 0.0;
+        }
+        let top = *ctx.ladder.last().unwrap() as f64;
+        let share = outlook.forecast.min(top) / top;
+        let (from, full) = self.reservoir_share;
+        let at_stake = if full > from {
+            ((share - from) / (full - from)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let headroom = if self.reservoir_headroom > 0.0 {
+            ((top - outlook.forecast) / (top * self.reservoir_headroom)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let learned = 1.0 + self.collapses.min(self.reservoir_collapses);
+        learned * headroom * at_stake * self.reservoir_credit * (outlook.forecast.min(top) / 1e6)
+            / ctx.segment_duration_s
+    }
+
+    /// The grid, and the value of each buffer level left at the horizon's end.
+    fn grid(&self, ctx: &Context<'_>, outlook: &Outlook) -> Grid {
         let steps = self.steps(ctx);
         let seg = ctx.segment_duration_s;
         let max_buffer = ctx.max_buffer_s.max(seg);
         let mu = ctx.rebuffer_weight;
         let points = (max_buffer / self.grid_step_s).ceil() as usize + 1;
         let dx = max_buffer / (points - 1) as f64;
-        let mbps: Vec<f64> = ctx.ladder.iter().map(|&b| b as f64 / 1e6).collect();
-        let credit = self.buffer_credit * outlook.volatility * mu;
+        let volatility_rate = self.buffer_credit * outlook.volatility * mu;
+        let reservoir_rate = (self.reservoir_rate(ctx, outlook) - volatility_rate).max(0.0);
         let target = self.buffer_target_s.min(max_buffer - seg);
-        // value[q][i]: best expected value of the remaining steps, having just fetched rendition
-        // q, with i·dx seconds buffered.
-        let terminal: Vec<f64> = (0..points)
-            .map(|i| credit * (i as f64 * dx).min(target))
+        let after = ctx.upcoming_sizes_bits.len().saturating_sub(steps) as f64;
+        let usable = after * seg + self.end_margin_s;
+        let terminal = (0..points)
+            .map(|i| {
+                let useful = (i as f64 * dx).min(usable).min(target);
+                volatility_rate * useful + reservoir_rate * useful
+            })
             .collect();
-        let mut value = vec![terminal; rungs];
-        let at = |v: &[f64], b: f64| {
-            let f = (b / dx).clamp(0.0, (points - 1) as f64);
-            let i = (f as usize).min(points - 2);
-            let w = f - i as f64;
-            v[i] * (1.0 - w) + v[i + 1] * w
-        };
-        // Expected rebuffer cost plus continuation of fetching rendition q at step `step` with
-        // `buffer` seconds buffered (before any wait for room).
-        let fetch = |step: usize, q: usize, buffer: f64, value: &[Vec<f64>]| {
-            let buffer = buffer.min(max_buffer - seg).max(0.0);
+        Grid {
+            rungs: ctx.ladder.len(),
+            steps,
+            seg,
+            max_buffer,
+            mu,
+            points,
+            dx,
+            mbps: ctx.ladder.iter().map(|&b| b as f64 / 1e6).collect(),
+            terminal,
+        }
+    }
+
+    /// Expected QoE_lin of each first rendition over the horizon, with the best continuation.
+    fn plan(&self, ctx: &Context<'_>, outlook: &Outlook) -> Vec<f64> {
+        lookahead(&self.grid(ctx, outlook), ctx, outlook, self.persistence)
+    }
+}
+
+/// The lookahead: a value table per (previous rendition, buffer point), computed backwards from
+/// the horizon, once for the independent outcomes and once for each persisting outcome; the
+/// first choice's value mixes the two views.
+fn lookahead(g: &Grid, ctx: &Context<'_>, outlook: &Outlook, persistence: f64) -> Vec<f64> {
+    // Expected rebuffer cost plus continuation of fetching rendition q at step `step` with
+    // `buffer` seconds buffered (before any wait for room).
+    let fetch =
+        |outcomes: &[(f64, f64)], step: usize, q: usize, buffer: f64, value: &[Vec<f64>]| {
+            let buffer = g.start(buffer);
             let size = ctx.size_bits(step, q);
-            outlook
-                .outcomes
+            outcomes
                 .iter()
                 .map(|&(bps, p)| {
                     let d = size / bps;
-                    let next = (buffer - d).max(0.0) + seg;
-                    p * (at(&value[q], next) - mu * (d - buffer).max(0.0))
+                    let next = (buffer - d).max(0.0) + g.seg;
+                    p * (g.at(&value[q], next) - g.mu * (d - buffer).max(0.0))
                 })
                 .sum::<f64>()
         };
-        for step in (1..steps).rev() {
-            let expected: Vec<Vec<f64>> = (0..rungs)
+    let dp = |outcomes: &[(f64, f64)]| {
+        let mut value = vec![g.terminal.clone(); g.rungs];
+        for step in (1..g.steps).rev() {
+            let expected: Vec<Vec<f64>> = (0..g.rungs)
                 .map(|q| {
-                    (0..points)
-                        .map(|i| fetch(step, q, i as f64 * dx, &value))
+                    (0..g.points)
+                        .map(|i| fetch(outcomes, step, q, i as f64 * g.dx, &value))
                         .collect()
                 })
                 .collect();
-            value = (0..rungs)
+            value = (0..g.rungs)
                 .map(|last| {
-                    (0..points)
+                    (0..g.points)
                         .map(|i| {
-                            (0..rungs)
-                                .map(|q| mbps[q] - (mbps[q] - mbps[last]).abs() + expected[q][i])
+                            (0..g.rungs)
+                                .map(|q| {
+                                    g.mbps[q] - (g.mbps[q] - g.mbps[last]).abs() + expected[q][i]
+                                })
                                 .fold(f64::NEG_INFINITY, f64::max)
                         })
                         .collect()
                 })
                 .collect();
         }
-        (0..rungs)
-            .map(|q| {
-                let switch = ctx.last_choice.map_or(0.0, |l| (mbps[q] - mbps[l]).abs());
-                mbps[q] - switch + fetch(0, q, ctx.buffer_s, &value)
-            })
+        value
+    };
+    let independent: Vec<f64> = if persistence < 1.0 {
+        let value = dp(&outlook.outcomes);
+        (0..g.rungs)
+            .map(|q| g.first(ctx, q) + fetch(&outlook.outcomes, 0, q, ctx.buffer_s, &value))
             .collect()
+    } else {
+        vec![0.0; g.rungs]
+    };
+    if persistence <= 0.0 {
+        return independent;
     }
+    let values: Vec<Vec<Vec<f64>>> = outlook
+        .outcomes
+        .iter()
+        .map(|&(bps, _)| dp(&[(bps, 1.0)]))
+        .collect();
+    (0..g.rungs)
+        .map(|q| {
+            let persistent = g.first(ctx, q)
+                + outlook
+                    .outcomes
+                    .iter()
+                    .zip(&values)
+                    .map(|(&(bps, p), v)| p * fetch(&[(bps, 1.0)], 0, q, ctx.buffer_s, v))
+                    .sum::<f64>();
+            persistence * persistent + (1.0 - persistence) * independent[q]
+        })
+        .collect()
 }
 
 impl Abr for ReelAbr {
@@ -248,7 +440,7 @@ impl Abr for ReelAbr {
             };
         };
         let values = self.plan(ctx, &outlook);
-        // Highest rendition among the best (ties go up).
+        // Highest rendition among the best (ties go up), unless the current one is worth as much.
         let top = values.len() - 1;
         let mut q = (0..top).rev().fold(top, |best, q| {
             if values[q] > values[best] + 1e-9 {
@@ -257,6 +449,12 @@ impl Abr for ReelAbr {
                 best
             }
         });
+        if let Some(l) = ctx.last_choice
+            && l < values.len()
+            && values[l] >= values[q]
+        {
+            q = l;
+        }
         let (low, high) = outlook
             .outcomes
             .iter()
@@ -271,6 +469,9 @@ impl Abr for ReelAbr {
             high / 1000.0,
             outlook.volatility * 100.0
         );
+        if self.collapses > 0.0 {
+            why = format!("{why}, {:.0} collapses seen", self.collapses);
+        }
         // Stay within what the network sustains on average: a rendition whose nominal bitrate is
         // above the forecast is not stepped up to just because the next segment happens to be far
         // smaller than its nominal size (the picture would jump between extremes scene by scene).
@@ -384,6 +585,38 @@ mod tests {
         assert!(spread(&calm_outlook) < 1.01);
         assert!(spread(&noisy_outlook) > 1.5, "{noisy_outlook:?}");
         let total: f64 = noisy_outlook.outcomes.iter().map(|x| x.1).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_collapse_becomes_an_outcome_of_its_own_at_the_rate_this_session_has_shown() {
+        let mut abr = ReelAbr::default();
+        let mut h = Vec::new();
+        for _ in 0..10 {
+            h.push(sample(4e6));
+            abr.choose(&ctx(20.0, &h, Some(2)));
+        }
+        let calm = abr.outlook(&ctx(20.0, &h, Some(2))).unwrap();
+        assert_eq!(
+            calm.outcomes.len(),
+            9,
+            "eight bins and the latest: {calm:?}"
+        );
+        // One download at a tenth of the forecast: counted, not mixed into the bins.
+        h.push(sample(0.4e6));
+        let after = abr.outlook(&ctx(20.0, &h, Some(2))).unwrap();
+        assert_eq!(abr.collapses, 1.0);
+        let (rate, p) = *after.outcomes.last().unwrap();
+        // Its probability: one collapse in the ten forecasts scored (the first download had
+        // none), plus twenty downloads assumed calm.
+        assert!((p - 1.0 / 30.0).abs() < 1e-9, "{p}");
+        assert!((rate / after.forecast - 0.1).abs() < 1e-9, "{after:?}");
+        assert!(
+            after.outcomes[..after.outcomes.len() - 2]
+                .iter()
+                .all(|&(bps, _)| bps >= 0.3 * after.forecast)
+        );
+        let total: f64 = after.outcomes.iter().map(|x| x.1).sum();
         assert!((total - 1.0).abs() < 1e-9);
     }
 
