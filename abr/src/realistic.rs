@@ -182,6 +182,7 @@ pub fn simulate_player(
                     let got = trace.bits_within(start, at);
                     if rule.should_abandon(
                         at / 1000.0,
+                        latency_of(start) / 1000.0,
                         (got / 8.0) as u64,
                         (size / 8.0) as u64,
                         budget_s,

@@ -5,6 +5,7 @@
 //! the ABR.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use abr::ThroughputSample;
@@ -144,6 +145,8 @@ pub struct Fetcher {
     client: reqwest::Client,
     config: FetchConfig,
     cmcd: Option<Arc<CmcdSession>>,
+    /// The slowest recent wait for response headers, µs, shared by every clone.
+    first_byte_us: Arc<AtomicU64>,
 }
 
 /// A response of any status, for callers that act on the status themselves (steering).
@@ -201,6 +204,7 @@ impl Fetcher {
             client,
             config,
             cmcd: None,
+            first_byte_us: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -253,11 +257,12 @@ impl Fetcher {
     ) -> Result<Fetched, FetchError> {
         let shown = url.to_string();
         // The budget cuts the wait for a first byte and for each next chunk (a dead or hung
-        // server), not a download that is moving: abandonment judges slow ones.
+        // server), not a download that is moving: abandonment judges slow ones. It never cuts
+        // below twice the slowest recent answer: on a long path (a satellite link) every
+        // answer takes a second, and cutting there would take a live server for a dead one.
+        let floor = Duration::from_millis(500).max(2 * self.recent_first_byte());
         let ttfb_timeout = budget.map_or(self.config.ttfb_timeout, |b| {
-            self.config
-                .ttfb_timeout
-                .min(b.max(Duration::from_millis(500)))
+            self.config.ttfb_timeout.min(b.max(floor))
         });
         if let Some(r) = range {
             headers.insert(
@@ -319,6 +324,22 @@ impl Fetcher {
         })
     }
 
+    /// The slowest recent wait for response headers (each older one counts for less).
+    fn recent_first_byte(&self) -> Duration {
+        Duration::from_micros(self.first_byte_us.load(Ordering::Relaxed))
+    }
+
+    /// Notes a wait for response headers: the slowest recent one decays by an eighth each
+    /// request, so a path that becomes fast again is trusted again within a few dozen.
+    fn saw_first_byte(&self, took: Duration) {
+        let took = took.as_micros().min(u128::from(u64::MAX)) as u64;
+        let _ = self
+            .first_byte_us
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(took.max(old - old / 8))
+            });
+    }
+
     /// Sends the request and waits at most `ttfb_timeout` for the response's headers.
     async fn first_byte(
         &self,
@@ -327,7 +348,12 @@ impl Fetcher {
         ttfb_timeout: Duration,
     ) -> Result<reqwest::Response, FetchError> {
         let send = self.client.get(url.clone()).headers(headers).send();
-        match tokio::time::timeout(ttfb_timeout, send).await {
+        let asked = Instant::now();
+        let answered = tokio::time::timeout(ttfb_timeout, send).await;
+        if let Ok(Ok(_)) = &answered {
+            self.saw_first_byte(asked.elapsed());
+        }
+        match answered {
             Err(_) => Err(FetchError::Timeout {
                 phase: "first byte",
                 after_ms: ttfb_timeout.as_millis() as u64,

@@ -497,6 +497,40 @@ fn two_seconds_of_added_latency_and_a_throughput_collapse_degrade_but_play_on() 
 }
 
 #[test]
+fn a_long_round_trip_is_neither_a_dead_server_nor_a_slow_download() {
+    // Every cache answers after 1.2 s (a satellite path), then sends quickly. With the buffer
+    // empty at start, the wait for an answer was cut at 0.5 s and playback never began; and a
+    // download's first second, all waiting, must not be judged as its rate.
+    runtime().block_on(async {
+        let rig = Rig::start(Vec::new()).await;
+        let s = rig.session(Format::Hls).await;
+        for p in &s.pathways {
+            rig.cache(&p.id).set_faults(&FaultsUpdate {
+                latency_ms: Some(1200),
+                ..Default::default()
+            });
+        }
+        let (o, _) = play_with_fault(&s.manifest_url, config_for(&s), 1.0, 0.0, || async {}).await;
+        assert_complete("1.2 s round trips", &o);
+        let given_up: Vec<String> = o
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                PlayerEvent::Retry { error, .. } if error.contains("first byte") => {
+                    Some(error.clone())
+                }
+                PlayerEvent::Downswitch { reason, .. } if reason.contains("abandoned") => {
+                    Some(reason.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(given_up.is_empty(), "{given_up:#?}");
+        rig.shutdown().await;
+    });
+}
+
+#[test]
 fn a_steering_server_that_answers_garbage_or_dies_changes_nothing() {
     runtime().block_on(async {
         let mut rig = Rig::start(Vec::new()).await;

@@ -326,14 +326,20 @@ impl Request {
     }
 
     /// Abandons a download that would outlast the buffer by far (the next request goes lower),
-    /// once it has run long enough to judge.
-    fn progress(&self, bytes: u64, elapsed: Duration) -> Progress {
+    /// once it has run long enough to judge; `first_byte` is when its first bytes arrived.
+    fn progress(&self, bytes: u64, elapsed: Duration, first_byte: Duration) -> Progress {
         let Some(total) = self.segment.size else {
             return Progress::Continue;
         };
         let rule = abr::abandon::AbandonRule::default();
         if self.can_abandon
-            && rule.should_abandon(elapsed.as_secs_f64(), bytes, total, self.buffer_s)
+            && rule.should_abandon(
+                elapsed.as_secs_f64(),
+                first_byte.as_secs_f64(),
+                bytes,
+                total,
+                self.buffer_s,
+            )
         {
             Progress::Abandon
         } else {
@@ -394,12 +400,20 @@ impl Request {
             (None, None) => None,
         };
         let (url, headers) = self.with_cmcd(media_url, false);
+        // When each attempt's first bytes arrived: a retry counts its bytes from zero again.
+        let (mut first_byte, mut received) = (Duration::ZERO, 0);
         let media = fetcher
             .get(&url)
             .range(self.segment.resource.range)
             .headers(headers)
             .budget(budget)
-            .on_progress(|bytes, elapsed| self.progress(bytes, elapsed))
+            .on_progress(|bytes, elapsed| {
+                if received == 0 || bytes <= received {
+                    first_byte = elapsed;
+                }
+                received = bytes;
+                self.progress(bytes, elapsed, first_byte)
+            })
             .on_retry(on_retry)
             .send()
             .await?;
