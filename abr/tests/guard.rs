@@ -1,5 +1,5 @@
 //! The default controller on crafted networks a viewer would notice: a deep fade met with a full
-//! buffer, an outage longer than any buffer.
+//! buffer, an outage longer than any buffer, a cliff down from the top rendition.
 
 use abr::sim::{SimConfig, simulate};
 use abr::title::Title;
@@ -60,4 +60,28 @@ fn an_outage_longer_than_the_buffer_stalls_once_not_repeatedly() {
         .collect();
     assert_eq!(stalls.len(), 1, "stalled at segments {stalls:?}");
     assert!(s.rebuffer_s < 45.0, "{}", s.rebuffer_s);
+}
+
+#[test]
+fn after_a_cliff_down_from_the_top_the_next_choice_fits_the_new_rate() {
+    // 10 Mbit/s for a minute (the top rendition), then 1.5 Mbit/s for good.
+    let s = reel_on(&trace(&[(60.0, 10.0), (600.0, 1.5)]));
+    let t = title();
+    // The first download wholly after the cliff measures the new rate; the choice it informs
+    // is at or below 1.5 Mbit/s, not a step down the ladder from a forecast made before the
+    // fall; and the session never stalls.
+    let measured = s
+        .segments
+        .iter()
+        .position(|r| r.start_ms >= 60_000.0)
+        .unwrap();
+    assert_eq!(s.segments[measured - 2].quality, t.bitrates_kbps.len() - 1);
+    let after = &s.segments[measured + 1];
+    assert!(
+        after.bitrate_kbps <= 1500.0,
+        "segment {} at {} kbit/s",
+        after.index,
+        after.bitrate_kbps
+    );
+    assert_eq!(s.rebuffer_s, 0.0);
 }
