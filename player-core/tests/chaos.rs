@@ -4,8 +4,11 @@
 //! played twice or skipped, a cache death with buffer in hand costs no stall, and the next
 //! segment comes from another pathway within one request timeout.
 //!
-//! `cargo test -p player-core --test chaos -- --ignored --nocapture` runs the long version:
-//! 100 randomized sessions and their figures.
+//! A seeded throttle-and-outage schedule on the viewer's link (every cache at once) plays a 60 s
+//! title against the default ABR: no stall, where BBA stalls.
+//!
+//! `cargo test -p player-core --test chaos -- --ignored --nocapture` runs the long versions:
+//! 100 randomized sessions, and every algorithm over eight schedules, with their figures.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -44,6 +47,22 @@ fn media() -> &'static (tempfile::TempDir, TitleMeta) {
     })
 }
 
+/// A 60 s title for the throttle-and-outage schedule: long enough for the ABR's choices to matter.
+fn long_media() -> &'static (tempfile::TempDir, TitleMeta) {
+    static MEDIA: OnceLock<(tempfile::TempDir, TitleMeta)> = OnceLock::new();
+    MEDIA.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = EncodeOptions::new(Source::Synthetic { seconds: 60 }, dir.path(), "demo");
+        opts.ladder =
+            LadderChoice::Fixed(Ladder::from_cli("240:300,360:700,480:1500", 96).unwrap());
+        opts.segment_duration_s = SEGMENT_S;
+        opts.preset = "ultrafast".into();
+        opts.progress = false;
+        let title = encode::encode(&opts).unwrap();
+        (dir, title)
+    })
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -60,7 +79,10 @@ struct Rig {
 
 impl Rig {
     async fn start(extra: Vec<(String, String)>) -> Rig {
-        let root = media().0.path();
+        Rig::start_with(media().0.path(), extra).await
+    }
+
+    async fn start_with(root: &std::path::Path, extra: Vec<(String, String)>) -> Rig {
         let mut caches = Vec::new();
         for i in 0..3 {
             caches.push(
@@ -990,4 +1012,154 @@ fn hundred_randomized_sessions() {
         println!("failed: {:?}: {}", r.0, r.5);
     }
     assert_eq!(completed as u64, sessions, "every session completes");
+}
+
+/// A seeded schedule for the viewer's access link, as (seconds, kbit/s): good spells broken by
+/// throttles and by near-outages (a trickle, so connections stay up and only the rate tells).
+fn throttle_and_outage_schedule(seed: u64, total_s: f64) -> Vec<(f64, u64)> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut schedule = Vec::new();
+    let mut t = 0.0;
+    while t < total_s {
+        let good = (10.0 + rng.f64() * 15.0, 3000 + rng.u64(..2000));
+        let bad = if rng.f64() < 0.7 {
+            (15.0 + rng.f64() * 20.0, 200 + rng.u64(..250))
+        } else {
+            (5.0 + rng.f64() * 10.0, 16)
+        };
+        t += good.0 + bad.0;
+        schedule.extend([good, bad]);
+    }
+    schedule
+}
+
+/// Plays the 60 s title with `abr` and the default buffer while every cache follows `schedule`
+/// (the viewer's own link, so failover cannot dodge it).
+async fn play_under_schedule(abr: &str, schedule: &[(f64, u64)]) -> SessionOutcome {
+    let rig = Rig::start_with(long_media().0.path(), Vec::new()).await;
+    let s = rig.session(Format::Hls).await;
+    let config = PlayerConfig {
+        abr: player_core::abr::by_name(abr).unwrap(),
+        buffer: BufferPolicy::default(),
+        ..config_for(&s)
+    };
+    let player = Player::open(
+        Url::parse(&s.manifest_url).unwrap(),
+        Box::new(NullSink::default()),
+        config,
+    );
+    let link = async {
+        for &(seconds, kbps) in schedule {
+            for cache in &rig.caches {
+                cache.set_faults(&FaultsUpdate {
+                    throughput_kbps: Some(kbps),
+                    ..Default::default()
+                });
+            }
+            tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+        }
+        std::future::pending::<()>().await
+    };
+    let outcome = tokio::select! {
+        o = player.finished() => o,
+        _ = link => unreachable!(),
+        _ = tokio::time::sleep(Duration::from_secs(180)) => panic!("{abr}: the session did not end within 120 s"),
+    };
+    rig.shutdown().await;
+    outcome
+}
+
+/// A schedule as a reader wants it: `23.0 s at 4200 kbit/s, 26.1 s at 310 kbit/s, ...`.
+fn describe(schedule: &[(f64, u64)]) -> String {
+    let spells: Vec<String> = schedule
+        .iter()
+        .map(|(seconds, kbps)| format!("{seconds:.1} s at {kbps} kbit/s"))
+        .collect();
+    spells.join(", ")
+}
+
+/// The figures a viewer notices of one session under a schedule.
+fn schedule_line(seed: u64, abr: &str, o: &SessionOutcome) -> String {
+    format!(
+        "seed {seed:<4} {abr:<11} {:<6} stalls {} ({:.2} s), mean {:.0} kbit/s, {} switches, QoE_lin {:.1}",
+        format!("{:?}", o.state),
+        o.qoe.rebuffer_count,
+        o.qoe.rebuffer_s,
+        o.qoe.mean_bitrate_kbps,
+        o.qoe.switches,
+        o.qoe.qoe_lin
+    )
+}
+
+#[test]
+fn a_throttle_and_outage_schedule_costs_reel_no_stall_where_bba_stalls() {
+    // Seed 1: 20 s at 4 Mbit/s, then 0.2 Mbit/s for 31 s, 22 s at 4.5 Mbit/s, an 11 s outage
+    // (16 kbit/s), ... BBA, reading only its buffer, stalls for about 3 s in it; Reel must not.
+    const SEED: u64 = 1;
+    let schedule = throttle_and_outage_schedule(SEED, 90.0);
+    println!("link: {}", describe(&schedule));
+    let (reel, bba) = runtime().block_on(async {
+        futures_util::future::join(
+            play_under_schedule("reel", &schedule),
+            play_under_schedule("bba", &schedule),
+        )
+        .await
+    });
+    println!(
+        "{}\n{}",
+        schedule_line(SEED, "reel", &reel),
+        schedule_line(SEED, "bba", &bba)
+    );
+    assert_eq!(reel.state, PlayerState::Ended, "{:?}", reel.error());
+    assert_eq!(
+        reel.qoe.rebuffer_count,
+        0,
+        "{}",
+        schedule_line(SEED, "reel", &reel)
+    );
+    assert!(
+        reel.qoe.mean_bitrate_kbps >= bba.qoe.mean_bitrate_kbps,
+        "{}\n{}",
+        schedule_line(SEED, "reel", &reel),
+        schedule_line(SEED, "bba", &bba)
+    );
+}
+
+/// Every algorithm over several seeded schedules at once, one line a session:
+/// `CHAOS_SEEDS=1,2,3 CHAOS_ALGOS=reel,bba cargo test -p player-core --test chaos \
+/// throttle_and_outage_schedules -- --ignored --nocapture`.
+#[test]
+#[ignore = "long: about 90 s; run with --ignored --nocapture"]
+fn throttle_and_outage_schedules() {
+    let list = |var: &str, default: &str| -> Vec<String> {
+        std::env::var(var)
+            .unwrap_or_else(|_| default.to_string())
+            .split(',')
+            .map(String::from)
+            .collect()
+    };
+    let seeds: Vec<u64> = list("CHAOS_SEEDS", "1,2,3,4,5,6,7,8")
+        .iter()
+        .map(|s| s.parse().expect("CHAOS_SEEDS: numbers"))
+        .collect();
+    let algos = list("CHAOS_ALGOS", "reel,bba,throughput");
+    let jobs: Vec<(u64, &str)> = seeds
+        .iter()
+        .flat_map(|&seed| algos.iter().map(move |a| (seed, a.as_str())))
+        .collect();
+    let outcomes = runtime().block_on(futures_util::future::join_all(jobs.iter().map(
+        |&(seed, abr)| async move {
+            play_under_schedule(abr, &throttle_and_outage_schedule(seed, 90.0)).await
+        },
+    )));
+    for &seed in &seeds {
+        println!(
+            "seed {seed}: {}",
+            describe(&throttle_and_outage_schedule(seed, 90.0))
+        );
+    }
+    for ((seed, abr), o) in jobs.iter().zip(&outcomes) {
+        println!("{}", schedule_line(*seed, abr, o));
+    }
+    assert!(outcomes.iter().all(|o| o.state == PlayerState::Ended));
 }
