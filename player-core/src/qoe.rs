@@ -32,6 +32,7 @@ pub struct QoeReport {
 pub fn report(events: &[TimedEvent]) -> QoeReport {
     let mut r = QoeReport::default();
     let mut bitrates: Vec<f64> = Vec::new();
+    let mut audio: Vec<f64> = Vec::new();
     let mut ladder: Vec<u64> = Vec::new();
     let mut weight = abr::qoe::DEFAULT_REBUFFER_WEIGHT;
     for e in events {
@@ -50,16 +51,22 @@ pub fn report(events: &[TimedEvent]) -> QoeReport {
                 r.rebuffer_s += stalled_s;
             }
             PlayerEvent::SegmentFetched {
-                kind: MediaKind::Video,
-                rendition,
-                ..
+                kind, rendition, ..
             } => {
                 let bps = ladder.get(*rendition).copied().unwrap_or(0);
-                bitrates.push(bps as f64 / 1e6);
+                match kind {
+                    MediaKind::Video => bitrates.push(bps as f64 / 1e6),
+                    MediaKind::Audio => audio.push(bps as f64 / 1e6),
+                    MediaKind::Text => {}
+                }
             }
             PlayerEvent::Retry { .. } => r.retries += 1,
             _ => {}
         }
+    }
+    // An audio-only title: its ladder is the audio one, and its segments are what is scored.
+    if bitrates.is_empty() {
+        bitrates = audio;
     }
     r.segments = bitrates.len() as u32;
     if !bitrates.is_empty() {

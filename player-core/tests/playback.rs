@@ -705,3 +705,68 @@ fn starting_past_the_end_ends_instead_of_hanging() {
         oca.shutdown().await;
     });
 }
+
+/// An audio-only HLS stream in MPEG-TS as other packagers write it (ffmpeg's HLS muxer): a
+/// multivariant playlist whose one variant declares an audio codec only, 12 s of a tone in 4 s
+/// segments. `codec` is ffmpeg's encoder name.
+fn audio_only_ts_hls(dir: &Path, codec: &str) {
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
+        .args(["-i", "sine=frequency=440:duration=12:sample_rate=48000"])
+        .args(["-c:a", codec, "-b:a", "128k", "-f", "hls", "-hls_time", "4"])
+        .args([
+            "-hls_playlist_type",
+            "vod",
+            "-master_pl_name",
+            "master.m3u8",
+        ])
+        .arg("-hls_segment_filename")
+        .arg(dir.join("a%d.ts"))
+        .arg(dir.join("audio.m3u8"))
+        .status()
+        .expect("ffmpeg runs (cargo xtask test installs it)");
+    assert!(status.success(), "ffmpeg wrote the {codec} stream");
+}
+
+#[test]
+fn audio_only_ts_renditions_play_headless_to_the_end() {
+    // The four codecs at once: each session plays its 12 s in real time.
+    runtime().block_on(futures_util::future::join_all(
+        ["aac", "ac3", "eac3", "libmp3lame"].map(|codec| async move {
+            let dir = tempfile::tempdir().unwrap();
+            audio_only_ts_hls(dir.path(), codec);
+            let playlist = std::fs::read_to_string(dir.path().join("audio.m3u8")).unwrap();
+            let segments = playlist.lines().filter(|l| l.ends_with(".ts")).count() as u64;
+            let oca = serve(dir.path()).await;
+            let url = format!("{}/master.m3u8", oca.url());
+            let o = play(&url, decoding_sink()).await;
+            assert_eq!(o.state, PlayerState::Ended, "{codec}: {:?}", o.error());
+            let audio: Vec<u64> = o
+                .events
+                .iter()
+                .filter_map(|e| match e.event {
+                    PlayerEvent::SegmentFetched {
+                        kind: MediaKind::Audio,
+                        segment,
+                        ..
+                    } => Some(segment),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                audio,
+                (0..segments).collect::<Vec<_>>(),
+                "{codec}: every audio segment once"
+            );
+            assert!(o.qoe.startup_s.is_some(), "{codec}: playback started");
+            assert_eq!(u64::from(o.qoe.segments), segments, "{codec}: {:?}", o.qoe);
+            assert!(
+                o.qoe.mean_bitrate_kbps > 100.0,
+                "{codec}: scored on the audio ladder: {:?}",
+                o.qoe
+            );
+            assert_eq!(stalls_after_start(&o.events), 0, "{codec}");
+            oca.shutdown().await;
+        }),
+    ));
+}

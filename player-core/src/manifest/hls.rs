@@ -75,9 +75,18 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
         pathways,
         group_pathway,
     } = variants(m, url)?;
+    // Variants that carry only audio codecs (a radio stream, a podcast) are the audio ladder.
+    let audio_only = video
+        .iter()
+        .all(|r| r.width.is_none() && codecs_are_audio_only(r));
+    let (id, kind) = if audio_only {
+        ("audio", MediaKind::Audio)
+    } else {
+        ("video", MediaKind::Video)
+    };
     let mut tracks = vec![Track {
-        id: "video".into(),
-        kind: MediaKind::Video,
+        id: id.into(),
+        kind,
         language: None,
         name: None,
         default: true,
@@ -98,6 +107,20 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
         }],
         pathways,
         steering: steering_tag(m, url),
+    })
+}
+
+/// The variant declares codecs and all of them are audio (AAC, MP3, AC-3, E-AC-3, Opus, FLAC,
+/// ALAC).
+fn codecs_are_audio_only(r: &Representation) -> bool {
+    const AUDIO: [&str; 7] = ["mp4a", "ac-3", "ec-3", "opus", "flac", "alac", "mp3"];
+    r.codecs.as_deref().is_some_and(|codecs| {
+        codecs.split(',').all(|c| {
+            let c = c.trim().to_ascii_lowercase();
+            AUDIO
+                .iter()
+                .any(|a| c == *a || c.starts_with(&format!("{a}.")))
+        })
     })
 }
 
@@ -442,6 +465,33 @@ other.m4s
         assert!(segs[2].discontinuity);
         assert_eq!(segs[2].start_s, 8.0);
         assert_eq!(segs[2].resource.range, None);
+    }
+
+    #[test]
+    fn variants_with_audio_codecs_only_are_the_audio_ladder() {
+        let url = Url::parse("http://x.test/master.m3u8").unwrap();
+        let kinds = |text: &str| -> Vec<MediaKind> {
+            let p = parse(text.as_bytes(), &url).unwrap();
+            p.periods[0].tracks.iter().map(|t| t.kind).collect()
+        };
+        let radio = "#EXTM3U
+#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS=\"mp4a.40.5\"
+lo.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=200000,CODECS=\"ec-3\"
+hi.m3u8
+";
+        assert_eq!(kinds(radio), [MediaKind::Audio]);
+        // Muxed video and audio, or codecs not declared: video, as before.
+        let muxed = "#EXTM3U
+#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS=\"avc1.64001f,mp4a.40.2\"
+v.m3u8
+";
+        assert_eq!(kinds(muxed), [MediaKind::Video]);
+        let silent = "#EXTM3U
+#EXT-X-STREAM-INF:BANDWIDTH=900000
+v.m3u8
+";
+        assert_eq!(kinds(silent), [MediaKind::Video]);
     }
 
     #[test]

@@ -445,6 +445,15 @@ impl Session {
         &self.presentation.periods[p].tracks[t]
     }
 
+    /// The kind the ABR adapts: video, or audio when the title has no video.
+    fn adaptive_kind(&self) -> MediaKind {
+        if self.streams.iter().any(|s| s.kind == MediaKind::Video) {
+            MediaKind::Video
+        } else {
+            MediaKind::Audio
+        }
+    }
+
     fn ladder(&self, stream: &Stream) -> Vec<u64> {
         self.track(stream)
             .representations
@@ -545,14 +554,14 @@ impl Session {
         Ok(Some((stream, codecs)))
     }
 
-    /// Tells the screens what the manifest holds: the video ladder, the audio and text tracks,
-    /// the pathways.
+    /// Tells the screens what the manifest holds: the ladder the ABR adapts (video, or audio
+    /// for an audio-only title), the audio and text tracks, the pathways.
     fn announce_manifest(&self) {
         let video = self
-            .presentation
-            .tracks(MediaKind::Video)
-            .next()
-            .map(|(_, t)| t);
+            .streams
+            .iter()
+            .find(|s| s.kind == self.adaptive_kind())
+            .map(|s| self.track(s));
         let ladder = video.map_or_else(Vec::new, |t| {
             t.representations
                 .iter()

@@ -73,7 +73,7 @@ impl Session {
             if !self.streams[i].gate.wants_more(ahead, &self.config.buffer) {
                 continue;
             }
-            let rendition = if self.streams[i].kind == MediaKind::Video {
+            let rendition = if self.streams[i].kind == self.adaptive_kind() {
                 self.choose_rendition(i, ahead)
             } else {
                 0
@@ -240,7 +240,7 @@ impl Session {
             kind: stream.kind,
             part: stream.part,
             epoch: self.epoch,
-            can_abandon: stream.kind == MediaKind::Video && rendition > 0,
+            can_abandon: stream.kind == self.adaptive_kind() && rendition > 0,
             rendition,
             segment,
             pathway,

@@ -250,7 +250,9 @@ impl GstSink {
         Ok(bin.upcast())
     }
 
-    fn audio_output(&mut self) -> Result<gst::Element, SinkError> {
+    /// The audio branch; `starts_playback` when there is no video, so that its first buffer
+    /// out marks the start of playback.
+    fn audio_output(&mut self, starts_playback: bool) -> Result<gst::Element, SinkError> {
         let bin = gst::Bin::new();
         let queue = make("queue")?;
         let convert = make("audioconvert")?;
@@ -268,6 +270,15 @@ impl GstSink {
                 .build()
                 .map_err(gst_err)?,
         };
+        if starts_playback {
+            let first = self.first_frame.clone();
+            sink.static_pad("sink")
+                .expect("sinks have a sink pad")
+                .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                    first.get_or_init(std::time::Instant::now);
+                    gst::PadProbeReturn::Ok
+                });
+        }
         bin.add_many([&queue, &convert, &resample, &volume, &sink])
             .map_err(gst_err)?;
         gst::Element::link_many([&queue, &convert, &resample, &volume, &sink]).map_err(gst_err)?;
@@ -355,6 +366,7 @@ fn make(factory: &str) -> Result<gst::Element, SinkError> {
 
 impl Sink for GstSink {
     fn configure(&mut self, inputs: &[(MediaKind, Option<String>)]) -> Result<(), SinkError> {
+        let has_video = inputs.iter().any(|(kind, _)| *kind == MediaKind::Video);
         for (kind, codecs) in inputs {
             if let Some(c) = codecs {
                 check_decodable(c)?;
@@ -385,7 +397,7 @@ impl Sink for GstSink {
             src.link(&decode).map_err(gst_err)?;
             let output = match kind {
                 MediaKind::Video => self.video_output()?,
-                _ => self.audio_output()?,
+                _ => self.audio_output(!has_video)?,
             };
             self.pipeline.add(&output).map_err(gst_err)?;
             let output_weak = output.downgrade();

@@ -63,7 +63,8 @@ pub trait Sink: Send {
     fn take_error(&mut self) -> Option<SinkError>;
     /// Video frames presented so far.
     fn frames_presented(&self) -> u64;
-    /// When the first video frame reached the output, if it has.
+    /// When the first video frame reached the output (the first audio buffer, for a title
+    /// without video), if it has.
     fn first_frame_at(&self) -> Option<std::time::Instant>;
     /// Sets the audio volume (0..=1) and mute.
     fn set_volume(&mut self, _volume: f64, _muted: bool) {}
