@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use gst::prelude::*;
 use gst_app::{AppSrc, AppStreamType};
@@ -57,6 +57,10 @@ pub struct GstSink {
     sources: HashMap<MediaKind, AppSrc>,
     frames: Arc<AtomicU64>,
     first_frame: Arc<std::sync::OnceLock<std::time::Instant>>,
+    /// The first audio buffer out, and whether the video input turned out to hold no video (an
+    /// audio-only media playlist): then that buffer is the start of playback.
+    first_audio: Arc<std::sync::OnceLock<std::time::Instant>>,
+    video_absent: Arc<AtomicBool>,
     volume: Option<gst::Element>,
     eos: bool,
     error: Option<SinkError>,
@@ -171,6 +175,8 @@ impl GstSink {
             sources: HashMap::new(),
             frames: Arc::new(AtomicU64::new(0)),
             first_frame: Arc::new(std::sync::OnceLock::new()),
+            first_audio: Arc::new(std::sync::OnceLock::new()),
+            video_absent: Arc::new(AtomicBool::new(false)),
             volume: None,
             eos: false,
             error: None,
@@ -270,15 +276,17 @@ impl GstSink {
                 .build()
                 .map_err(gst_err)?,
         };
-        if starts_playback {
-            let first = self.first_frame.clone();
-            sink.static_pad("sink")
-                .expect("sinks have a sink pad")
-                .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                    first.get_or_init(std::time::Instant::now);
-                    gst::PadProbeReturn::Ok
-                });
-        }
+        let first = if starts_playback {
+            self.first_frame.clone()
+        } else {
+            self.first_audio.clone()
+        };
+        sink.static_pad("sink")
+            .expect("sinks have a sink pad")
+            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+                first.get_or_init(std::time::Instant::now);
+                gst::PadProbeReturn::Ok
+            });
         bin.add_many([&queue, &convert, &resample, &volume, &sink])
             .map_err(gst_err)?;
         gst::Element::link_many([&queue, &convert, &resample, &volume, &sink]).map_err(gst_err)?;
@@ -367,6 +375,7 @@ fn make(factory: &str) -> Result<gst::Element, SinkError> {
 impl Sink for GstSink {
     fn configure(&mut self, inputs: &[(MediaKind, Option<String>)]) -> Result<(), SinkError> {
         let has_video = inputs.iter().any(|(kind, _)| *kind == MediaKind::Video);
+        let has_audio = inputs.iter().any(|(kind, _)| *kind == MediaKind::Audio);
         for (kind, codecs) in inputs {
             if let Some(c) = codecs {
                 check_decodable(c)?;
@@ -395,33 +404,72 @@ impl Sink for GstSink {
                 .add_many([src.upcast_ref::<gst::Element>(), &decode])
                 .map_err(gst_err)?;
             src.link(&decode).map_err(gst_err)?;
-            let output = match kind {
-                MediaKind::Video => self.video_output()?,
-                _ => self.audio_output(!has_video)?,
-            };
-            self.pipeline.add(&output).map_err(gst_err)?;
-            let output_weak = output.downgrade();
-            let wanted = *kind;
+            // A video input with no audio input beside it may carry audio muxed in (MPEG-TS),
+            // or only audio (a media playlist given directly): it gets an audio branch too, and
+            // whichever branch the stream has no pad for is removed once the pads are known.
+            let mut outputs = vec![(
+                *kind,
+                match kind {
+                    MediaKind::Video => self.video_output()?,
+                    _ => self.audio_output(!has_video)?,
+                },
+            )];
+            if *kind == MediaKind::Video && !has_audio {
+                outputs.push((MediaKind::Audio, self.audio_output(false)?));
+            }
+            for (_, output) in &outputs {
+                self.pipeline.add(output).map_err(gst_err)?;
+            }
+            let linked: Vec<(MediaKind, gst::glib::WeakRef<gst::Element>)> = outputs
+                .iter()
+                .map(|(kind, output)| (*kind, output.downgrade()))
+                .collect();
+            let for_pads = linked.clone();
             decode.connect_pad_added(move |_, pad| {
-                let Some(output) = output_weak.upgrade() else {
-                    return;
-                };
                 let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
                 let name = caps
                     .structure(0)
                     .map(|s| s.name().to_string())
                     .unwrap_or_default();
-                let matches = match wanted {
-                    MediaKind::Video => name.starts_with("video/"),
-                    _ => name.starts_with("audio/"),
-                };
-                if let Some(sink) = output.static_pad("sink")
-                    && matches
-                    && !sink.is_linked()
-                {
-                    let _ = pad.link(&sink);
+                for (kind, output) in &for_pads {
+                    let matches = match kind {
+                        MediaKind::Video => name.starts_with("video/"),
+                        _ => name.starts_with("audio/"),
+                    };
+                    if let Some(output) = output.upgrade()
+                        && let Some(sink) = output.static_pad("sink")
+                        && matches
+                        && !sink.is_linked()
+                    {
+                        let _ = pad.link(&sink);
+                        return;
+                    }
                 }
             });
+            if linked.len() > 1 {
+                let pipeline = self.pipeline.downgrade();
+                let video_absent = self.video_absent.clone();
+                decode.connect_no_more_pads(move |_| {
+                    let Some(pipeline) = pipeline.upgrade() else {
+                        return;
+                    };
+                    for (kind, output) in &linked {
+                        let Some(output) = output.upgrade() else {
+                            continue;
+                        };
+                        if output.static_pad("sink").is_some_and(|p| p.is_linked()) {
+                            continue;
+                        }
+                        // Nothing will reach it: left in, it would hold the preroll forever.
+                        let _ = output.set_locked_state(true);
+                        let _ = output.set_state(gst::State::Null);
+                        let _ = pipeline.remove(&output);
+                        if *kind == MediaKind::Video {
+                            video_absent.store(true, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
             self.sources.insert(*kind, src);
         }
         self.pipeline
@@ -520,7 +568,12 @@ impl Sink for GstSink {
     }
 
     fn first_frame_at(&self) -> Option<std::time::Instant> {
-        self.first_frame.get().copied()
+        self.first_frame.get().copied().or_else(|| {
+            self.video_absent
+                .load(Ordering::Relaxed)
+                .then(|| self.first_audio.get().copied())
+                .flatten()
+        })
     }
 
     fn frames_presented(&self) -> u64 {
