@@ -75,10 +75,15 @@ fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestE
         pathways,
         group_pathway,
     } = variants(m, url)?;
-    // Variants that carry only audio codecs (a radio stream, a podcast) are the audio ladder.
-    let audio_only = video
-        .iter()
-        .all(|r| r.width.is_none() && codecs_are_audio_only(r));
+    // Variants that carry only audio codecs (a radio stream, a podcast) are the audio ladder;
+    // beside video variants, such a variant (a low-bandwidth fallback) is left out, as hls.js
+    // does: picked by the ABR it would freeze the picture.
+    let carries_audio_only = |r: &Representation| r.width.is_none() && codecs_are_audio_only(r);
+    let audio_only = video.iter().all(carries_audio_only);
+    let mut video = video;
+    if !audio_only {
+        video.retain(|r| !carries_audio_only(r));
+    }
     let (id, kind) = if audio_only {
         ("audio", MediaKind::Audio)
     } else {
@@ -492,6 +497,18 @@ v.m3u8
 v.m3u8
 ";
         assert_eq!(kinds(silent), [MediaKind::Video]);
+        // An audio-only fallback beside video variants is left out of the video ladder.
+        let fallback = "#EXTM3U
+#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS=\"mp4a.40.5\"
+a.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=900000,RESOLUTION=640x360,CODECS=\"avc1.64001f,mp4a.40.2\"
+v.m3u8
+";
+        let p = parse(fallback.as_bytes(), &url).unwrap();
+        let track = &p.periods[0].tracks[0];
+        assert_eq!(track.kind, MediaKind::Video);
+        let heights: Vec<Option<u32>> = track.representations.iter().map(|r| r.height).collect();
+        assert_eq!(heights, [Some(360)]);
     }
 
     #[test]

@@ -171,20 +171,18 @@ pub(super) fn decide(failure: &Failure<'_>, at: &Circumstances) -> Decision {
     Decision { leave, next }
 }
 
-/// A pathway that cannot deliver even the lowest rendition in real time — a video segment at
-/// rendition 0 took over 1.2 × its duration — is left for another one, when there is one: no
-/// rendition change can save playback there.
+/// A pathway that cannot deliver even the lowest rendition in real time — a segment of the
+/// adaptive stream (video, or the audio of an audio-only title) at rendition 0 took over 1.2 ×
+/// its duration — is left for another one, when there is one: no rendition change can save
+/// playback there.
 pub(super) fn too_slow_to_stay(
-    kind: MediaKind,
+    adaptive: bool,
     rendition: usize,
     pathways: usize,
     download_s: f64,
     segment_duration_s: f64,
 ) -> bool {
-    kind == MediaKind::Video
-        && rendition == 0
-        && pathways >= 2
-        && download_s > CARRY_MARGIN * segment_duration_s
+    adaptive && rendition == 0 && pathways >= 2 && download_s > CARRY_MARGIN * segment_duration_s
 }
 
 #[cfg(test)]
@@ -330,10 +328,10 @@ mod tests {
 
     #[test]
     fn only_video_at_the_lowest_rendition_slower_than_real_time_leaves_a_pathway() {
-        assert!(too_slow_to_stay(MediaKind::Video, 0, 2, 5.0, 4.0));
-        assert!(!too_slow_to_stay(MediaKind::Video, 0, 2, 4.7, 4.0));
-        assert!(!too_slow_to_stay(MediaKind::Video, 1, 2, 9.0, 4.0));
-        assert!(!too_slow_to_stay(MediaKind::Audio, 0, 2, 9.0, 4.0));
-        assert!(!too_slow_to_stay(MediaKind::Video, 0, 1, 9.0, 4.0));
+        assert!(too_slow_to_stay(true, 0, 2, 5.0, 4.0));
+        assert!(!too_slow_to_stay(true, 0, 2, 4.7, 4.0));
+        assert!(!too_slow_to_stay(true, 1, 2, 9.0, 4.0));
+        assert!(!too_slow_to_stay(false, 0, 2, 9.0, 4.0));
+        assert!(!too_slow_to_stay(true, 0, 1, 9.0, 4.0));
     }
 }

@@ -979,7 +979,7 @@ impl Session {
     fn leave_if_too_slow(&mut self, i: usize, f: &Fetch, sample: &ThroughputSample) {
         let pathways = self.pathways_of(i, f.rendition);
         if !failover::too_slow_to_stay(
-            f.kind,
+            f.kind == self.adaptive_kind(),
             f.rendition,
             pathways,
             sample.duration_s,

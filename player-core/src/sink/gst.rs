@@ -449,25 +449,35 @@ impl Sink for GstSink {
             if linked.len() > 1 {
                 let pipeline = self.pipeline.downgrade();
                 let video_absent = self.video_absent.clone();
+                let pruned = AtomicBool::new(false);
+                // Once, at the first set of pads (a later set, after a rendition switch, must
+                // find both branches still there), and off the streaming thread.
                 decode.connect_no_more_pads(move |_| {
+                    if pruned.swap(true, Ordering::Relaxed) {
+                        return;
+                    }
                     let Some(pipeline) = pipeline.upgrade() else {
                         return;
                     };
-                    for (kind, output) in &linked {
-                        let Some(output) = output.upgrade() else {
-                            continue;
-                        };
-                        if output.static_pad("sink").is_some_and(|p| p.is_linked()) {
-                            continue;
+                    let linked = linked.clone();
+                    let video_absent = video_absent.clone();
+                    pipeline.call_async(move |pipeline| {
+                        for (kind, output) in &linked {
+                            let Some(output) = output.upgrade() else {
+                                continue;
+                            };
+                            if output.static_pad("sink").is_some_and(|p| p.is_linked()) {
+                                continue;
+                            }
+                            // Nothing will reach it: left in, it would hold the preroll forever.
+                            let _ = output.set_locked_state(true);
+                            let _ = output.set_state(gst::State::Null);
+                            let _ = pipeline.remove(&output);
+                            if *kind == MediaKind::Video {
+                                video_absent.store(true, Ordering::Relaxed);
+                            }
                         }
-                        // Nothing will reach it: left in, it would hold the preroll forever.
-                        let _ = output.set_locked_state(true);
-                        let _ = output.set_state(gst::State::Null);
-                        let _ = pipeline.remove(&output);
-                        if *kind == MediaKind::Video {
-                            video_absent.store(true, Ordering::Relaxed);
-                        }
-                    }
+                    });
                 });
             }
             self.sources.insert(*kind, src);
