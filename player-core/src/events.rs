@@ -60,8 +60,10 @@ pub enum PlayerEvent {
         format: String,
         /// Duration, for VOD.
         duration_s: Option<f64>,
-        /// The video ladder, lowest first.
+        /// The ladder the ABR adapts, lowest first: video, or audio for an audio-only title.
         ladder: Vec<RenditionInfo>,
+        /// What that ladder carries.
+        ladder_kind: MediaKind,
         /// Audio track names.
         audio_tracks: Vec<String>,
         /// Subtitle track names.

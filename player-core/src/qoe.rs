@@ -32,16 +32,18 @@ pub struct QoeReport {
 pub fn report(events: &[TimedEvent]) -> QoeReport {
     let mut r = QoeReport::default();
     let mut bitrates: Vec<f64> = Vec::new();
-    let mut audio: Vec<f64> = Vec::new();
+    let mut scored = MediaKind::Video;
     let mut ladder: Vec<u64> = Vec::new();
     let mut weight = abr::qoe::DEFAULT_REBUFFER_WEIGHT;
     for e in events {
         match &e.event {
             PlayerEvent::ManifestLoaded {
                 ladder: l,
+                ladder_kind,
                 rebuffer_weight,
                 ..
             } => {
+                scored = *ladder_kind;
                 ladder = l.iter().map(|x| x.bitrate).collect();
                 weight = *rebuffer_weight;
             }
@@ -52,21 +54,13 @@ pub fn report(events: &[TimedEvent]) -> QoeReport {
             }
             PlayerEvent::SegmentFetched {
                 kind, rendition, ..
-            } => {
+            } if *kind == scored => {
                 let bps = ladder.get(*rendition).copied().unwrap_or(0);
-                match kind {
-                    MediaKind::Video => bitrates.push(bps as f64 / 1e6),
-                    MediaKind::Audio => audio.push(bps as f64 / 1e6),
-                    MediaKind::Text => {}
-                }
+                bitrates.push(bps as f64 / 1e6);
             }
             PlayerEvent::Retry { .. } => r.retries += 1,
             _ => {}
         }
-    }
-    // An audio-only title: its ladder is the audio one, and its segments are what is scored.
-    if bitrates.is_empty() {
-        bitrates = audio;
     }
     r.segments = bitrates.len() as u32;
     if !bitrates.is_empty() {
@@ -116,6 +110,7 @@ mod tests {
                     format: "hls".into(),
                     duration_s: None,
                     ladder: vec![rung(1_000_000), rung(3_000_000)],
+                    ladder_kind: MediaKind::Video,
                     audio_tracks: vec![],
                     text_tracks: vec![],
                     pathways: vec![],

@@ -45,6 +45,8 @@ pub struct PlayerView {
     pub format: String,
     /// The video ladder, lowest first.
     pub ladder: Vec<RenditionInfo>,
+    /// What the ladder carries: video, or audio for an audio-only title.
+    pub ladder_kind: MediaKind,
     /// Audio track names, in the manifest's order.
     pub audio_tracks: Vec<String>,
     /// The audio track in use (index into `audio_tracks`).
@@ -112,6 +114,7 @@ impl PlayerView {
             buffer_s: 0.0,
             format: String::new(),
             ladder: Vec::new(),
+            ladder_kind: MediaKind::Video,
             audio_tracks: Vec::new(),
             audio_track: 0,
             text_tracks: Vec::new(),
@@ -184,6 +187,7 @@ impl PlayerView {
                 format,
                 duration_s,
                 ladder,
+                ladder_kind,
                 audio_tracks,
                 text_tracks,
                 pathways,
@@ -192,6 +196,7 @@ impl PlayerView {
                 self.format = format.clone();
                 self.duration_s = *duration_s;
                 self.ladder = ladder.clone();
+                self.ladder_kind = *ladder_kind;
                 self.audio_tracks = audio_tracks.clone();
                 self.text_tracks = text_tracks.clone();
                 if self.audio_track >= self.audio_tracks.len() {
@@ -214,7 +219,7 @@ impl PlayerView {
                 false
             }
             PlayerEvent::SegmentFetched {
-                kind: MediaKind::Video,
+                kind,
                 rendition,
                 start_s,
                 duration_s,
@@ -222,7 +227,7 @@ impl PlayerView {
                 download_s,
                 pathway,
                 ..
-            } => {
+            } if *kind == self.ladder_kind => {
                 self.segments
                     .push((*start_s, start_s + duration_s, *rendition));
                 let kbps = *bytes as f64 * 8.0 / download_s.max(1e-3) / 1000.0;
@@ -397,6 +402,7 @@ mod tests {
                 format: "hls".into(),
                 duration_s: Some(120.0),
                 ladder: vec![rung(300_000, 240), rung(2_500_000, 720)],
+                ladder_kind: MediaKind::Video,
                 audio_tracks: vec!["English".into(), "Français".into()],
                 text_tracks: vec!["English (CC)".into()],
                 pathways: vec!["oca-1".into(), "oca-2".into()],
@@ -456,6 +462,50 @@ mod tests {
         assert!(app.log.iter().any(|(_, l)| l.contains("oca-1 -> oca-2")));
         app.refresh_qoe();
         assert_eq!(app.qoe.segments, 1);
+    }
+
+    #[test]
+    fn an_audio_only_title_shows_its_audio_ladder_playing() {
+        let mut app = PlayerView::new("radio", "reel", true);
+        app.on_event(&at(
+            0.1,
+            PlayerEvent::ManifestLoaded {
+                format: "hls".into(),
+                duration_s: Some(60.0),
+                ladder: vec![RenditionInfo {
+                    id: "variant-0".into(),
+                    bitrate: 128_000,
+                    width: None,
+                    height: None,
+                    codecs: Some("mp4a.40.2".into()),
+                }],
+                ladder_kind: MediaKind::Audio,
+                audio_tracks: vec![],
+                text_tracks: vec![],
+                pathways: vec![],
+                rebuffer_weight: 4.3,
+            },
+        ));
+        app.on_event(&at(
+            0.5,
+            PlayerEvent::SegmentFetched {
+                kind: MediaKind::Audio,
+                segment: 0,
+                rendition: 0,
+                start_s: 0.0,
+                duration_s: 4.0,
+                bytes: 64_000,
+                download_s: 0.1,
+                ttfb_s: 0.01,
+                pathway: Some("oca-1".into()),
+            },
+        ));
+        assert_eq!(app.playing_rung, Some(0));
+        assert_eq!(app.active_pathway.as_deref(), Some("oca-1"));
+        assert_eq!(app.throughput_history.back().unwrap().1, 5_120.0);
+        app.refresh_qoe();
+        assert_eq!(app.qoe.segments, 1);
+        assert!((app.qoe.mean_bitrate_kbps - 128.0).abs() < 1e-9);
     }
 
     #[test]

@@ -352,6 +352,7 @@ pub fn show(ui: &mut egui::Ui, view: &PlayerView) {
 mod tests {
     use super::*;
     use player_core::events::{PlayerEvent, RenditionInfo, TimedEvent};
+    use player_core::presentation::MediaKind;
 
     #[test]
     fn the_panel_text_names_rungs_pathways_and_qoe() {
@@ -361,6 +362,7 @@ mod tests {
             event: PlayerEvent::ManifestLoaded {
                 format: "hls".into(),
                 duration_s: Some(60.0),
+                ladder_kind: MediaKind::Video,
                 ladder: vec![RenditionInfo {
                     id: "720p".into(),
                     bitrate: 3_000_000,

@@ -593,6 +593,7 @@ impl Session {
             },
             duration_s: self.presentation.duration_s,
             ladder,
+            ladder_kind: self.adaptive_kind(),
             audio_tracks: names(MediaKind::Audio),
             text_tracks: names(MediaKind::Text),
             pathways: self.presentation.pathways.clone(),
