@@ -31,36 +31,27 @@ const SECONDS: u32 = 30;
 const SEGMENT_S: u32 = 2;
 const SEGMENTS: usize = (SECONDS / SEGMENT_S) as usize;
 
+/// The synthetic title, `seconds` long, in 2 s segments on a 300/700/1500 kbit/s ladder.
+fn encode_title(seconds: u32) -> (tempfile::TempDir, TitleMeta) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = EncodeOptions::new(Source::Synthetic { seconds }, dir.path(), "demo");
+    opts.ladder = LadderChoice::Fixed(Ladder::from_cli("240:300,360:700,480:1500", 96).unwrap());
+    opts.segment_duration_s = SEGMENT_S;
+    opts.preset = "ultrafast".into();
+    opts.progress = false;
+    let title = encode::encode(&opts).unwrap();
+    (dir, title)
+}
+
 fn media() -> &'static (tempfile::TempDir, TitleMeta) {
     static MEDIA: OnceLock<(tempfile::TempDir, TitleMeta)> = OnceLock::new();
-    MEDIA.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts =
-            EncodeOptions::new(Source::Synthetic { seconds: SECONDS }, dir.path(), "demo");
-        opts.ladder =
-            LadderChoice::Fixed(Ladder::from_cli("240:300,360:700,480:1500", 96).unwrap());
-        opts.segment_duration_s = SEGMENT_S;
-        opts.preset = "ultrafast".into();
-        opts.progress = false;
-        let title = encode::encode(&opts).unwrap();
-        (dir, title)
-    })
+    MEDIA.get_or_init(|| encode_title(SECONDS))
 }
 
 /// A 60 s title for the throttle-and-outage schedule: long enough for the ABR's choices to matter.
 fn long_media() -> &'static (tempfile::TempDir, TitleMeta) {
     static MEDIA: OnceLock<(tempfile::TempDir, TitleMeta)> = OnceLock::new();
-    MEDIA.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = EncodeOptions::new(Source::Synthetic { seconds: 60 }, dir.path(), "demo");
-        opts.ladder =
-            LadderChoice::Fixed(Ladder::from_cli("240:300,360:700,480:1500", 96).unwrap());
-        opts.segment_duration_s = SEGMENT_S;
-        opts.preset = "ultrafast".into();
-        opts.progress = false;
-        let title = encode::encode(&opts).unwrap();
-        (dir, title)
-    })
+    MEDIA.get_or_init(|| encode_title(60))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
