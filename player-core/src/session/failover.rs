@@ -327,7 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn only_video_at_the_lowest_rendition_slower_than_real_time_leaves_a_pathway() {
+    fn only_the_adaptive_stream_at_the_lowest_rendition_slower_than_real_time_leaves_a_pathway() {
         assert!(too_slow_to_stay(true, 0, 2, 5.0, 4.0));
         assert!(!too_slow_to_stay(true, 0, 2, 4.7, 4.0));
         assert!(!too_slow_to_stay(true, 1, 2, 9.0, 4.0));
