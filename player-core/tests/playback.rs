@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use player_core::events::{PlayerEvent, TimedEvent};
 use player_core::presentation::MediaKind;
-use player_core::sink::{GstSink, GstSinkConfig, NullSink, Sink, VideoFrame};
+use player_core::sink::{Chunk, GstSink, GstSinkConfig, NullSink, Sink, SinkError, VideoFrame};
 use player_core::{Command, Player, PlayerConfig, PlayerState, SessionError, SessionOutcome, Url};
 use reel_protocol::{FaultsUpdate, Format, LoginResponse, PlaybackResponse};
 use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
@@ -771,4 +771,189 @@ fn audio_only_ts_renditions_play_headless_to_the_end() {
             oca.shutdown().await;
         }),
     ));
+}
+
+/// A packed audio HLS stream as Apple's packagers write it: 11.5 s of a tone cut by ffmpeg's
+/// segment muxer into raw `format` segments of about 4 s, each given an ID3 tag whose PRIV
+/// timestamp says when its first sample plays, a media playlist with whole-second `#EXTINF`
+/// durations (as many packagers round them) and a multivariant playlist declaring `codecs`.
+/// The timestamps start 6 s before the 33-bit rollover, so they wrap within the title. Returns
+/// each segment's true start, from the muxer's own list.
+fn packed_audio_hls(
+    dir: &Path,
+    encoder: &str,
+    format: &str,
+    extension: &str,
+    codecs: &str,
+) -> Vec<f64> {
+    use id3::TagLike;
+    let mut ffmpeg = std::process::Command::new("ffmpeg");
+    ffmpeg
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
+        .args(["-i", "sine=frequency=440:duration=11.5:sample_rate=44100"])
+        .args([
+            "-map", "0:a", "-c:a", encoder, "-b:a", "128k", "-f", "segment",
+        ])
+        .args(["-segment_time", "4", "-segment_format", format]);
+    if format == "mp3" {
+        // Raw frames: no ID3 tag or Xing frame of the muxer's own.
+        ffmpeg.args(["-segment_format_options", "id3v2_version=0:write_xing=0"]);
+    }
+    let status = ffmpeg
+        .args(["-segment_list_type", "csv", "-segment_list"])
+        .arg(dir.join("segments.csv"))
+        .arg(dir.join(format!("a%d.{extension}")))
+        .status()
+        .expect("ffmpeg runs (cargo xtask test installs it)");
+    assert!(status.success(), "ffmpeg wrote the {format} segments");
+    let list = std::fs::read_to_string(dir.join("segments.csv")).unwrap();
+    let mut playlist = String::from(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:5\n#EXT-X-PLAYLIST-TYPE:VOD\n",
+    );
+    let rollover = 1u64 << 33;
+    let mut starts = Vec::new();
+    for line in list.lines() {
+        let [name, start, end] = line.split(',').collect::<Vec<_>>()[..] else {
+            panic!("a segment list line: {line}");
+        };
+        let (start, end): (f64, f64) = (start.parse().unwrap(), end.parse().unwrap());
+        let ticks = (rollover - 6 * 90_000 + (start * 90_000.0).round() as u64) % rollover;
+        let mut tag = id3::Tag::new();
+        tag.add_frame(id3::frame::Private {
+            owner_identifier: "com.apple.streaming.transportStreamTimestamp".into(),
+            private_data: ticks.to_be_bytes().to_vec(),
+        });
+        let mut segment = Vec::new();
+        tag.write_to(&mut segment, id3::Version::Id3v24).unwrap();
+        segment.extend(std::fs::read(dir.join(name)).unwrap());
+        std::fs::write(dir.join(name), segment).unwrap();
+        playlist += &format!("#EXTINF:{:.0},\n{name}\n", end - start);
+        starts.push(start);
+    }
+    playlist += "#EXT-X-ENDLIST\n";
+    std::fs::write(dir.join("audio.m3u8"), playlist).unwrap();
+    std::fs::write(
+        dir.join("master.m3u8"),
+        format!("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=140000,CODECS=\"{codecs}\"\naudio.m3u8\n"),
+    )
+    .unwrap();
+    starts
+}
+
+/// Media chunks pushed: each one's start and first bytes.
+type PushedChunks = Arc<Mutex<Vec<(f64, Vec<u8>)>>>;
+
+/// A sink that hands everything to `inner` and keeps each media chunk's start and first bytes.
+struct Recording {
+    inner: Box<dyn Sink>,
+    chunks: PushedChunks,
+}
+
+impl Sink for Recording {
+    fn configure(&mut self, inputs: &[(MediaKind, Option<String>)]) -> Result<(), SinkError> {
+        self.inner.configure(inputs)
+    }
+    fn push(&mut self, chunk: Chunk) -> Result<(), SinkError> {
+        if !chunk.init {
+            let head = chunk.data[..chunk.data.len().min(4)].to_vec();
+            self.chunks.lock().unwrap().push((chunk.start_s, head));
+        }
+        self.inner.push(chunk)
+    }
+    fn end_of_stream(&mut self, kind: MediaKind) {
+        self.inner.end_of_stream(kind)
+    }
+    fn play(&mut self) {
+        self.inner.play()
+    }
+    fn pause(&mut self) {
+        self.inner.pause()
+    }
+    fn seek(&mut self, position_s: f64) -> Result<(), SinkError> {
+        self.inner.seek(position_s)
+    }
+    fn position_s(&mut self) -> f64 {
+        self.inner.position_s()
+    }
+    fn finished(&mut self) -> bool {
+        self.inner.finished()
+    }
+    fn take_error(&mut self) -> Option<SinkError> {
+        self.inner.take_error()
+    }
+    fn frames_presented(&self) -> u64 {
+        self.inner.frames_presented()
+    }
+    fn first_frame_at(&self) -> Option<std::time::Instant> {
+        self.inner.first_frame_at()
+    }
+}
+
+#[test]
+fn packed_audio_renditions_play_headless_to_the_end() {
+    // ADTS AAC, MP3, AC-3 and E-AC-3 at once: each session plays its 11.5 s in real time.
+    let streams = [
+        ("aac", "adts", "aac", "mp4a.40.2"),
+        ("libmp3lame", "mp3", "mp3", "mp4a.40.34"),
+        ("ac3", "ac3", "ac3", "ac-3"),
+        ("eac3", "eac3", "ec3", "ec-3"),
+    ];
+    runtime().block_on(futures_util::future::join_all(streams.map(
+        |(encoder, format, extension, codecs)| async move {
+            let dir = tempfile::tempdir().unwrap();
+            let starts = packed_audio_hls(dir.path(), encoder, format, extension, codecs);
+            let segments = starts.len() as u64;
+            assert!(segments >= 3, "{format}: {starts:?}");
+            let oca = serve(dir.path()).await;
+            for playlist_name in ["master.m3u8", "audio.m3u8"] {
+                let what = format!("{format} via {playlist_name}");
+                let url = format!("{}/{playlist_name}", oca.url());
+                let chunks = Arc::new(Mutex::new(Vec::new()));
+                let sink = Recording {
+                    inner: decoding_sink(),
+                    chunks: chunks.clone(),
+                };
+                let o = play(&url, Box::new(sink)).await;
+                assert_eq!(o.state, PlayerState::Ended, "{what}: {:?}", o.error());
+                let fetched: Vec<u64> = o
+                    .events
+                    .iter()
+                    .filter_map(|e| match e.event {
+                        PlayerEvent::SegmentFetched { segment, .. } => Some(segment),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(
+                    fetched,
+                    (0..segments).collect::<Vec<_>>(),
+                    "{what}: every segment once"
+                );
+                assert!(o.qoe.startup_s.is_some(), "{what}: playback started");
+                assert_eq!(u64::from(o.qoe.segments), segments, "{what}: {:?}", o.qoe);
+                assert_eq!(stalls_after_start(&o.events), 0, "{what}");
+                // The decoder got audio frames, not tags, each segment timed by its own
+                // timestamp (across the rollover) rather than by the rounded playlist.
+                let chunks = chunks.lock().unwrap().clone();
+                assert_eq!(chunks.len(), starts.len(), "{what}");
+                for ((start_s, head), truth) in chunks.iter().zip(&starts) {
+                    assert!(!head.starts_with(b"ID3"), "{what}: {head:?}");
+                    assert!(
+                        (start_s - truth).abs() < 1e-3,
+                        "{what}: a segment pushed at {start_s} s, its samples start at {truth} s"
+                    );
+                }
+            }
+            // A segment cut short is refused as what it is, in one line.
+            let second = dir.path().join(format!("a1.{extension}"));
+            let bytes = std::fs::read(&second).unwrap();
+            std::fs::write(&second, &bytes[..bytes.len() - 100]).unwrap();
+            let o = play(&format!("{}/audio.m3u8", oca.url()), decoding_sink()).await;
+            let error = o.error().expect("the session fails").to_string();
+            assert!(
+                error.contains("segment 1 could not be played: corrupt segment 1: truncated"),
+                "{format}: {error}"
+            );
+            oca.shutdown().await;
+        },
+    )));
 }

@@ -43,13 +43,15 @@ mod commands;
 mod error;
 mod failover;
 mod live;
+mod packed_audio;
 mod schedule;
 
 use live::Reloads;
 use schedule::{Downloaded, Fetch, InFlight, init_cache_key};
 mod validate;
 pub use error::SessionError;
-pub use validate::validate_media;
+pub use packed_audio::{PackedAudio, PackedAudioClock, PackedCodec};
+pub use validate::{MediaFormat, validate_media};
 
 /// Steering requests in flight (at most one).
 type SteeringRequests = FuturesUnordered<BoxFuture<'static, SteeringOutcome>>;
@@ -252,6 +254,8 @@ struct Stream {
     in_flight: bool,
     done: bool,
     gate: FetchGate,
+    /// Presentation times of packed audio segments, from their ID3 timestamps.
+    packed_clock: PackedAudioClock,
 }
 
 /// The init segment last pushed to the sink for a stream: another is pushed when the part, the
@@ -405,14 +409,14 @@ fn pathway_chooser(config: &PlayerConfig, presentation: &Presentation) -> Pathwa
 
 /// The download, if it came and holds what it claims to (the init segment is checked only when
 /// it is to be pushed); else why not, in one line.
-fn checked(f: &Fetch, check_init: bool) -> Result<Downloaded, String> {
+fn checked(f: &Fetch, check_init: bool) -> Result<(Downloaded, MediaFormat), String> {
     let downloaded = f.result.as_ref().map_err(ToString::to_string)?;
-    validate_media(&downloaded.media)
+    let format = validate_media(&downloaded.media)
         .map_err(|e| format!("corrupt segment {}: {e}", f.segment.number))?;
     if check_init && let Some(init) = &downloaded.init {
         validate_media(init).map_err(|e| format!("corrupt init segment: {e}"))?;
     }
-    Ok(downloaded.clone())
+    Ok((downloaded.clone(), format))
 }
 
 fn pick_track(tracks: &[Track], kind: MediaKind, language: Option<&str>) -> Option<usize> {
@@ -550,6 +554,7 @@ impl Session {
             in_flight: false,
             done: false,
             gate: FetchGate::default(),
+            packed_clock: PackedAudioClock::default(),
         };
         Ok(Some((stream, codecs)))
     }
@@ -609,6 +614,7 @@ impl Session {
             s.pushed_init = None;
             s.in_flight = false;
             s.gate = FetchGate::default();
+            s.packed_clock.restart();
             let mut found = None;
             'parts: for (pi, &(p, tr)) in s.parts.iter().enumerate() {
                 let rep = &presentation.periods[p].tracks[tr].representations[s
@@ -829,8 +835,8 @@ impl Session {
             init: f.segment.init.clone(),
         };
         let needs_init = self.streams[i].pushed_init.as_ref() != Some(&pushed);
-        let downloaded = match checked(&f, needs_init) {
-            Ok(downloaded) => downloaded,
+        let (downloaded, format) = match checked(&f, needs_init) {
+            Ok(checked) => checked,
             Err(error) => return self.on_segment_failure(i, &f, error),
         };
         self.streams[i].gate.force_below = None;
@@ -857,11 +863,24 @@ impl Session {
         }
         self.streams[i].pushed_init = Some(pushed);
         let bytes = downloaded.media.len() as u64;
+        // Packed audio goes to the decoder without its ID3 tag (a tag demuxer reads only the
+        // stream's first), timed by the tag's timestamp.
+        let (data, start_s) = match format {
+            MediaFormat::PackedAudio(p) => {
+                let stream = &mut self.streams[i];
+                if f.segment.discontinuity || f.rendition != stream.rendition {
+                    stream.packed_clock.restart();
+                }
+                let start_s = stream.packed_clock.start_s(p.timestamp, f.segment.start_s);
+                (downloaded.media.slice(p.payload_offset..), start_s)
+            }
+            _ => (downloaded.media, f.segment.start_s),
+        };
         self.sink.push(Chunk {
             kind: f.kind,
-            data: downloaded.media,
+            data,
             init: false,
-            start_s: f.segment.start_s,
+            start_s,
             duration_s: f.segment.duration_s,
         })?;
         self.emitter.emit(PlayerEvent::SegmentFetched {

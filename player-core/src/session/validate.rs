@@ -1,21 +1,40 @@
 //! Segment validation: a downloaded media segment is checked before it reaches the decoder.
 
+use super::packed_audio::{self, PackedAudio};
+
+/// What a downloaded segment turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaFormat {
+    /// ISO-BMFF boxes (an fMP4 init or media segment).
+    Mp4,
+    /// MPEG-TS packets.
+    MpegTs,
+    /// A WebVTT document.
+    WebVtt,
+    /// Packed audio: raw audio frames after an optional ID3 tag.
+    PackedAudio(PackedAudio),
+}
+
 /// Checks that a downloaded media segment looks like what it claims to be, so garbage never
-/// reaches the decoder: ISO-BMFF boxes that add up exactly, or MPEG-TS packets.
-pub fn validate_media(data: &[u8]) -> Result<(), String> {
+/// reaches the decoder: ISO-BMFF boxes that add up exactly, MPEG-TS packets, or packed audio
+/// frames that fill the segment.
+pub fn validate_media(data: &[u8]) -> Result<MediaFormat, String> {
     if data.is_empty() {
         return Err("empty segment".into());
     }
     if data[0] == 0x47 {
         let ok = data.len() >= 188 && data.chunks(188).all(|p| p[0] == 0x47);
         return if ok {
-            Ok(())
+            Ok(MediaFormat::MpegTs)
         } else {
             Err("broken MPEG-TS packets".into())
         };
     }
     if data.starts_with(b"WEBVTT") {
-        return Ok(());
+        return Ok(MediaFormat::WebVtt);
+    }
+    if let Some(packed) = packed_audio::read(data) {
+        return packed.map(MediaFormat::PackedAudio);
     }
     let mut rest = data;
     let mut boxes = 0;
@@ -46,7 +65,7 @@ pub fn validate_media(data: &[u8]) -> Result<(), String> {
     if boxes == 0 {
         return Err("no MP4 box".into());
     }
-    Ok(())
+    Ok(MediaFormat::Mp4)
 }
 
 #[cfg(test)]
