@@ -265,7 +265,10 @@ impl std::fmt::Display for PlayerEvent {
                 duration_s.map_or("live".into(), |d| format!("{d:.1} s")),
                 ladder
                     .iter()
-                    .map(|r| format!("{}p@{}k", r.height.unwrap_or(0), r.bitrate / 1000))
+                    .map(|r| match r.height {
+                        Some(h) => format!("{h}p@{}k", r.bitrate / 1000),
+                        None => format!("{}k", r.bitrate / 1000),
+                    })
                     .collect::<Vec<_>>()
                     .join(" "),
                 if pathways.is_empty() {

@@ -168,6 +168,7 @@ fn asking_for_sound_plays_through_with_or_without_a_sound_device() {
         let hls = session(&stack, Format::Hls).await;
         let sink = GstSink::new(GstSinkConfig {
             audio_output: true,
+            on_level: None,
             ..GstSinkConfig::default()
         })
         .unwrap();
@@ -567,6 +568,7 @@ fn frame_timing_sink() -> (Box<dyn Sink>, Arc<Mutex<Vec<f64>>>) {
         })),
         frame_size: Some((64, 36)),
         audio_output: false,
+        on_level: None,
     })
     .unwrap();
     (Box::new(sink), shown)
@@ -771,6 +773,34 @@ fn audio_only_ts_renditions_play_headless_to_the_end() {
             oca.shutdown().await;
         }),
     ));
+}
+
+#[test]
+fn an_audio_only_title_reports_its_sound_level_as_it_plays() {
+    // ffmpeg's tone is at an eighth of full scale: peaks at −18 dB.
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        audio_only_ts_hls(dir.path(), "aac");
+        let oca = serve(dir.path()).await;
+        let levels = Arc::new(Mutex::new(Vec::new()));
+        let record = levels.clone();
+        let sink = GstSink::new(GstSinkConfig {
+            on_level: Some(Arc::new(move |level| record.lock().unwrap().push(level))),
+            ..GstSinkConfig::default()
+        })
+        .unwrap();
+        let o = play(&format!("{}/master.m3u8", oca.url()), Box::new(sink)).await;
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let levels = levels.lock().unwrap().clone();
+        // Twenty a second over 12 s.
+        assert!(levels.len() >= 150, "{} levels", levels.len());
+        let middle = &levels[levels.len() / 2];
+        assert!(!middle.peak_db.is_empty());
+        for db in &middle.peak_db {
+            assert!((-21.0..=-15.0).contains(db), "{middle:?}");
+        }
+        oca.shutdown().await;
+    });
 }
 
 /// A packed audio HLS stream as Apple's packagers write it: 11.5 s of a tone cut by ffmpeg's

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod controls;
 pub mod demo;
+pub mod level;
 pub mod open;
 pub mod resume;
 pub mod settings;

@@ -114,6 +114,7 @@ impl Playback {
                 })),
                 frame_size: None,
                 audio_output: audio,
+                on_level: None,
             })
             .map_err(|e| format!("cannot start the decoder: {e}"))?
         };

@@ -17,6 +17,7 @@ pub async fn play(
     let sink: Box<dyn Sink> = if decode {
         Box::new(GstSink::new(GstSinkConfig {
             audio_output: audio,
+            on_level: None,
             ..GstSinkConfig::default()
         })?)
     } else {

@@ -18,7 +18,7 @@ use reel_appkit::view::PlayerView;
 
 use crate::keys::Keymap;
 use crate::ui;
-use crate::video::{FrameSlot, VideoPane};
+use crate::video::{FrameSlot, LevelSlot, VideoPane};
 
 /// What to play and how.
 pub struct Options {
@@ -63,6 +63,7 @@ pub struct Ended {
 /// Runs the screen until the viewer quits or the stream ends (then waits for `q`).
 pub async fn run(options: Options) -> anyhow::Result<Ended> {
     let slot: FrameSlot = Arc::new(Mutex::new(None));
+    let levels: LevelSlot = Arc::new(Mutex::new(None));
     let picker = crate::video::picker();
     let frame_size = VideoPane::frame_size(picker.protocol_type());
     // The sink is made before the screen is taken: it probes the sound device, and on a machine
@@ -75,6 +76,10 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
             })),
             frame_size: Some(frame_size),
             audio_output: options.audio,
+            on_level: Some({
+                let levels = levels.clone();
+                Arc::new(move |level| *levels.lock().expect("level slot") = Some(level))
+            }),
         }) {
             Ok(s) => Box::new(s),
             Err(e) => anyhow::bail!("cannot start the decoder: {e}"),
@@ -88,7 +93,7 @@ pub async fn run(options: Options) -> anyhow::Result<Ended> {
     } else {
         "video not decoded (--no-decode)"
     };
-    let mut video = VideoPane::new(picker, slot.clone(), placeholder);
+    let mut video = VideoPane::new(picker, slot.clone(), levels, placeholder);
     let mut app = PlayerView::new(
         options.title.clone(),
         options.config.abr.name(),

@@ -12,6 +12,7 @@ use ratatui::widgets::{
 };
 
 use crate::video::VideoPane;
+use player_core::presentation::MediaKind;
 use reel_appkit::controls::HELP;
 use reel_appkit::view::{HISTORY_S, PlayerView, clock};
 
@@ -34,7 +35,7 @@ pub fn draw(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane) {
     if app.video_only {
         let [screen, status] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-        video.render(f, screen);
+        video.render(f, screen, app.ladder_kind == MediaKind::Audio);
         f.render_widget(Paragraph::new(status_line(app)), status);
     } else if area.width < FULL_SIZE.0 || area.height < FULL_SIZE.1 {
         compact(f, app, video, area);
@@ -132,10 +133,16 @@ fn full(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane, area: Rect) 
     f.render_widget(Paragraph::new(title_bar(app)), top);
     let [video_area, ladder_area] =
         Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(main);
-    let block = Block::bordered().title(" video ");
+    let ladder_is_audio = app.ladder_kind == MediaKind::Audio;
+    let title = if video.audio_only(ladder_is_audio) {
+        " audio "
+    } else {
+        " video "
+    };
+    let block = Block::bordered().title(title);
     let inner = block.inner(video_area);
     f.render_widget(block, video_area);
-    video.render(f, inner);
+    video.render(f, inner, ladder_is_audio);
     ladder(f, app, ladder_area);
     let [buffer_area, throughput_area, pathways_area] = Layout::horizontal([
         Constraint::Percentage(35),
@@ -161,7 +168,7 @@ fn compact(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane, area: Rec
     ])
     .areas(area);
     f.render_widget(Paragraph::new(title_bar(app)), top);
-    video.render(f, screen);
+    video.render(f, screen, app.ladder_kind == MediaKind::Audio);
     let target = app
         .target_rung
         .map_or("-".into(), |r| format!("{} {}", r + 1, app.rung_label(r)));

@@ -488,3 +488,60 @@ fn a_title_of_the_playback_api_resumes_on_another_machine() {
     assert_eq!(s.wait_exit(20), 0);
     runtime.block_on(stack.backend.shutdown());
 }
+
+/// The peak the level meter shows, in dB (`M  -18.1 dB`).
+fn meter_db(screen: &str) -> Option<f64> {
+    screen.lines().find_map(|l| {
+        let before = &l[..l.find(" dB")?];
+        before.split_whitespace().last()?.parse().ok()
+    })
+}
+
+#[test]
+fn an_audio_only_title_shows_a_level_meter_where_the_picture_would_be() {
+    if !tmux_or_skip() {
+        return;
+    }
+    // An audio-only HLS title as ffmpeg writes it: a tone at an eighth of full scale (peaks at
+    // −18 dB), served by a cache server on loopback.
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
+        .args(["-i", "sine=frequency=440:duration=30:sample_rate=48000"])
+        .args(["-c:a", "aac", "-b:a", "128k", "-f", "hls", "-hls_time", "4"])
+        .args(["-hls_playlist_type", "vod"])
+        .args(["-master_pl_name", "master.m3u8"])
+        .arg("-hls_segment_filename")
+        .arg(dir.path().join("a%d.ts"))
+        .arg(dir.path().join("audio.m3u8"))
+        .status()
+        .expect("ffmpeg runs (cargo xtask test installs it)");
+    assert!(status.success());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let oca = runtime
+        .block_on(reel_stub::oca::Oca::start(reel_stub::oca::OcaConfig {
+            id: "oca-audio".into(),
+            root: dir.path().to_path_buf(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            admin: None,
+        }))
+        .unwrap();
+    let s = Screen::start(
+        &format!("play {}/master.m3u8 --no-audio", oca.url()),
+        (140, 45),
+        SETTINGS,
+    );
+    let screen = s.wait_for("the level meter", 60, |t| {
+        t.contains("audio only") && meter_db(t).is_some_and(|db| db > -60.0)
+    });
+    let db = meter_db(&screen).unwrap();
+    assert!((-21.0..=-15.0).contains(&db), "the tone's peak:\n{screen}");
+    assert!(
+        screen.contains("─ audio ─") || screen.contains(" audio "),
+        "{screen}"
+    );
+    assert!(!screen.contains("waiting for the first frame"), "{screen}");
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+    runtime.block_on(oca.shutdown());
+}

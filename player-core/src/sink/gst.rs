@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use gst::prelude::*;
 use gst_app::{AppSrc, AppStreamType};
 
-use super::{Chunk, Sink, SinkError};
+use super::{AudioLevel, Chunk, Sink, SinkError};
 use crate::presentation::MediaKind;
 
 /// A decoded video frame for an app to draw.
@@ -28,6 +28,12 @@ pub struct VideoFrame {
 /// Callback receiving decoded frames.
 pub type FrameCallback = Arc<dyn Fn(VideoFrame) + Send + Sync>;
 
+/// Callback receiving the audio level about twenty times a second while audio plays.
+pub type LevelCallback = Arc<dyn Fn(AudioLevel) + Send + Sync>;
+
+/// How often the audio level is measured.
+const LEVEL_INTERVAL: gst::ClockTime = gst::ClockTime::from_mseconds(50);
+
 /// How the GStreamer sink outputs media.
 #[derive(Clone, Default)]
 pub struct GstSinkConfig {
@@ -38,6 +44,8 @@ pub struct GstSinkConfig {
     pub frame_size: Option<(u32, u32)>,
     /// Play audio on the default output device; otherwise audio is decoded and discarded.
     pub audio_output: bool,
+    /// The audio level goes to this callback (a level meter where there is no picture).
+    pub on_level: Option<LevelCallback>,
 }
 
 impl std::fmt::Debug for GstSinkConfig {
@@ -46,6 +54,7 @@ impl std::fmt::Debug for GstSinkConfig {
             .field("on_frame", &self.on_frame.is_some())
             .field("frame_size", &self.frame_size)
             .field("audio_output", &self.audio_output)
+            .field("on_level", &self.on_level.is_some())
             .finish()
     }
 }
@@ -168,10 +177,23 @@ impl GstSink {
         } else {
             None
         };
+        let pipeline = gst::Pipeline::with_name("reel-player");
+        if let Some(callback) = config.on_level.clone() {
+            // Level messages go straight to the callback, from the streaming thread, as the
+            // audio reaches the sink; the rest stay on the bus for `poll_bus`.
+            let bus = pipeline.bus().expect("a pipeline has a bus");
+            bus.set_sync_handler(move |_, message| match level_of(message) {
+                Some(level) => {
+                    callback(level);
+                    gst::BusSyncReply::Drop
+                }
+                None => gst::BusSyncReply::Pass,
+            });
+        }
         Ok(GstSink {
             sound_sink,
             config,
-            pipeline: gst::Pipeline::with_name("reel-player"),
+            pipeline,
             sources: HashMap::new(),
             frames: Arc::new(AtomicU64::new(0)),
             first_frame: Arc::new(std::sync::OnceLock::new()),
@@ -287,9 +309,18 @@ impl GstSink {
                 first.get_or_init(std::time::Instant::now);
                 gst::PadProbeReturn::Ok
             });
-        bin.add_many([&queue, &convert, &resample, &volume, &sink])
-            .map_err(gst_err)?;
-        gst::Element::link_many([&queue, &convert, &resample, &volume, &sink]).map_err(gst_err)?;
+        let mut chain = vec![queue.clone(), convert];
+        if self.config.on_level.is_some() {
+            let level = gst::ElementFactory::make("level")
+                .property("interval", LEVEL_INTERVAL.nseconds())
+                .property("post-messages", true)
+                .build()
+                .map_err(|_| SinkError::Setup("GStreamer element \"level\" is missing".into()))?;
+            chain.push(level);
+        }
+        chain.extend([resample, volume.clone(), sink]);
+        bin.add_many(&chain).map_err(gst_err)?;
+        gst::Element::link_many(&chain).map_err(gst_err)?;
         let pad = gst::GhostPad::with_target(&queue.static_pad("sink").expect("queue sink pad"))
             .map_err(gst_err)?;
         bin.add_pad(&pad).map_err(gst_err)?;
@@ -314,6 +345,23 @@ impl GstSink {
             }
         }
     }
+}
+
+/// The audio level a `level` element's message carries.
+fn level_of(message: &gst::Message) -> Option<AudioLevel> {
+    let gst::MessageView::Element(element) = message.view() else {
+        return None;
+    };
+    let s = element.structure().filter(|s| s.name() == "level")?;
+    let channels = |field: &str| -> Vec<f64> {
+        s.get::<gst::glib::ValueArray>(field)
+            .map(|values| values.iter().filter_map(|v| v.get::<f64>().ok()).collect())
+            .unwrap_or_default()
+    };
+    Some(AudioLevel {
+        peak_db: channels("peak"),
+        rms_db: channels("rms"),
+    })
 }
 
 /// Frame sizes up to which a video decoder runs on one thread: libav decodes 1080p H.264

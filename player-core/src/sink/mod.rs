@@ -10,7 +10,7 @@ mod gst;
 use bytes::Bytes;
 
 #[cfg(feature = "gstreamer")]
-pub use self::gst::{GstSink, GstSinkConfig, VideoFrame};
+pub use self::gst::{GstSink, GstSinkConfig, LevelCallback, VideoFrame};
 pub use null::NullSink;
 
 use crate::presentation::MediaKind;
@@ -39,6 +39,16 @@ pub struct Chunk {
     pub start_s: f64,
     /// Duration of a media segment.
     pub duration_s: f64,
+}
+
+/// The sound level of the audio being played, per channel, in dB of full scale (0 dB is the
+/// loudest a sample can be; silence is far below −60 dB).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioLevel {
+    /// Peak over the last interval.
+    pub peak_db: Vec<f64>,
+    /// Root mean square over the last interval.
+    pub rms_db: Vec<f64>,
 }
 
 /// A media sink with its own playback clock.
