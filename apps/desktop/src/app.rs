@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Color32, RichText};
 use player_core::PlayerState;
+use player_core::presentation::MediaKind;
 use player_core::protocol::Format;
 use reel_appkit::api::{Client, ClientError};
 use reel_appkit::controls::{self, Action};
@@ -654,6 +655,8 @@ impl DesktopApp {
             status: self.status.clone(),
             fullscreen: self.fullscreen,
             keys_read: self.script.as_ref().map_or(0, |s| s.read),
+            audio_only: self.video.audio_only,
+            level_peaks_db: self.video.meter.bars().iter().map(|b| b.peak_db).collect(),
         };
         if let Some(dumper) = &mut self.dumper {
             dumper.write(&dump);
@@ -675,6 +678,7 @@ impl eframe::App for DesktopApp {
         }
         if let Some(p) = &self.playback {
             self.video.upload(&ctx, &p.slot);
+            self.video.take_level(&p.levels);
         }
 
         // Keys: not while typing in a dialog.
@@ -724,9 +728,10 @@ impl eframe::App for DesktopApp {
             }
         }
         let placeholder = self.placeholder();
+        let ladder_is_audio = self.view.ladder_kind == MediaKind::Audio;
         let fullscreen_error = self.fullscreen.then(|| self.error_line()).flatten();
         egui::CentralPanel::no_frame().show(ui, |ui| {
-            let response = self.video.show(ui, &placeholder);
+            let response = self.video.show(ui, &placeholder, ladder_is_audio);
             if response.double_clicked() {
                 commands.push(UiCommand::ToggleFullscreen);
             }

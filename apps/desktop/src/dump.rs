@@ -1,6 +1,6 @@
 //! Test hooks. `--dump-state PATH` writes what the window shows as JSON every half second
 //! (frames presented, the video's rectangle on screen, the state, the rung, the stats panel's
-//! text lines, the error line), replaced atomically so a reader never sees half a file.
+//! text lines, the error line, the level meter), replaced atomically so a reader never sees half a file.
 //! `--keys-from PATH` reads key names (as `config.toml` names them: `k`, `right`, `3`…), one a
 //! line, as the file grows, and presses them — a test's hand on the keyboard.
 
@@ -53,6 +53,10 @@ pub struct StateDump {
     pub fullscreen: bool,
     /// Key names read from `--keys-from` so far.
     pub keys_read: usize,
+    /// The level meter takes the picture's place (a title without video).
+    pub audio_only: bool,
+    /// The newest audio level's peak per channel, dB of full scale.
+    pub level_peaks_db: Vec<f64>,
 }
 
 /// Writes the dump at most every half second.

@@ -16,7 +16,7 @@ use reel_appkit::resume::{RemoteBookmark, Resume, ResumeStore};
 use reel_appkit::view::PlayerView;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::video::FrameSlot;
+use crate::video::{FrameSlot, LevelSlot};
 
 /// Something ready to play.
 pub struct Target {
@@ -92,6 +92,8 @@ pub struct Playback {
     pub handle: PlayerHandle,
     /// The decoder's newest frame.
     pub slot: FrameSlot,
+    /// The newest audio level.
+    pub levels: LevelSlot,
     events: mpsc::UnboundedReceiver<TimedEvent>,
     health: mpsc::UnboundedReceiver<Vec<CacheState>>,
     finished: Option<oneshot::Receiver<PlayerState>>,
@@ -105,7 +107,9 @@ impl Playback {
     /// entered on this thread.
     pub fn start(target: Target, audio: bool, ctx: &egui::Context) -> Result<Playback, String> {
         let slot: FrameSlot = Arc::new(Mutex::new(None));
+        let levels: LevelSlot = Arc::new(Mutex::new(None));
         let sink = {
+            let (level_slot, level_ctx) = (levels.clone(), ctx.clone());
             let (slot, ctx) = (slot.clone(), ctx.clone());
             GstSink::new(GstSinkConfig {
                 on_frame: Some(Arc::new(move |frame| {
@@ -114,7 +118,10 @@ impl Playback {
                 })),
                 frame_size: None,
                 audio_output: audio,
-                on_level: None,
+                on_level: Some(Arc::new(move |level| {
+                    *level_slot.lock().expect("level slot") = Some(level);
+                    level_ctx.request_repaint();
+                })),
             })
             .map_err(|e| format!("cannot start the decoder: {e}"))?
         };
@@ -169,6 +176,7 @@ impl Playback {
         Ok(Playback {
             handle,
             slot,
+            levels,
             events,
             health,
             finished: Some(finished),

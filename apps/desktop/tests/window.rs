@@ -527,3 +527,66 @@ fn a_title_resumes_where_another_player_left_it_and_is_left_for_the_next() {
     );
     runtime.block_on(stack.backend.shutdown());
 }
+
+#[test]
+fn an_audio_only_title_shows_a_level_meter_where_the_picture_would_be() {
+    if !have_tools() {
+        return;
+    }
+    // An audio-only HLS title as ffmpeg writes it: a tone at an eighth of full scale (peaks at
+    // −18 dB), served by a cache server on loopback.
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
+        .args(["-i", "sine=frequency=440:duration=30:sample_rate=48000"])
+        .args(["-c:a", "aac", "-b:a", "128k", "-f", "hls", "-hls_time", "4"])
+        .args(["-hls_playlist_type", "vod"])
+        .args(["-master_pl_name", "master.m3u8"])
+        .arg("-hls_segment_filename")
+        .arg(dir.path().join("a%d.ts"))
+        .arg(dir.path().join("audio.m3u8"))
+        .status()
+        .expect("ffmpeg runs (cargo xtask test installs it)");
+    assert!(status.success());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let oca = runtime
+        .block_on(reel_stub::oca::Oca::start(reel_stub::oca::OcaConfig {
+            id: "oca-audio".into(),
+            root: dir.path().to_path_buf(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            admin: None,
+        }))
+        .unwrap();
+    let x = Xvfb::start();
+    let url = format!("{}/master.m3u8", oca.url());
+    let mut w = Window::start(&x, &[&url, "--no-audio"]);
+    let peak = |s: &Value| {
+        s["level_peaks_db"]
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(Value::as_f64)
+    };
+    let s = w.wait_for("the level meter", 60, |s| {
+        s["state"] == "Playing" && s["audio_only"] == true && peak(s).is_some_and(|db| db > -60.0)
+    });
+    let db = peak(&s).unwrap();
+    assert!((-21.0..=-15.0).contains(&db), "the tone's peak: {s}");
+    assert_eq!(frames(&s), 0, "no picture: {s}");
+    // The meter is painted where the picture would be: the area is not blank.
+    let path = shots_dir().join("7-audio-only.png");
+    let shot = x.screenshot(&path);
+    let variance = video_variance(&shot, &s);
+    eprintln!(
+        "audio only: meter variance {variance:.0}, screenshot {}",
+        path.display()
+    );
+    assert!(variance > 5.0, "the meter in {} is blank", path.display());
+    w.press("q");
+    let status = w.wait_exit(20);
+    assert!(
+        status.success(),
+        "exit status {status}; stderr: {}",
+        w.stderr()
+    );
+    runtime.block_on(oca.shutdown());
+}
