@@ -56,6 +56,17 @@ pub struct Resource {
     pub range: Option<ByteRange>,
 }
 
+/// How a segment is encrypted (HLS `EXT-X-KEY:METHOD=AES-128`): AES-128 in CBC mode with PKCS#7
+/// padding over the whole segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentKey {
+    /// URI reference of the 16-byte key, resolved like the segment's own (so on the same
+    /// pathway).
+    pub uri: String,
+    /// The initialisation vector: the tag's `IV`, else the media sequence number.
+    pub iv: [u8; 16],
+}
+
 /// One media segment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Segment {
@@ -73,6 +84,8 @@ pub struct Segment {
     pub size: Option<u64>,
     /// A timestamp discontinuity comes before this segment (`EXT-X-DISCONTINUITY`, new period).
     pub discontinuity: bool,
+    /// The key the segment is encrypted with, if it is.
+    pub key: Option<SegmentKey>,
 }
 
 impl Segment {

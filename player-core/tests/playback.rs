@@ -803,6 +803,79 @@ fn an_audio_only_title_reports_its_sound_level_as_it_plays() {
     });
 }
 
+/// Encrypts `path` in place with openssl's AES-128-CBC (PKCS#7 padding), as a packager would.
+fn openssl_encrypt(path: &Path, key: &[u8; 16], iv: &[u8; 16]) {
+    let hex = |b: &[u8; 16]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let out = path.with_extension("enc");
+    let status = std::process::Command::new("openssl")
+        .args(["aes-128-cbc", "-K", &hex(key), "-iv", &hex(iv), "-in"])
+        .arg(path)
+        .arg("-out")
+        .arg(&out)
+        .status()
+        .expect("openssl runs (cargo xtask test installs it)");
+    assert!(status.success(), "openssl encrypted {}", path.display());
+    std::fs::rename(out, path).unwrap();
+}
+
+#[test]
+fn aes_128_segments_play_through_a_key_rotation_and_a_wrong_key_fails_in_one_line() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        audio_only_ts_hls(dir.path(), "aac");
+        let media = std::fs::read_to_string(dir.path().join("audio.m3u8")).unwrap();
+        let names: Vec<&str> = media.lines().filter(|l| l.ends_with(".ts")).collect();
+        assert!(names.len() >= 3, "{media}");
+        // Segments 0 and 1 under the first key with the tag's IV; the rest under a second key
+        // with each one's media sequence number as its IV.
+        let (k1, k2) = ([0x5a; 16], *b"reel-second-key!");
+        let given: [u8; 16] = std::array::from_fn(|i| 0xf0 + i as u8);
+        std::fs::write(dir.path().join("k1.key"), k1).unwrap();
+        std::fs::write(dir.path().join("k2.key"), k2).unwrap();
+        std::fs::write(dir.path().join("bad.key"), [0x13; 16]).unwrap();
+        for (i, name) in names.iter().enumerate() {
+            let (key, iv) = if i < 2 {
+                (&k1, given)
+            } else {
+                (&k2, (i as u128).to_be_bytes())
+            };
+            openssl_encrypt(&dir.path().join(name), key, &iv);
+        }
+        let iv_attr: String = given.iter().map(|x| format!("{x:02X}")).collect();
+        let playlist = |second_key: &str| {
+            let mut out = String::new();
+            for line in media.lines() {
+                if line.starts_with("#EXTINF") && out.matches("#EXTINF").count() == 0 {
+                    out += &format!("#EXT-X-KEY:METHOD=AES-128,URI=\"k1.key\",IV=0x{iv_attr}\n");
+                }
+                if line.starts_with("#EXTINF") && out.matches("#EXTINF").count() == 2 {
+                    out += &format!("#EXT-X-KEY:METHOD=AES-128,URI=\"{second_key}\"\n");
+                }
+                out += line;
+                out += "\n";
+            }
+            out
+        };
+        std::fs::write(dir.path().join("enc.m3u8"), playlist("k2.key")).unwrap();
+        std::fs::write(dir.path().join("wrong.m3u8"), playlist("bad.key")).unwrap();
+        let oca = serve(dir.path()).await;
+
+        let o = play(&format!("{}/enc.m3u8", oca.url()), decoding_sink()).await;
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        assert_eq!(o.qoe.segments as usize, names.len(), "{:?}", o.qoe);
+        assert_eq!(stalls_after_start(&o.events), 0);
+
+        let o = play(&format!("{}/wrong.m3u8", oca.url()), decoding_sink()).await;
+        let error = o.error().expect("the session fails").to_string();
+        assert!(
+            error.contains("segment 2 could not be played: corrupt segment 2"),
+            "{error}"
+        );
+        assert!(!error.contains('\n'), "{error}");
+        oca.shutdown().await;
+    });
+}
+
 /// A packed audio HLS stream as Apple's packagers write it: 11.5 s of a tone cut by ffmpeg's
 /// segment muxer into raw `format` segments of about 4 s, each given an ID3 tag whose PRIV
 /// timestamp says when its first sample plays, a media playlist with whole-second `#EXTINF`

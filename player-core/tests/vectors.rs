@@ -97,7 +97,10 @@ fn reels_own_broken_manifests_fail_with_one_clear_line() {
     let expected = [
         ("bad_bandwidth.m3u8", "lists no variant stream"),
         ("empty.mpd", "the manifest is empty"),
-        ("encrypted.m3u8", "encrypted HLS segments (METHOD=AES-128)"),
+        (
+            "encrypted.m3u8",
+            "encrypted HLS segments (METHOD=SAMPLE-AES)",
+        ),
         ("html_error_page.m3u8", "does not start with #EXTM3U"),
         ("truncated.mpd", "not a valid DASH MPD"),
     ];

@@ -63,6 +63,7 @@ pub fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, Ma
             let Some(kind) = adaptation_kind(a) else {
                 continue; // thumbnails and other non-playable sets
             };
+            refuse_protection(a)?;
             let set_bases: Vec<Location> = period_bases
                 .iter()
                 .map(|b| join_base(b, a.BaseURL.first()))
@@ -191,6 +192,47 @@ fn join_base(parent: &Location, child: Option<&BaseURL>) -> Result<Location, Man
             .join(child.base.trim())
             .map_err(|e| ManifestError::Invalid(format!("bad BaseURL {:?}: {e}", child.base)))?,
     })
+}
+
+/// DRM-protected media (`ContentProtection` on the set or a representation) fails in one line
+/// naming the systems: Reel has no license client, and would only decode noise.
+fn refuse_protection(a: &AdaptationSet) -> Result<(), ManifestError> {
+    let schemes: Vec<&dash_mpd_core::ContentProtection> = a
+        .ContentProtection
+        .iter()
+        .chain(a.representations.iter().flat_map(|r| &r.ContentProtection))
+        .collect();
+    if schemes.is_empty() {
+        return Ok(());
+    }
+    let mut names: Vec<String> = schemes
+        .iter()
+        .map(|cp| {
+            let id = cp.schemeIdUri.to_ascii_lowercase();
+            let name = [
+                ("edef8ba9-79d6-4ace-a3c8-27dcd51d21ed", "Widevine"),
+                ("9a04f079-9840-4286-ab92-e65be0885f95", "PlayReady"),
+                ("94ce86fb-07ff-4f43-adb8-93d2fa968ca2", "FairPlay"),
+                ("e2719d58-a985-b3c9-781a-b030af78d30e", "ClearKey"),
+                ("1077efec-c0b2-4d02-ace3-3c1e52e2fb4b", "ClearKey"),
+            ]
+            .iter()
+            .find(|(uuid, _)| id.ends_with(uuid))
+            .map(|(_, name)| name.to_string());
+            match (name, id.as_str(), cp.value.as_deref()) {
+                (Some(name), _, _) => name,
+                (None, "urn:mpeg:dash:mp4protection:2011", Some(v)) => {
+                    format!("common encryption {v}")
+                }
+                (None, _, _) => cp.schemeIdUri.clone(),
+            }
+        })
+        .collect();
+    names.dedup();
+    Err(ManifestError::Unsupported(format!(
+        "DRM-protected DASH is not supported (ContentProtection: {})",
+        names.join(", ")
+    )))
 }
 
 fn adaptation_kind(a: &AdaptationSet) -> Option<MediaKind> {
@@ -326,6 +368,7 @@ fn segment_index(
         init: None,
         size: None,
         discontinuity: false,
+        key: None,
     }]))
 }
 
@@ -461,6 +504,7 @@ fn template_segments(
         init: init.clone(),
         size: None,
         discontinuity: false,
+        key: None,
     };
     if let Some(timeline) = &t.SegmentTimeline {
         let end_ticks = ctx
@@ -572,6 +616,7 @@ fn list_segments(
                 init: init.clone(),
                 size: range.map(|r| r.length),
                 discontinuity: false,
+                key: None,
             })
         })
         .collect()
@@ -781,5 +826,25 @@ mod tests {
             SegmentIndex::Unavailable(e) => assert!(e.contains("representation \"v\""), "{e}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn drm_protected_sets_fail_naming_the_systems() {
+        let mpd = r#"<?xml version="1.0"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT8S" minBufferTime="PT2S">
+  <Period><AdaptationSet contentType="video" mimeType="video/mp4">
+    <ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc"/>
+    <ContentProtection schemeIdUri="urn:uuid:EDEF8BA9-79D6-4ACE-A3C8-27DCD51D21ED"/>
+    <ContentProtection schemeIdUri="urn:uuid:9a04f079-9840-4286-ab92-e65be0885f95"/>
+    <SegmentTemplate media="v_$Number$.m4s" initialization="v_init.mp4" duration="4" startNumber="1"/>
+    <Representation id="v" bandwidth="500000" width="640" height="360" codecs="avc1.64001e"/>
+  </AdaptationSet></Period></MPD>"#;
+        let e = parse(mpd.as_bytes(), &url(), SystemTime::now())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ContentProtection: common encryption cenc, Widevine, PlayReady"),
+            "{e}"
+        );
     }
 }

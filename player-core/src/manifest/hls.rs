@@ -10,7 +10,7 @@ use url::Url;
 use super::{ManifestError, attribute_list};
 use crate::presentation::{
     ByteRange, Location, ManifestFormat, MediaKind, Period, Presentation, Representation, Resource,
-    Segment, SegmentIndex, SteeringTag, Track, sort_representations,
+    Segment, SegmentIndex, SegmentKey, SteeringTag, Track, sort_representations,
 };
 
 /// Parses an HLS playlist (multivariant or media) fetched from `url`.
@@ -315,14 +315,18 @@ fn media_segments(
     let mut t = start_s;
     let mut init: Option<Resource> = None;
     let mut next_offset: HashMap<String, u64> = HashMap::new();
+    // The key in force: a tag applies to every segment after it until the next.
+    let mut key: Option<KeyTag> = None;
     for (i, s) in m.segments.iter().enumerate() {
-        if let Some(key) = &s.key
-            && key.method != m3u8_rs::KeyMethod::None
-        {
-            return Err(ManifestError::Unsupported(format!(
-                "encrypted HLS segments (METHOD={}) are not supported",
-                key.method
-            )));
+        if let Some(tag) = &s.key {
+            key = segment_key(tag)?;
+        }
+        // m3u8-rs 6 refuses `METHOD=NONE` without an IV (which NONE never has) and keeps the
+        // tag as unknown: it still ends encryption.
+        if s.unknown_tags.iter().any(|t| {
+            t.tag == "X-KEY" && t.rest.as_deref().is_some_and(|r| r.contains("METHOD=NONE"))
+        }) {
+            key = None;
         }
         if let Some(map) = &s.map {
             init = Some(Resource {
@@ -370,10 +374,59 @@ fn media_segments(
             init: init.clone(),
             size: range.map(|r| r.length),
             discontinuity: s.discontinuity,
+            key: key.as_ref().map(|(uri, iv)| SegmentKey {
+                uri: uri.clone(),
+                iv: iv.unwrap_or_else(|| u128::from(m.media_sequence + i as u64).to_be_bytes()),
+            }),
         });
         t += duration;
     }
     Ok((segments, !m.end_list, m.target_duration as f64))
+}
+
+/// An AES-128 key's URI and the tag's IV (`None`: each segment's media sequence number).
+type KeyTag = (String, Option<[u8; 16]>);
+
+/// The key an `EXT-X-KEY` tag puts in force, or `None` for `METHOD=NONE`. Anything but AES-128
+/// with a plain key fails, naming the scheme.
+fn segment_key(tag: &m3u8_rs::Key) -> Result<Option<KeyTag>, ManifestError> {
+    match &tag.method {
+        m3u8_rs::KeyMethod::None => return Ok(None),
+        m3u8_rs::KeyMethod::AES128 => {}
+        method => {
+            return Err(ManifestError::Unsupported(format!(
+                "encrypted HLS segments (METHOD={method}) are not supported"
+            )));
+        }
+    }
+    if let Some(format) = tag.keyformat.as_deref().filter(|f| *f != "identity") {
+        return Err(ManifestError::Unsupported(format!(
+            "HLS keys of KEYFORMAT={format} (DRM) are not supported"
+        )));
+    }
+    let uri = tag
+        .uri
+        .clone()
+        .ok_or_else(|| ManifestError::Invalid("EXT-X-KEY METHOD=AES-128 without a URI".into()))?;
+    let iv = match tag.iv.as_deref() {
+        None => None,
+        Some(text) => {
+            let hex = text
+                .strip_prefix("0x")
+                .or_else(|| text.strip_prefix("0X"))
+                .filter(|h| h.len() == 32);
+            let iv = hex.and_then(|h| u128::from_str_radix(h, 16).ok());
+            Some(
+                iv.ok_or_else(|| {
+                    ManifestError::Invalid(format!(
+                        "EXT-X-KEY IV {text:?} is not 0x and 32 hex digits"
+                    ))
+                })?
+                .to_be_bytes(),
+            )
+        }
+    };
+    Ok(Some((uri, iv)))
 }
 
 #[cfg(test)]
@@ -521,9 +574,39 @@ v.m3u8
     }
 
     #[test]
-    fn encrypted_segments_are_refused_clearly() {
-        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\"\n#EXTINF:4,\na.ts\n#EXT-X-ENDLIST\n";
-        let e = parse_media(text.as_bytes()).unwrap_err().to_string();
-        assert!(e.contains("AES-128"), "{e}");
+    fn aes_128_keys_apply_until_the_next_tag_and_other_schemes_are_refused() {
+        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:7\n\
+            #EXT-X-KEY:METHOD=AES-128,URI=\"k1\",IV=0x000102030405060708090A0B0C0D0E0F\n\
+            #EXTINF:4,\na.ts\n#EXTINF:4,\nb.ts\n\
+            #EXT-X-KEY:METHOD=AES-128,URI=\"k2\"\n#EXTINF:4,\nc.ts\n\
+            #EXT-X-KEY:METHOD=NONE\n#EXTINF:4,\nd.ts\n#EXT-X-ENDLIST\n";
+        let (segments, _, _) = parse_media(text.as_bytes()).unwrap();
+        let keys: Vec<Option<SegmentKey>> = segments.into_iter().map(|s| s.key).collect();
+        let given: [u8; 16] = std::array::from_fn(|i| i as u8);
+        let k1 = SegmentKey {
+            uri: "k1".into(),
+            iv: given,
+        };
+        let mut sequence = [0u8; 16];
+        sequence[15] = 9; // the third segment: media sequence 7 + 2
+        let k2 = SegmentKey {
+            uri: "k2".into(),
+            iv: sequence,
+        };
+        assert_eq!(keys, [Some(k1.clone()), Some(k1), Some(k2), None]);
+        for (tag, said) in [
+            ("METHOD=SAMPLE-AES,URI=\"k\"", "METHOD=SAMPLE-AES"),
+            (
+                "METHOD=AES-128,URI=\"k\",KEYFORMAT=\"com.apple.streamingkeydelivery\"",
+                "KEYFORMAT=com.apple.streamingkeydelivery",
+            ),
+            ("METHOD=AES-128,URI=\"k\",IV=0x12", "IV \"0x12\""),
+        ] {
+            let text = format!(
+                "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:{tag}\n#EXTINF:4,\na.ts\n#EXT-X-ENDLIST\n"
+            );
+            let e = parse_media(text.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(said), "{tag}: {e}");
+        }
     }
 }

@@ -38,6 +38,7 @@ pub fn segments(
             init: init.clone(),
             size: Some(length),
             discontinuity: false,
+            key: None,
         });
         offset += length;
         time += r.subsegment_duration as u64;

@@ -40,6 +40,7 @@ use crate::steering::{
 use abr::playback::{BufferPolicy, Change, FetchGate, Playback};
 
 mod commands;
+mod decrypt;
 mod error;
 mod failover;
 mod live;
@@ -47,7 +48,7 @@ mod packed_audio;
 mod schedule;
 
 use live::Reloads;
-use schedule::{Downloaded, Fetch, InFlight, init_cache_key};
+use schedule::{Downloaded, Fetch, InFlight, KeyCache, init_cache_key};
 mod validate;
 pub use error::SessionError;
 pub use packed_audio::{PackedAudio, PackedAudioClock, PackedCodec};
@@ -277,6 +278,8 @@ struct Session {
     streams: Vec<Stream>,
     history: Vec<ThroughputSample>,
     init_cache: HashMap<String, Bytes>,
+    /// AES-128 keys fetched, by URL.
+    keys: KeyCache,
     epoch: u64,
     pinned: Option<usize>,
     cap_bps: Option<u64>,
@@ -359,6 +362,7 @@ async fn run(
         streams: Vec::new(),
         history: Vec::new(),
         init_cache: HashMap::new(),
+        keys: KeyCache::default(),
         epoch: 0,
         pinned: None,
         cap_bps: None,
@@ -410,13 +414,18 @@ fn pathway_chooser(config: &PlayerConfig, presentation: &Presentation) -> Pathwa
 /// The download, if it came and holds what it claims to (the init segment is checked only when
 /// it is to be pushed); else why not, in one line.
 fn checked(f: &Fetch, check_init: bool) -> Result<(Downloaded, MediaFormat), String> {
-    let downloaded = f.result.as_ref().map_err(ToString::to_string)?;
+    let mut downloaded = f.result.as_ref().map_err(ToString::to_string)?.clone();
+    if let Some((key, iv)) = downloaded.key.take() {
+        downloaded.media = decrypt::aes_128_cbc(&key, &iv, &downloaded.media)
+            .map_err(|e| format!("corrupt segment {}: {e}", f.segment.number))?
+            .into();
+    }
     let format = validate_media(&downloaded.media)
         .map_err(|e| format!("corrupt segment {}: {e}", f.segment.number))?;
     if check_init && let Some(init) = &downloaded.init {
         validate_media(init).map_err(|e| format!("corrupt init segment: {e}"))?;
     }
-    Ok((downloaded.clone(), format))
+    Ok((downloaded, format))
 }
 
 fn pick_track(tracks: &[Track], kind: MediaKind, language: Option<&str>) -> Option<usize> {

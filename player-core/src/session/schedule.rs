@@ -1,8 +1,11 @@
 //! Scheduling and request building: which stream fetches next and at which rendition (the ABR's
 //! choice, then the viewer's cap or pin and any forced step down), and the request itself —
 //! init and media, in one request when they sit side by side, with CMCD, a time budget taken
-//! from the buffer, and abandonment of a download that would outlast it.
+//! from the buffer, abandonment of a download that would outlast it, and the AES-128 key of an
+//! encrypted segment.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use abr::ThroughputSample;
@@ -16,7 +19,7 @@ use super::{Emitter, Session, Stream};
 use crate::cmcd::{CmcdRequest, CmcdSession, SegmentRequest};
 use crate::events::{PlayerEvent, PlayerState};
 use crate::fetch::{FetchError, Fetcher, Progress};
-use crate::presentation::{ByteRange, MediaKind, Representation, Segment};
+use crate::presentation::{ByteRange, MediaKind, Representation, Resource, Segment};
 
 /// The downloads in flight.
 pub(super) type InFlight = FuturesUnordered<BoxFuture<'static, Fetch>>;
@@ -40,7 +43,12 @@ pub(super) struct Downloaded {
     pub(super) init: Option<Bytes>,
     pub(super) media: Bytes,
     pub(super) sample: ThroughputSample,
+    /// The AES-128 key and IV the media is encrypted with, when it is.
+    pub(super) key: Option<(Bytes, [u8; 16])>,
 }
+
+/// Keys fetched this session, by URL: a key serves every segment until the playlist rotates it.
+pub(super) type KeyCache = Arc<Mutex<HashMap<Url, Bytes>>>;
 
 impl Session {
     /// Starts the next download of every stream that wants one.
@@ -212,6 +220,13 @@ impl Session {
         let cached_init = init
             .as_ref()
             .and_then(|(u, r)| self.init_cache.get(&init_cache_key(u, *r)).cloned());
+        let key = segment.key.as_ref().map(|k| {
+            let resource = Resource {
+                uri: k.uri.clone(),
+                range: None,
+            };
+            (rep.url(&resource, pathway.as_deref()), k.uri.clone(), k.iv)
+        });
         let buffer_s = (stream.buffered_end_s - position_s).max(0.0);
         let cmcd = self.cmcd.clone().map(|session| {
             let next = next_segment(rep.segment_list(), segment.end_s());
@@ -247,6 +262,8 @@ impl Session {
             media_url,
             init,
             cached_init,
+            key,
+            keys: self.keys.clone(),
             buffer_s,
             cmcd,
         })
@@ -268,6 +285,9 @@ struct Request {
     init: Option<(Url, Option<ByteRange>)>,
     /// The init segment, when an earlier request already fetched it.
     cached_init: Option<Bytes>,
+    /// The segment's key: its URL (`None` when it cannot be resolved), URI and IV.
+    key: Option<(Option<Url>, String, [u8; 16])>,
+    keys: KeyCache,
     /// Media buffered ahead of the play position when the request was planned, seconds.
     buffer_s: f64,
     /// A download too slow for the buffer may be abandoned (video above the lowest rendition).
@@ -381,6 +401,7 @@ impl Request {
                 init: Some(fetched.body.slice(..split)),
                 media: fetched.body.slice(split..),
                 sample: fetched.sample,
+                key: self.fetch_key(fetcher, budget).await?,
             });
         }
         let init = match (&self.init, &self.cached_init) {
@@ -421,7 +442,39 @@ impl Request {
             init,
             media: media.body,
             sample: media.sample,
+            key: self.fetch_key(fetcher, budget).await?,
         })
+    }
+
+    /// The segment's AES-128 key (fetched like any request, on the same pathway, once a
+    /// session) and IV, when it is encrypted.
+    async fn fetch_key(
+        &self,
+        fetcher: &Fetcher,
+        budget: Option<Duration>,
+    ) -> Result<Option<(Bytes, [u8; 16])>, FetchError> {
+        let Some((url, uri, iv)) = &self.key else {
+            return Ok(None);
+        };
+        let Some(url) = url else {
+            return Err(FetchError::Body {
+                url: uri.clone(),
+                reason: "cannot resolve the key URL".into(),
+            });
+        };
+        let cached = self.keys.lock().expect("key cache").get(url).cloned();
+        let key = match cached {
+            Some(key) => key,
+            None => {
+                let key = fetcher.get(url).budget(budget).send().await?.body;
+                self.keys
+                    .lock()
+                    .expect("key cache")
+                    .insert(url.clone(), key.clone());
+                key
+            }
+        };
+        Ok(Some((key, *iv)))
     }
 }
 
