@@ -823,9 +823,17 @@ fn aes_128_segments_play_through_a_key_rotation_and_a_wrong_key_fails_in_one_lin
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         audio_only_ts_hls(dir.path(), "aac");
-        let media = std::fs::read_to_string(dir.path().join("audio.m3u8")).unwrap();
+        // The playlist starts at media sequence 5: an IV from the sequence number must count
+        // from there.
+        let media = std::fs::read_to_string(dir.path().join("audio.m3u8"))
+            .unwrap()
+            .replace("#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-MEDIA-SEQUENCE:5");
         let names: Vec<&str> = media.lines().filter(|l| l.ends_with(".ts")).collect();
         assert!(names.len() >= 3, "{media}");
+        let clear: Vec<Vec<u8>> = names
+            .iter()
+            .map(|n| std::fs::read(dir.path().join(n)).unwrap()[..16].to_vec())
+            .collect();
         // Segments 0 and 1 under the first key with the tag's IV; the rest under a second key
         // with each one's media sequence number as its IV.
         let (k1, k2) = ([0x5a; 16], *b"reel-second-key!");
@@ -837,7 +845,7 @@ fn aes_128_segments_play_through_a_key_rotation_and_a_wrong_key_fails_in_one_lin
             let (key, iv) = if i < 2 {
                 (&k1, given)
             } else {
-                (&k2, (i as u128).to_be_bytes())
+                (&k2, (5 + i as u128).to_be_bytes())
             };
             openssl_encrypt(&dir.path().join(name), key, &iv);
         }
@@ -860,15 +868,23 @@ fn aes_128_segments_play_through_a_key_rotation_and_a_wrong_key_fails_in_one_lin
         std::fs::write(dir.path().join("wrong.m3u8"), playlist("bad.key")).unwrap();
         let oca = serve(dir.path()).await;
 
-        let o = play(&format!("{}/enc.m3u8", oca.url()), decoding_sink()).await;
+        let chunks = Arc::new(Mutex::new(Vec::new()));
+        let sink = Recording {
+            inner: decoding_sink(),
+            chunks: chunks.clone(),
+        };
+        let o = play(&format!("{}/enc.m3u8", oca.url()), Box::new(sink)).await;
         assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
         assert_eq!(o.qoe.segments as usize, names.len(), "{:?}", o.qoe);
         assert_eq!(stalls_after_start(&o.events), 0);
+        // Every segment decrypted whole, its first block too (which only the right IV gives).
+        let heads: Vec<Vec<u8>> = chunks.lock().unwrap().iter().map(|c| c.1.clone()).collect();
+        assert_eq!(heads, clear);
 
         let o = play(&format!("{}/wrong.m3u8", oca.url()), decoding_sink()).await;
         let error = o.error().expect("the session fails").to_string();
         assert!(
-            error.contains("segment 2 could not be played: corrupt segment 2"),
+            error.contains("segment 7 could not be played: corrupt segment 7"),
             "{error}"
         );
         assert!(!error.contains('\n'), "{error}");
@@ -958,7 +974,7 @@ impl Sink for Recording {
     }
     fn push(&mut self, chunk: Chunk) -> Result<(), SinkError> {
         if !chunk.init {
-            let head = chunk.data[..chunk.data.len().min(4)].to_vec();
+            let head = chunk.data[..chunk.data.len().min(16)].to_vec();
             self.chunks.lock().unwrap().push((chunk.start_s, head));
         }
         self.inner.push(chunk)

@@ -205,7 +205,7 @@ fn refuse_protection(a: &AdaptationSet) -> Result<(), ManifestError> {
     if schemes.is_empty() {
         return Ok(());
     }
-    let mut names: Vec<String> = schemes
+    let names: Vec<String> = schemes
         .iter()
         .map(|cp| {
             let id = cp.schemeIdUri.to_ascii_lowercase();
@@ -227,8 +227,12 @@ fn refuse_protection(a: &AdaptationSet) -> Result<(), ManifestError> {
                 (None, _, _) => cp.schemeIdUri.clone(),
             }
         })
-        .collect();
-    names.dedup();
+        .fold(Vec::new(), |mut seen, name| {
+            if !seen.contains(&name) {
+                seen.push(name);
+            }
+            seen
+        });
     Err(ManifestError::Unsupported(format!(
         "DRM-protected DASH is not supported (ContentProtection: {})",
         names.join(", ")

@@ -318,15 +318,14 @@ fn media_segments(
     // The key in force: a tag applies to every segment after it until the next.
     let mut key: Option<KeyTag> = None;
     for (i, s) in m.segments.iter().enumerate() {
+        // A key tag m3u8-rs could not read lands among the unknown tags: `METHOD=NONE` (m3u8-rs
+        // 6 wants an IV there, which NONE never has), or a malformed one, which must not leave
+        // the previous key in force or the segments taken for clear.
+        for t in s.unknown_tags.iter().filter(|t| t.tag == "X-KEY") {
+            key = unread_key_tag(t.rest.as_deref().unwrap_or(""))?;
+        }
         if let Some(tag) = &s.key {
             key = segment_key(tag)?;
-        }
-        // m3u8-rs 6 refuses `METHOD=NONE` without an IV (which NONE never has) and keeps the
-        // tag as unknown: it still ends encryption.
-        if s.unknown_tags.iter().any(|t| {
-            t.tag == "X-KEY" && t.rest.as_deref().is_some_and(|r| r.contains("METHOD=NONE"))
-        }) {
-            key = None;
         }
         if let Some(map) = &s.map {
             init = Some(Resource {
@@ -384,6 +383,21 @@ fn media_segments(
     Ok((segments, !m.end_list, m.target_duration as f64))
 }
 
+/// Reads an `EXT-X-KEY` tag m3u8-rs kept unread: `METHOD=NONE`, or the scheme it names.
+fn unread_key_tag(attributes: &str) -> Result<Option<KeyTag>, ManifestError> {
+    let attrs = attribute_list(attributes);
+    let method = attrs.get("METHOD").map(String::as_str);
+    match method {
+        Some("NONE") => Ok(None),
+        Some(method) if method != "AES-128" => Err(ManifestError::Unsupported(format!(
+            "encrypted HLS segments (METHOD={method}) are not supported"
+        ))),
+        _ => Err(ManifestError::Invalid(format!(
+            "unreadable EXT-X-KEY tag: {attributes}"
+        ))),
+    }
+}
+
 /// An AES-128 key's URI and the tag's IV (`None`: each segment's media sequence number).
 type KeyTag = (String, Option<[u8; 16]>);
 
@@ -414,12 +428,14 @@ fn segment_key(tag: &m3u8_rs::Key) -> Result<Option<KeyTag>, ManifestError> {
             let hex = text
                 .strip_prefix("0x")
                 .or_else(|| text.strip_prefix("0X"))
-                .filter(|h| h.len() == 32);
+                .filter(|h| {
+                    (1..=32).contains(&h.len()) && h.bytes().all(|b| b.is_ascii_hexdigit())
+                });
             let iv = hex.and_then(|h| u128::from_str_radix(h, 16).ok());
             Some(
                 iv.ok_or_else(|| {
                     ManifestError::Invalid(format!(
-                        "EXT-X-KEY IV {text:?} is not 0x and 32 hex digits"
+                        "EXT-X-KEY IV {text:?} is not 0x and up to 32 hex digits"
                     ))
                 })?
                 .to_be_bytes(),
@@ -600,7 +616,9 @@ v.m3u8
                 "METHOD=AES-128,URI=\"k\",KEYFORMAT=\"com.apple.streamingkeydelivery\"",
                 "KEYFORMAT=com.apple.streamingkeydelivery",
             ),
-            ("METHOD=AES-128,URI=\"k\",IV=0x12", "IV \"0x12\""),
+            ("METHOD=AES-128,URI=\"k\",IV=0xZZ", "IV \"0xZZ\""),
+            // Unquoted URI: m3u8-rs cannot read it; neither clear nor the last key.
+            ("METHOD=AES-128,URI=k", "unreadable EXT-X-KEY tag"),
         ] {
             let text = format!(
                 "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:{tag}\n#EXTINF:4,\na.ts\n#EXT-X-ENDLIST\n"

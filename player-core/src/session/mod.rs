@@ -415,7 +415,7 @@ fn pathway_chooser(config: &PlayerConfig, presentation: &Presentation) -> Pathwa
 /// it is to be pushed); else why not, in one line.
 fn checked(f: &Fetch, check_init: bool) -> Result<(Downloaded, MediaFormat), String> {
     let mut downloaded = f.result.as_ref().map_err(ToString::to_string)?.clone();
-    if let Some((key, iv)) = downloaded.key.take() {
+    if let Some((_, key, iv)) = downloaded.key.take() {
         downloaded.media = decrypt::aes_128_cbc(&key, &iv, &downloaded.media)
             .map_err(|e| format!("corrupt segment {}: {e}", f.segment.number))?
             .into();
@@ -846,7 +846,17 @@ impl Session {
         let needs_init = self.streams[i].pushed_init.as_ref() != Some(&pushed);
         let (downloaded, format) = match checked(&f, needs_init) {
             Ok(checked) => checked,
-            Err(error) => return self.on_segment_failure(i, &f, error),
+            Err(error) => {
+                // A key that decrypts nothing is fetched again next time, not kept.
+                if let Ok(Downloaded {
+                    key: Some((url, ..)),
+                    ..
+                }) = &f.result
+                {
+                    self.keys.lock().expect("key cache").remove(url);
+                }
+                return self.on_segment_failure(i, &f, error);
+            }
         };
         self.streams[i].gate.force_below = None;
         self.streams[i].gate.retry_at_s = None;

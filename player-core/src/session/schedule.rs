@@ -43,8 +43,8 @@ pub(super) struct Downloaded {
     pub(super) init: Option<Bytes>,
     pub(super) media: Bytes,
     pub(super) sample: ThroughputSample,
-    /// The AES-128 key and IV the media is encrypted with, when it is.
-    pub(super) key: Option<(Bytes, [u8; 16])>,
+    /// The AES-128 key (its URL, the key) and IV the media is encrypted with, when it is.
+    pub(super) key: Option<(Url, Bytes, [u8; 16])>,
 }
 
 /// Keys fetched this session, by URL: a key serves every segment until the playlist rotates it.
@@ -387,6 +387,8 @@ impl Request {
             })
         };
         let budget = self.budget();
+        // The key first: a media download is not thrown away for a key that cannot be had.
+        let key = self.fetch_key(fetcher, budget).await?;
         if let Some((both, split)) = self.init_and_media_range(media_url) {
             let (url, headers) = self.with_cmcd(media_url, false);
             let fetched = fetcher
@@ -401,7 +403,7 @@ impl Request {
                 init: Some(fetched.body.slice(..split)),
                 media: fetched.body.slice(split..),
                 sample: fetched.sample,
-                key: self.fetch_key(fetcher, budget).await?,
+                key,
             });
         }
         let init = match (&self.init, &self.cached_init) {
@@ -442,7 +444,7 @@ impl Request {
             init,
             media: media.body,
             sample: media.sample,
-            key: self.fetch_key(fetcher, budget).await?,
+            key,
         })
     }
 
@@ -452,7 +454,7 @@ impl Request {
         &self,
         fetcher: &Fetcher,
         budget: Option<Duration>,
-    ) -> Result<Option<(Bytes, [u8; 16])>, FetchError> {
+    ) -> Result<Option<(Url, Bytes, [u8; 16])>, FetchError> {
         let Some((url, uri, iv)) = &self.key else {
             return Ok(None);
         };
@@ -467,6 +469,13 @@ impl Request {
             Some(key) => key,
             None => {
                 let key = fetcher.get(url).budget(budget).send().await?.body;
+                // An error page served with 200 is not kept as the key.
+                if key.len() != 16 {
+                    return Err(FetchError::Body {
+                        url: url.to_string(),
+                        reason: format!("an AES-128 key is 16 bytes, this one {}", key.len()),
+                    });
+                }
                 self.keys
                     .lock()
                     .expect("key cache")
@@ -474,7 +483,7 @@ impl Request {
                 key
             }
         };
-        Ok(Some((key, *iv)))
+        Ok(Some((url.clone(), key, *iv)))
     }
 }
 
