@@ -712,22 +712,18 @@ fn starting_past_the_end_ends_instead_of_hanging() {
 /// multivariant playlist whose one variant declares an audio codec only, 12 s of a tone in 4 s
 /// segments. `codec` is ffmpeg's encoder name.
 fn audio_only_ts_hls(dir: &Path, codec: &str) {
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
-        .args(["-i", "sine=frequency=440:duration=12:sample_rate=48000"])
-        .args(["-c:a", codec, "-b:a", "128k", "-f", "hls", "-hls_time", "4"])
-        .args([
-            "-hls_playlist_type",
-            "vod",
-            "-master_pl_name",
-            "master.m3u8",
-        ])
-        .arg("-hls_segment_filename")
-        .arg(dir.join("a%d.ts"))
-        .arg(dir.join("audio.m3u8"))
-        .status()
-        .expect("ffmpeg runs (cargo xtask test installs it)");
-    assert!(status.success(), "ffmpeg wrote the {codec} stream");
+    reel_stub::fixtures::ffmpeg_audio_only_hls(dir, codec, 12).unwrap();
+}
+
+/// The segment numbers fetched, in order.
+fn fetched_segments(events: &[TimedEvent]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e.event {
+            PlayerEvent::SegmentFetched { segment, .. } => Some(segment),
+            _ => None,
+        })
+        .collect()
 }
 
 #[test]
@@ -747,14 +743,7 @@ fn audio_only_ts_renditions_play_headless_to_the_end() {
                 let url = format!("{}/{playlist_name}", oca.url());
                 let o = play(&url, decoding_sink()).await;
                 assert_eq!(o.state, PlayerState::Ended, "{codec}: {:?}", o.error());
-                let fetched: Vec<u64> = o
-                    .events
-                    .iter()
-                    .filter_map(|e| match e.event {
-                        PlayerEvent::SegmentFetched { segment, .. } => Some(segment),
-                        _ => None,
-                    })
-                    .collect();
+                let fetched = fetched_segments(&o.events);
                 assert_eq!(
                     fetched,
                     (0..segments).collect::<Vec<_>>(),
@@ -1034,14 +1023,7 @@ fn packed_audio_renditions_play_headless_to_the_end() {
                 };
                 let o = play(&url, Box::new(sink)).await;
                 assert_eq!(o.state, PlayerState::Ended, "{what}: {:?}", o.error());
-                let fetched: Vec<u64> = o
-                    .events
-                    .iter()
-                    .filter_map(|e| match e.event {
-                        PlayerEvent::SegmentFetched { segment, .. } => Some(segment),
-                        _ => None,
-                    })
-                    .collect();
+                let fetched = fetched_segments(&o.events);
                 assert_eq!(
                     fetched,
                     (0..segments).collect::<Vec<_>>(),

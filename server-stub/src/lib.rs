@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod encode;
+pub mod fixtures;
 pub mod manifest;
 pub mod oca;
 pub mod title;

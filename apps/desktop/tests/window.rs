@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
+use reel_stub::oca::{Oca, OcaConfig};
 use serde_json::Value;
 
 /// A short demo title (the terminal player's test title), encoded once into the shared target
@@ -216,6 +217,17 @@ impl Window {
         writeln!(file, "{key}").unwrap();
     }
 
+    /// Presses `q` and expects a clean exit within 20 s.
+    fn quit(&mut self) {
+        self.press("q");
+        let status = self.wait_exit(20);
+        assert!(
+            status.success(),
+            "exit status {status}; stderr: {}",
+            self.stderr()
+        );
+    }
+
     fn wait_exit(&mut self, secs: u64) -> ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
@@ -378,13 +390,7 @@ fn the_demo_plays_in_a_window_and_follows_the_viewer() {
     );
 
     // Quit: a clean exit.
-    w.press("q");
-    let status = w.wait_exit(20);
-    assert!(
-        status.success(),
-        "exit status {status}; stderr: {}",
-        w.stderr()
-    );
+    w.quit();
     eprintln!("whole run {:.1} s", w.started.elapsed().as_secs_f64());
 }
 
@@ -418,13 +424,7 @@ fn a_start_position_shows_the_frame_asked_for_first() {
         "the playhead is at {position:.1} s, not just after 50.5 s"
     );
     look(&x, &mut w, "6-started-at-50s");
-    w.press("q");
-    let status = w.wait_exit(20);
-    assert!(
-        status.success(),
-        "exit status {status}; stderr: {}",
-        w.stderr()
-    );
+    w.quit();
 }
 
 #[test]
@@ -510,13 +510,7 @@ fn a_title_resumes_where_another_player_left_it_and_is_left_for_the_next() {
     w.wait_for("the playhead past 0:44", 30, |s| {
         s["position_s"].as_f64().unwrap() >= 44.0
     });
-    w.press("q");
-    let status = w.wait_exit(20);
-    assert!(
-        status.success(),
-        "exit status {status}; stderr: {}",
-        w.stderr()
-    );
+    w.quit();
     let bookmark = runtime
         .block_on(api.bookmark(&token, "demo"))
         .unwrap()
@@ -533,29 +527,13 @@ fn an_audio_only_title_shows_a_level_meter_where_the_picture_would_be() {
     if !have_tools() {
         return;
     }
-    // An audio-only HLS title as ffmpeg writes it: a tone at an eighth of full scale (peaks at
-    // −18 dB), served by a cache server on loopback.
+    // An audio-only HLS title as ffmpeg writes it: a tone peaking at −18 dB, served by a cache
+    // server on loopback.
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
-        .args(["-i", "sine=frequency=440:duration=30:sample_rate=48000"])
-        .args(["-c:a", "aac", "-b:a", "128k", "-f", "hls", "-hls_time", "4"])
-        .args(["-hls_playlist_type", "vod"])
-        .args(["-master_pl_name", "master.m3u8"])
-        .arg("-hls_segment_filename")
-        .arg(dir.path().join("a%d.ts"))
-        .arg(dir.path().join("audio.m3u8"))
-        .status()
-        .expect("ffmpeg runs (cargo xtask test installs it)");
-    assert!(status.success());
+    reel_stub::fixtures::ffmpeg_audio_only_hls(dir.path(), "aac", 30).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let oca = runtime
-        .block_on(reel_stub::oca::Oca::start(reel_stub::oca::OcaConfig {
-            id: "oca-audio".into(),
-            root: dir.path().to_path_buf(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            admin: None,
-        }))
+        .block_on(Oca::start(OcaConfig::loopback("oca-audio", dir.path())))
         .unwrap();
     let x = Xvfb::start();
     let url = format!("{}/master.m3u8", oca.url());
@@ -581,12 +559,6 @@ fn an_audio_only_title_shows_a_level_meter_where_the_picture_would_be() {
         path.display()
     );
     assert!(variance > 5.0, "the meter in {} is blank", path.display());
-    w.press("q");
-    let status = w.wait_exit(20);
-    assert!(
-        status.success(),
-        "exit status {status}; stderr: {}",
-        w.stderr()
-    );
+    w.quit();
     runtime.block_on(oca.shutdown());
 }

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
+use reel_stub::oca::{Oca, OcaConfig};
 
 /// A short demo title, encoded once for every test.
 fn media() -> &'static Path {
@@ -502,29 +503,13 @@ fn an_audio_only_title_shows_a_level_meter_where_the_picture_would_be() {
     if !tmux_or_skip() {
         return;
     }
-    // An audio-only HLS title as ffmpeg writes it: a tone at an eighth of full scale (peaks at
-    // −18 dB), served by a cache server on loopback.
+    // An audio-only HLS title as ffmpeg writes it: a tone peaking at −18 dB, served by a cache
+    // server on loopback.
     let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
-        .args(["-i", "sine=frequency=440:duration=30:sample_rate=48000"])
-        .args(["-c:a", "aac", "-b:a", "128k", "-f", "hls", "-hls_time", "4"])
-        .args(["-hls_playlist_type", "vod"])
-        .args(["-master_pl_name", "master.m3u8"])
-        .arg("-hls_segment_filename")
-        .arg(dir.path().join("a%d.ts"))
-        .arg(dir.path().join("audio.m3u8"))
-        .status()
-        .expect("ffmpeg runs (cargo xtask test installs it)");
-    assert!(status.success());
+    reel_stub::fixtures::ffmpeg_audio_only_hls(dir.path(), "aac", 30).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let oca = runtime
-        .block_on(reel_stub::oca::Oca::start(reel_stub::oca::OcaConfig {
-            id: "oca-audio".into(),
-            root: dir.path().to_path_buf(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            admin: None,
-        }))
+        .block_on(Oca::start(OcaConfig::loopback("oca-audio", dir.path())))
         .unwrap();
     let s = Screen::start(
         &format!("play {}/master.m3u8 --no-audio", oca.url()),

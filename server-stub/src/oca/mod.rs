@@ -47,6 +47,18 @@ pub struct OcaConfig {
     pub admin: Option<SocketAddr>,
 }
 
+impl OcaConfig {
+    /// A cache named `id` serving `root` on a free loopback port, without fault controls.
+    pub fn loopback(id: &str, root: &std::path::Path) -> OcaConfig {
+        OcaConfig {
+            id: id.into(),
+            root: root.to_path_buf(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin: None,
+        }
+    }
+}
+
 /// Errors starting a cache server.
 #[derive(Debug, thiserror::Error)]
 pub enum OcaError {
