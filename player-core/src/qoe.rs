@@ -31,7 +31,8 @@ pub struct QoeReport {
 /// Computes the report from a session's events (the ladder bitrates come from the events).
 pub fn report(events: &[TimedEvent]) -> QoeReport {
     let mut r = QoeReport::default();
-    let mut bitrates: Vec<f64> = Vec::new();
+    // Per scored segment: its rendition, bytes and duration.
+    let mut segments: Vec<(usize, u64, f64)> = Vec::new();
     let mut scored = MediaKind::Video;
     let mut ladder: Vec<u64> = Vec::new();
     let mut weight = abr::qoe::DEFAULT_REBUFFER_WEIGHT;
@@ -53,15 +54,33 @@ pub fn report(events: &[TimedEvent]) -> QoeReport {
                 r.rebuffer_s += stalled_s;
             }
             PlayerEvent::SegmentFetched {
-                kind, rendition, ..
-            } if *kind == scored => {
-                let bps = ladder.get(*rendition).copied().unwrap_or(0);
-                bitrates.push(bps as f64 / 1e6);
-            }
+                kind,
+                rendition,
+                bytes,
+                duration_s,
+                ..
+            } if *kind == scored => segments.push((*rendition, *bytes, *duration_s)),
             PlayerEvent::Retry { .. } => r.retries += 1,
             _ => {}
         }
     }
+    // A rendition the manifest gives no bitrate for (a media playlist given directly) is rated
+    // by what its segments measured over the session: one figure per rendition, so that VBR
+    // is not counted as switching.
+    let measured = |rendition: usize| {
+        let (bits, seconds) = segments
+            .iter()
+            .filter(|s| s.0 == rendition)
+            .fold((0.0, 0.0), |(b, t), s| (b + s.1 as f64 * 8.0, t + s.2));
+        if seconds > 0.0 { bits / seconds } else { 0.0 }
+    };
+    let bitrates: Vec<f64> = segments
+        .iter()
+        .map(|&(rendition, ..)| match ladder.get(rendition).copied() {
+            Some(bps) if bps > 0 => bps as f64 / 1e6,
+            _ => measured(rendition) / 1e6,
+        })
+        .collect();
     r.segments = bitrates.len() as u32;
     if !bitrates.is_empty() {
         r.mean_bitrate_kbps = bitrates.iter().sum::<f64>() / bitrates.len() as f64 * 1000.0;
@@ -149,5 +168,48 @@ mod tests {
             "{}",
             r.qoe_lin
         );
+    }
+
+    #[test]
+    fn a_rendition_without_a_stated_bitrate_is_rated_by_what_its_segments_measured() {
+        // A media playlist given directly: one rung, no bitrate; two VBR segments.
+        let sized = |bytes| PlayerEvent::SegmentFetched {
+            kind: MediaKind::Audio,
+            segment: 0,
+            rendition: 0,
+            start_s: 0.0,
+            duration_s: 4.0,
+            bytes,
+            download_s: 0.1,
+            ttfb_s: 0.01,
+            pathway: None,
+        };
+        let events = vec![
+            at(
+                0.0,
+                PlayerEvent::ManifestLoaded {
+                    format: "hls".into(),
+                    duration_s: None,
+                    ladder: vec![RenditionInfo {
+                        id: String::new(),
+                        bitrate: 0,
+                        width: None,
+                        height: None,
+                        codecs: None,
+                    }],
+                    ladder_kind: MediaKind::Audio,
+                    audio_tracks: vec![],
+                    text_tracks: vec![],
+                    pathways: vec![],
+                    rebuffer_weight: 4.3,
+                },
+            ),
+            at(1.0, sized(100_000)),
+            at(2.0, sized(140_000)),
+        ];
+        let r = report(&events);
+        // (100 + 140) kB × 8 over 8 s, one figure for the rendition: no switch.
+        assert!((r.mean_bitrate_kbps - 240.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(r.switches, 0);
     }
 }
