@@ -99,6 +99,16 @@ mod tests {
         TimedEvent { t_s, event }
     }
 
+    fn rung(bitrate: u64) -> RenditionInfo {
+        RenditionInfo {
+            id: String::new(),
+            bitrate,
+            width: None,
+            height: None,
+            codecs: None,
+        }
+    }
+
     fn seg(rendition: usize) -> PlayerEvent {
         PlayerEvent::SegmentFetched {
             kind: MediaKind::Video,
@@ -115,13 +125,6 @@ mod tests {
 
     #[test]
     fn qoe_lin_follows_the_linear_model() {
-        let rung = |bitrate| RenditionInfo {
-            id: String::new(),
-            bitrate,
-            width: None,
-            height: None,
-            codecs: None,
-        };
         let events = vec![
             at(
                 0.0,
@@ -190,13 +193,7 @@ mod tests {
                 PlayerEvent::ManifestLoaded {
                     format: "hls".into(),
                     duration_s: None,
-                    ladder: vec![RenditionInfo {
-                        id: String::new(),
-                        bitrate: 0,
-                        width: None,
-                        height: None,
-                        codecs: None,
-                    }],
+                    ladder: vec![rung(0)],
                     ladder_kind: MediaKind::Audio,
                     audio_tracks: vec![],
                     text_tracks: vec![],
