@@ -109,6 +109,20 @@ mod tests {
         }
     }
 
+    /// An HLS manifest with this ladder, of this kind, at the default rebuffer weight.
+    fn loaded(ladder: Vec<RenditionInfo>, ladder_kind: MediaKind) -> PlayerEvent {
+        PlayerEvent::ManifestLoaded {
+            format: "hls".into(),
+            duration_s: None,
+            ladder,
+            ladder_kind,
+            audio_tracks: vec![],
+            text_tracks: vec![],
+            pathways: vec![],
+            rebuffer_weight: 4.3,
+        }
+    }
+
     fn seg(rendition: usize) -> PlayerEvent {
         PlayerEvent::SegmentFetched {
             kind: MediaKind::Video,
@@ -128,16 +142,7 @@ mod tests {
         let events = vec![
             at(
                 0.0,
-                PlayerEvent::ManifestLoaded {
-                    format: "hls".into(),
-                    duration_s: None,
-                    ladder: vec![rung(1_000_000), rung(3_000_000)],
-                    ladder_kind: MediaKind::Video,
-                    audio_tracks: vec![],
-                    text_tracks: vec![],
-                    pathways: vec![],
-                    rebuffer_weight: 4.3,
-                },
+                loaded(vec![rung(1_000_000), rung(3_000_000)], MediaKind::Video),
             ),
             at(0.5, PlayerEvent::FirstFrame { startup_s: 0.5 }),
             at(1.0, seg(0)),
@@ -188,19 +193,7 @@ mod tests {
             pathway: None,
         };
         let events = vec![
-            at(
-                0.0,
-                PlayerEvent::ManifestLoaded {
-                    format: "hls".into(),
-                    duration_s: None,
-                    ladder: vec![rung(0)],
-                    ladder_kind: MediaKind::Audio,
-                    audio_tracks: vec![],
-                    text_tracks: vec![],
-                    pathways: vec![],
-                    rebuffer_weight: 4.3,
-                },
-            ),
+            at(0.0, loaded(vec![rung(0)], MediaKind::Audio)),
             at(1.0, sized(100_000)),
             at(2.0, sized(140_000)),
         ];
