@@ -112,11 +112,12 @@ pub enum SegmentIndex {
     Listed(Vec<Segment>),
     /// In an HLS media playlist not loaded yet (at the representation's locations).
     HlsPlaylist,
-    /// In a `sidx` box at `index` of `media` (DASH SegmentBase), not loaded yet.
-    Sidx {
+    /// In the index at `index` of `media` (DASH SegmentBase: an ISO-BMFF `sidx` box or WebM
+    /// `Cues`), not loaded yet.
+    SegmentBase {
         /// The media file.
         media: String,
-        /// Byte range of the `sidx`.
+        /// Byte range of the index.
         index: ByteRange,
         /// The init segment.
         init: Option<Resource>,

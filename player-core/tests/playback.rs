@@ -1059,3 +1059,144 @@ fn packed_audio_renditions_play_headless_to_the_end() {
         },
     )));
 }
+
+/// Switches rendition every segment (0, 1, 0, …), so each switch starts a new WebM file.
+struct Alternate;
+
+impl abr::Abr for Alternate {
+    fn name(&self) -> &'static str {
+        "alternate"
+    }
+    fn choose(&mut self, ctx: &abr::Context<'_>) -> abr::Decision {
+        abr::Decision {
+            rendition: ctx.segment % ctx.ladder.len(),
+            reason: "test: every other rendition".into(),
+        }
+    }
+}
+
+#[test]
+fn webm_dash_plays_vp9_and_opus_through_switches_and_from_a_start_position() {
+    // ffmpeg's WebM DASH: SegmentBase files indexed by Cues, the Cues after the clusters.
+    const WEBM_SECONDS: u32 = 8;
+    const WEBM_FPS: f64 = 25.0;
+    let dir = tempfile::tempdir().unwrap();
+    reel_stub::fixtures::ffmpeg_webm_dash(dir.path(), WEBM_SECONDS).unwrap();
+    runtime().block_on(async {
+        let oca = serve(dir.path()).await;
+        let url = Url::parse(&format!("{}/manifest.mpd", oca.url())).unwrap();
+        let frame = 1.0 / WEBM_FPS;
+        for start_at_s in [0.0, 5.0] {
+            let (sink, shown) = frame_timing_sink();
+            let config = PlayerConfig {
+                start_at_s,
+                abr: Box::new(Alternate),
+                ..PlayerConfig::default()
+            };
+            let player = Player::open(url.clone(), sink, config);
+            let o = tokio::time::timeout(Duration::from_secs(90), player.finished())
+                .await
+                .expect("the session ends by itself");
+            let what = format!("from {start_at_s} s");
+            assert_eq!(o.state, PlayerState::Ended, "{what}: {:?}", o.error());
+            assert_eq!(stalls_after_start(&o.events), 0, "{what}");
+            // One cluster per 2 s key frame interval, from the cluster holding the start.
+            let first = (start_at_s / 2.0).floor() as u64;
+            let video: Vec<(u64, usize)> = o
+                .events
+                .iter()
+                .filter_map(|e| match e.event {
+                    PlayerEvent::SegmentFetched {
+                        kind: MediaKind::Video,
+                        segment,
+                        rendition,
+                        ..
+                    } => Some((segment, rendition)),
+                    _ => None,
+                })
+                .collect();
+            let numbers: Vec<u64> = video.iter().map(|v| v.0).collect();
+            assert_eq!(numbers, (first + 1..=4).collect::<Vec<_>>(), "{what}");
+            let mut renditions: Vec<usize> = video.iter().map(|v| v.1).collect();
+            renditions.dedup();
+            assert_eq!(
+                renditions.len(),
+                video.len(),
+                "{what}: a switch every segment"
+            );
+            let audio = o
+                .events
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e.event,
+                        PlayerEvent::SegmentFetched {
+                            kind: MediaKind::Audio,
+                            ..
+                        }
+                    )
+                })
+                .count();
+            assert!(
+                audio >= 4 - first as usize,
+                "{what}: {audio} audio clusters"
+            );
+            // Every VP9 frame from the start position to the end was decoded and shown.
+            let shown = shown.lock().unwrap().clone();
+            let head = *shown.first().expect("frames were shown");
+            assert!(
+                (head - start_at_s).abs() <= frame + 1e-6,
+                "{what}: the first frame shown is at {head:.3} s"
+            );
+            let last = *shown.last().unwrap();
+            assert!(
+                last >= f64::from(WEBM_SECONDS) - 2.0 * frame,
+                "{what}: played to the end (last frame at {last:.3} s)"
+            );
+            let expected = ((f64::from(WEBM_SECONDS) - start_at_s) * WEBM_FPS) as usize;
+            assert!(
+                shown.len().abs_diff(expected) <= 1,
+                "{what}: {} frames shown of {expected}",
+                shown.len()
+            );
+        }
+        // A seek while playing lands inside a cluster: the frames before the target are
+        // decoded but not shown.
+        let (sink, shown) = frame_timing_sink();
+        let player = Player::open(url.clone(), sink, PlayerConfig::default());
+        let playing = async {
+            while shown.lock().unwrap().len() < 3 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), playing)
+            .await
+            .expect("frames are shown");
+        player.command(Command::Seek(6.5));
+        let o = tokio::time::timeout(Duration::from_secs(60), player.finished())
+            .await
+            .unwrap();
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let shown = shown.lock().unwrap().clone();
+        let jump = shown
+            .windows(2)
+            .position(|w| w[1] > w[0] + 2.0 * frame)
+            .expect("the frames jump forward at the seek");
+        let after_seek = shown[jump + 1];
+        assert!(
+            (after_seek - 6.5).abs() <= frame + 1e-6,
+            "the first frame after the seek is at {after_seek:.3} s, not 6.5 s"
+        );
+        // An index that is neither a sidx box nor Cues fails in one line.
+        let mpd = std::fs::read_to_string(dir.path().join("manifest.mpd")).unwrap();
+        let broken = mpd.replacen("indexRange=\"", "indexRange=\"0-31\" x=\"", 1);
+        std::fs::write(dir.path().join("broken.mpd"), broken).unwrap();
+        let o = play(&format!("{}/broken.mpd", oca.url()), decoding_sink()).await;
+        let error = o.error().expect("the session fails").to_string();
+        assert!(
+            error.contains("the index (bytes 0-31) is neither an ISO-BMFF sidx box nor WebM Cues"),
+            "{error}"
+        );
+        oca.shutdown().await;
+    });
+}

@@ -45,3 +45,61 @@ pub fn ffmpeg_audio_only_hls(dir: &Path, encoder: &str, seconds: u32) -> Result<
         ))
     }
 }
+
+/// Runs ffmpeg with `args` after its quiet flags; `what` names the output in the error.
+fn ffmpeg(args: &[&str], what: &str) -> Result<(), String> {
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run ffmpeg: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("ffmpeg could not write {what}: {status}"))
+    }
+}
+
+/// An on-demand WebM DASH stream as ffmpeg's WebM muxer (`-dash 1`) and its
+/// `webm_dash_manifest` writer make it in `dir`: `seconds` of a test pattern in VP9 at
+/// 320×180 / 200 kbit/s (`v200.webm`) and 640×360 / 800 kbit/s (`v800.webm`), keyframes every
+/// 2 s, and a 440 Hz tone in Opus at 64 kbit/s in 2 s clusters (`a.webm`); `manifest.mpd`
+/// addresses each file by `SegmentBase` with its `Cues` as the index.
+pub fn ffmpeg_webm_dash(dir: &Path, seconds: u32) -> Result<(), String> {
+    let t = seconds.to_string();
+    for (name, size, rate) in [("v200", "320x180", "200k"), ("v800", "640x360", "800k")] {
+        let out = dir.join(format!("{name}.webm"));
+        let out = out.to_str().ok_or("a non-UTF-8 path")?;
+        let source = format!("testsrc2=size={size}:rate=25");
+        #[rustfmt::skip]
+        ffmpeg(&[
+            "-f", "lavfi", "-i", &source, "-t", &t, "-an",
+            "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", rate,
+            "-g", "50", "-keyint_min", "50", "-f", "webm", "-dash", "1", out,
+        ], out)?;
+    }
+    let audio = dir.join("a.webm");
+    let audio = audio.to_str().ok_or("a non-UTF-8 path")?;
+    #[rustfmt::skip]
+    ffmpeg(&[
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", &t, "-vn",
+        "-c:a", "libopus", "-b:a", "64k", "-f", "webm", "-dash", "1",
+        "-cluster_time_limit", "2000", audio,
+    ], audio)?;
+    let mut args = Vec::new();
+    let inputs: Vec<String> = ["v200", "v800", "a"]
+        .iter()
+        .map(|n| dir.join(format!("{n}.webm")).to_string_lossy().into_owned())
+        .collect();
+    for input in &inputs {
+        args.extend(["-f", "webm_dash_manifest", "-i", input.as_str()]);
+    }
+    let manifest = dir.join("manifest.mpd");
+    let manifest = manifest.to_str().ok_or("a non-UTF-8 path")?;
+    #[rustfmt::skip]
+    args.extend([
+        "-c", "copy", "-map", "0", "-map", "1", "-map", "2", "-f", "webm_dash_manifest",
+        "-adaptation_sets", "id=0,streams=0,1 id=1,streams=2", manifest,
+    ]);
+    ffmpeg(&args, manifest)
+}

@@ -1,6 +1,6 @@
 //! DASH (ISO/IEC 23009-1) through dash-mpd-core: periods, adaptation sets and representations
 //! with `SegmentTemplate` (`$Number$`, `$Time$`, `SegmentTimeline`), `SegmentList`, and
-//! `SegmentBase` (its `sidx` is loaded later), `BaseURL` resolution at every level, one location
+//! `SegmentBase` (its index, a `sidx` box or WebM `Cues`, is loaded later), `BaseURL` resolution at every level, one location
 //! per MPD-level `BaseURL@serviceLocation`, and the DASH-IF `<ContentSteering>` element.
 
 use std::time::{Duration, SystemTime};
@@ -350,7 +350,7 @@ fn segment_index(
             range: i.range.as_deref().and_then(ByteRange::parse_dash),
         });
         let ts = b.timescale.unwrap_or(1).max(1) as f64;
-        return Ok(SegmentIndex::Sidx {
+        return Ok(SegmentIndex::SegmentBase {
             media: String::new(),
             index,
             init,
@@ -797,7 +797,7 @@ mod tests {
   </Representation></AdaptationSet></Period></MPD>"#;
         let p = parse(mpd.as_bytes(), &url(), SystemTime::now()).unwrap();
         match &p.periods[0].tracks[0].representations[0].segments {
-            SegmentIndex::Sidx { index, init, .. } => {
+            SegmentIndex::SegmentBase { index, init, .. } => {
                 assert_eq!(
                     *index,
                     ByteRange {

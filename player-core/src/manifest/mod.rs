@@ -1,9 +1,11 @@
 //! Manifest loading: detects HLS or DASH, parses it into a [`Presentation`], and fetches what the
-//! top-level manifest only points at (HLS media playlists, DASH `sidx` indexes).
+//! top-level manifest only points at (HLS media playlists, DASH `SegmentBase` indexes: an
+//! ISO-BMFF `sidx` box or WebM `Cues`).
 
 pub mod dash;
 pub mod hls;
 mod sidx;
+mod webm_cues;
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -74,7 +76,8 @@ pub fn parse(
 }
 
 /// Fetches and parses a manifest, then loads every representation's segment index (HLS media
-/// playlists from the preferred pathway, DASH `sidx` boxes), so segment sizes are known up front.
+/// playlists from the preferred pathway, DASH `sidx` boxes and WebM `Cues`), so segment sizes are
+/// known up front.
 pub async fn load(
     fetcher: &Fetcher,
     url: &Url,
@@ -104,7 +107,7 @@ pub async fn complete(
             for (ri, rep) in track.representations.iter().enumerate() {
                 if matches!(
                     rep.segments,
-                    SegmentIndex::HlsPlaylist | SegmentIndex::Sidx { .. }
+                    SegmentIndex::HlsPlaylist | SegmentIndex::SegmentBase { .. }
                 ) {
                     jobs.push(load_index(fetcher, rep, pathway, (pi, ti, ri)));
                 }
@@ -143,7 +146,7 @@ type Indexed = (
     f64,
 );
 
-/// Fetches one representation's HLS media playlist or `sidx`: from the preferred pathway, then
+/// Fetches one representation's HLS media playlist or `SegmentBase` index: from the preferred pathway, then
 /// from each other pathway in turn when it fails (a cache in trouble must not stop the start).
 async fn load_index(
     fetcher: &Fetcher,
@@ -177,7 +180,7 @@ async fn load_index_from(
     at: (usize, usize, usize),
 ) -> Result<Indexed, ManifestError> {
     match &rep.segments {
-        SegmentIndex::Sidx {
+        SegmentIndex::SegmentBase {
             media,
             index,
             init,
@@ -191,8 +194,35 @@ async fn load_index_from(
                 ManifestError::Invalid(format!("representation {} has no BaseURL", rep.id))
             })?;
             let body = fetcher.get(&url).range(Some(*index)).send().await?.body;
-            let segments = sidx::segments(&body, index, media, init.clone(), *time_offset_s)
-                .map_err(|e| ManifestError::Invalid(format!("{url}: {e}")))?;
+            let segments = if webm_cues::is_cues(&body) {
+                // Cluster positions count from the Segment's start, which the init segment has.
+                let init_resource = init.as_ref().ok_or_else(|| {
+                    ManifestError::Invalid(format!(
+                        "{url}: a WebM index needs the SegmentBase's Initialization range"
+                    ))
+                })?;
+                let init_url = rep.url(init_resource, pathway).ok_or_else(|| {
+                    ManifestError::Invalid(format!("representation {} has no BaseURL", rep.id))
+                })?;
+                let head = fetcher
+                    .get(&init_url)
+                    .range(init_resource.range)
+                    .send()
+                    .await?
+                    .body;
+                webm_cues::read_head(&head).and_then(|head| {
+                    webm_cues::segments(&head, &body, index, media, init.clone(), *time_offset_s)
+                })
+            } else if sidx::is_sidx(&body) {
+                sidx::segments(&body, index, media, init.clone(), *time_offset_s)
+            } else {
+                Err(format!(
+                    "the index (bytes {}-{}) is neither an ISO-BMFF sidx box nor WebM Cues",
+                    index.offset,
+                    index.offset + index.length.saturating_sub(1)
+                ))
+            }
+            .map_err(|e| ManifestError::Invalid(format!("{url}: {e}")))?;
             Ok((at, segments, false, 0.0))
         }
         _ => {

@@ -4,6 +4,11 @@ use mp4_atom::{Decode, Sidx};
 
 use crate::presentation::{ByteRange, Resource, Segment};
 
+/// Whether an index body starts with a `sidx` box.
+pub fn is_sidx(body: &[u8]) -> bool {
+    body.get(4..8) == Some(b"sidx")
+}
+
 /// The segments a `sidx` (the bytes of `index`, fetched from `media`) describes.
 pub fn segments(
     body: &[u8],
@@ -84,6 +89,8 @@ mod tests {
         );
         assert_eq!(segs[1].resource.range.unwrap().length, 7000);
         assert_eq!(segs[1].start_s, 4.0);
+        assert!(is_sidx(&bytes));
+        assert!(!is_sidx(b"garbage!"));
         assert!(segments(b"garbage!", &index, "v.mp4", None, 0.0).is_err());
     }
 }

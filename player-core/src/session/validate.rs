@@ -11,6 +11,8 @@ pub enum MediaFormat {
     MpegTs,
     /// A WebVTT document.
     WebVtt,
+    /// Matroska/WebM elements (a WebM init segment or clusters).
+    WebM,
     /// Packed audio: raw audio frames after an optional ID3 tag.
     PackedAudio(PackedAudio),
 }
@@ -32,6 +34,9 @@ pub fn validate_media(data: &[u8]) -> Result<MediaFormat, String> {
     }
     if data.starts_with(b"WEBVTT") {
         return Ok(MediaFormat::WebVtt);
+    }
+    if data.starts_with(&EBML_HEADER_ID) || data.starts_with(&CLUSTER_ID) {
+        return webm_elements(data).map(|()| MediaFormat::WebM);
     }
     if let Some(packed) = packed_audio::read(data) {
         return packed.map(MediaFormat::PackedAudio);
@@ -68,6 +73,48 @@ pub fn validate_media(data: &[u8]) -> Result<MediaFormat, String> {
     Ok(MediaFormat::Mp4)
 }
 
+/// The EBML header's ID: a WebM init segment starts with it.
+const EBML_HEADER_ID: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
+/// A Matroska `Cluster`'s ID: a WebM media segment (DASH SegmentBase subsegment) starts with it.
+const CLUSTER_ID: [u8; 4] = [0x1F, 0x43, 0xB6, 0x75];
+
+/// Checks that top-level EBML elements fill the data exactly, as MP4 boxes do above. An init
+/// segment ends inside its Matroska `Segment` (its clusters come later), which is allowed for
+/// the `Segment` alone; an element of unknown size (live WebM) runs to the end.
+fn webm_elements(data: &[u8]) -> Result<(), String> {
+    use ebml_iterable::tools::read_vint;
+    const SEGMENT_ID: [u8; 4] = [0x18, 0x53, 0x80, 0x67];
+    let mut rest = data;
+    while !rest.is_empty() {
+        let garbage = || "not a WebM element structure (garbage data)".to_string();
+        let id_len = match read_vint(rest) {
+            Ok(Some((_, len))) if len <= 4 => len,
+            _ => return Err(garbage()),
+        };
+        let Ok(Some((size, size_len))) = read_vint(&rest[id_len..]) else {
+            return Err(format!(
+                "truncated: a WebM element's header is cut after {} bytes",
+                rest.len()
+            ));
+        };
+        let header = (id_len + size_len) as u64;
+        let unknown = size == (1u64 << (7 * size_len)) - 1;
+        let is_segment = rest.starts_with(&SEGMENT_ID);
+        if unknown || is_segment {
+            return Ok(());
+        }
+        let total = header.saturating_add(size);
+        if total > rest.len() as u64 {
+            return Err(format!(
+                "truncated: a WebM element claims {total} bytes, {} left",
+                rest.len()
+            ));
+        }
+        rest = &rest[total as usize..];
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +138,25 @@ mod tests {
         assert!(e.contains("garbage"), "{e}");
         assert!(validate_media(&[0x47; 376]).is_ok());
         assert_eq!(validate_media(b"").unwrap_err(), "empty segment");
+    }
+
+    #[test]
+    fn webm_clusters_must_fill_the_segment() {
+        // A cluster: ID, a one-byte size (0x80 | 6), a timestamp element (E7 84 + 4 bytes).
+        let cluster = [0x1F, 0x43, 0xB6, 0x75, 0x86, 0xE7, 0x84, 0, 0, 0x07, 0xD0];
+        assert_eq!(validate_media(&cluster), Ok(MediaFormat::WebM));
+        let two = [cluster, cluster].concat();
+        assert_eq!(validate_media(&two), Ok(MediaFormat::WebM));
+        let e = validate_media(&two[..17]).unwrap_err();
+        assert_eq!(e, "truncated: a WebM element claims 11 bytes, 6 left");
+        let e = validate_media(&[&cluster[..], &[0x00, 0x13]].concat()).unwrap_err();
+        assert!(e.contains("garbage"), "{e}");
+        // An init segment ends inside its Segment.
+        let init = [
+            &[0x1A, 0x45, 0xDF, 0xA3, 0x80][..],
+            &[0x18, 0x53, 0x80, 0x67, 0x01, 0, 0, 0, 0, 0, 0x40, 0],
+        ]
+        .concat();
+        assert_eq!(validate_media(&init), Ok(MediaFormat::WebM));
     }
 }

@@ -3,8 +3,8 @@
 //! and audio into the default output (or a fake sink). The pipeline clock is the playback clock.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 use gst_app::{AppSrc, AppStreamType};
@@ -126,7 +126,9 @@ fn codec_caps(codec: &str) -> Option<gst::Caps> {
     let caps = match prefix {
         "avc1" | "avc3" => gst::Caps::builder("video/x-h264").build(),
         "hvc1" | "hev1" => gst::Caps::builder("video/x-h265").build(),
-        "vp09" => gst::Caps::builder("video/x-vp9").build(),
+        "vp09" | "vp9" => gst::Caps::builder("video/x-vp9").build(),
+        "vp8" => gst::Caps::builder("video/x-vp8").build(),
+        "vorbis" => gst::Caps::builder("audio/x-vorbis").build(),
         "av01" => gst::Caps::builder("video/x-av1").build(),
         "mp4a" => gst::Caps::builder("audio/mpeg")
             .field("mpegversion", 4i32)
@@ -402,6 +404,70 @@ fn limit_decoder_threads(element: &gst::Element) {
     });
 }
 
+/// Makes `matroskademux` start its output where the `appsrc` segment starts. Pushed data, it
+/// ignores the time segment it is given (it expects bytes) and starts its own at the first
+/// cluster, so a start position or seek inside a WebM cluster would show the frames before the
+/// target. Each time segment it sends is moved up to the upstream segment's start when that is
+/// later, with its stream time moved alike; decoders and outputs then clip what comes before,
+/// as they do behind demuxers that follow the upstream segment (qtdemux, tsdemux).
+fn follow_upstream_segment(element: &gst::Element) {
+    if element
+        .factory()
+        .is_none_or(|f| f.name() != "matroskademux")
+    {
+        return;
+    }
+    let Some(sink) = element.static_pad("sink") else {
+        return;
+    };
+    let upstream: Arc<Mutex<Option<gst::FormattedSegment<gst::ClockTime>>>> = Arc::default();
+    let record = upstream.clone();
+    sink.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        if let Some(gst::PadProbeData::Event(event)) = &info.data
+            && let gst::EventView::Segment(s) = event.view()
+            && let Ok(time) = s.segment().clone().downcast::<gst::ClockTime>()
+        {
+            *record.lock().expect("segment lock") = Some(time);
+        }
+        gst::PadProbeReturn::Ok
+    });
+    element.connect_pad_added(move |_, pad| {
+        let upstream = upstream.clone();
+        pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+            let target = upstream
+                .lock()
+                .expect("segment lock")
+                .as_ref()
+                .and_then(|u| u.start());
+            if let Some(gst::PadProbeData::Event(event)) = &info.data
+                && let Some(moved) = target.and_then(|t| moved_segment(event, t))
+            {
+                info.data = Some(gst::PadProbeData::Event(moved));
+            }
+            gst::PadProbeReturn::Ok
+        });
+    });
+}
+
+/// `event`, if it is a time segment starting before `target`, moved to start there.
+fn moved_segment(event: &gst::Event, target: gst::ClockTime) -> Option<gst::Event> {
+    let gst::EventView::Segment(s) = event.view() else {
+        return None;
+    };
+    let mut own = s.segment().clone().downcast::<gst::ClockTime>().ok()?;
+    let start = own.start().filter(|s| *s < target)?;
+    let shift = target - start;
+    own.set_start(target);
+    own.set_time(own.time().map(|t| t + shift));
+    own.set_position(target);
+    tracing::debug!(?own, "WebM output moved to the upstream segment's start");
+    Some(
+        gst::event::Segment::builder(&own)
+            .seqnum(event.seqnum())
+            .build(),
+    )
+}
+
 /// The queue between the decoder and the video output: the decoder runs one frame ahead of
 /// the clock, on its own thread, instead of up to a `queue`'s default 10 MB (three 1080p
 /// frames).
@@ -446,7 +512,10 @@ impl Sink for GstSink {
             );
             let decode = make("decodebin")?;
             if let Some(bin) = decode.downcast_ref::<gst::Bin>() {
-                bin.connect_deep_element_added(|_, _, element| limit_decoder_threads(element));
+                bin.connect_deep_element_added(|_, _, element| {
+                    limit_decoder_threads(element);
+                    follow_upstream_segment(element);
+                });
             }
             self.pipeline
                 .add_many([src.upcast_ref::<gst::Element>(), &decode])
@@ -582,11 +651,10 @@ impl Sink for GstSink {
         self.eos = false;
         let target = gst::ClockTime::from_nseconds((position_s.max(0.0) * 1e9) as u64);
         let flags = gst::SeekFlags::FLUSH | gst::SeekFlags::ACCURATE;
-        if self.pipeline.current_state() >= gst::State::Paused {
-            self.pipeline
-                .seek_simple(flags, target)
-                .map_err(|e| SinkError::Setup(format!("seek failed: {e}")))?;
-        } else {
+        // A demuxer that cannot seek pushed data itself (matroskademux, which never gets the
+        // WebM index) refuses the pipeline's seek: then too the sources are seeked directly.
+        let prerolled = self.pipeline.current_state() >= gst::State::Paused;
+        if !prerolled || self.pipeline.seek_simple(flags, target).is_err() {
             for (kind, src) in &self.sources {
                 let seek = gst::event::Seek::new(
                     1.0,
