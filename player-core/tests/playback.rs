@@ -1153,6 +1153,15 @@ fn webm_dash_plays_vp9_and_opus_through_switches_and_from_a_start_position() {
                 last >= f64::from(WEBM_SECONDS) - 2.0 * frame,
                 "{what}: played to the end (last frame at {last:.3} s)"
             );
+            // The playhead reported counts from the title's start, not from the first cluster.
+            let first_position = o.events.iter().find_map(|e| match e.event {
+                PlayerEvent::Position { position_s, .. } => Some(position_s),
+                _ => None,
+            });
+            assert!(
+                first_position.is_some_and(|p| p >= start_at_s - 0.1),
+                "{what}: first position {first_position:?}"
+            );
             let expected = ((f64::from(WEBM_SECONDS) - start_at_s) * WEBM_FPS) as usize;
             assert!(
                 shown.len().abs_diff(expected) <= 1,
@@ -1160,33 +1169,45 @@ fn webm_dash_plays_vp9_and_opus_through_switches_and_from_a_start_position() {
                 shown.len()
             );
         }
-        // A seek while playing lands inside a cluster: the frames before the target are
-        // decoded but not shown.
-        let (sink, shown) = frame_timing_sink();
-        let player = Player::open(url.clone(), sink, PlayerConfig::default());
-        let playing = async {
-            while shown.lock().unwrap().len() < 3 {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(30), playing)
-            .await
-            .expect("frames are shown");
-        player.command(Command::Seek(6.5));
-        let o = tokio::time::timeout(Duration::from_secs(60), player.finished())
-            .await
-            .unwrap();
-        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
-        let shown = shown.lock().unwrap().clone();
-        let jump = shown
-            .windows(2)
-            .position(|w| w[1] > w[0] + 2.0 * frame)
-            .expect("the frames jump forward at the seek");
-        let after_seek = shown[jump + 1];
-        assert!(
-            (after_seek - 6.5).abs() <= frame + 1e-6,
-            "the first frame after the seek is at {after_seek:.3} s, not 6.5 s"
-        );
+        // A seek while playing lands inside a cluster, forward or back past the first cluster
+        // played: the frames before the target are decoded but not shown.
+        for (start_at_s, to_s) in [(0.0, 6.5), (5.0, 1.5)] {
+            let what = format!("from {start_at_s} s to {to_s} s");
+            let (sink, shown) = frame_timing_sink();
+            let config = PlayerConfig {
+                start_at_s,
+                ..PlayerConfig::default()
+            };
+            let player = Player::open(url.clone(), sink, config);
+            let playing = async {
+                while shown.lock().unwrap().len() < 3 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(30), playing)
+                .await
+                .expect("frames are shown");
+            player.command(Command::Seek(to_s));
+            let o = tokio::time::timeout(Duration::from_secs(60), player.finished())
+                .await
+                .unwrap();
+            assert_eq!(o.state, PlayerState::Ended, "{what}: {:?}", o.error());
+            let shown = shown.lock().unwrap().clone();
+            let jump = shown
+                .windows(2)
+                .position(|w| (w[1] - w[0]).abs() > 2.0 * frame)
+                .expect("the frames jump at the seek");
+            let after_seek = shown[jump + 1];
+            assert!(
+                (after_seek - to_s).abs() <= frame + 1e-6,
+                "{what}: the first frame after the seek is at {after_seek:.3} s"
+            );
+            let last = *shown.last().unwrap();
+            assert!(
+                last >= f64::from(WEBM_SECONDS) - 2.0 * frame,
+                "{what}: played to the end (last frame at {last:.3} s)"
+            );
+        }
         // An index that is neither a sidx box nor Cues fails in one line.
         let mpd = std::fs::read_to_string(dir.path().join("manifest.mpd")).unwrap();
         let broken = mpd.replacen("indexRange=\"", "indexRange=\"0-31\" x=\"", 1);

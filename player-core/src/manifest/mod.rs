@@ -195,6 +195,13 @@ async fn load_index_from(
             })?;
             let body = fetcher.get(&url).range(Some(*index)).send().await?.body;
             let segments = if webm_cues::is_cues(&body) {
+                // The demuxer times WebM frames by their clusters, not by what is pushed.
+                if *time_offset_s != 0.0 {
+                    return Err(ManifestError::Unsupported(format!(
+                        "{url}: WebM with a presentationTimeOffset or in a period not starting \
+                         at 0 is not supported"
+                    )));
+                }
                 // Cluster positions count from the Segment's start, which the init segment has.
                 let init_resource = init.as_ref().ok_or_else(|| {
                     ManifestError::Invalid(format!(

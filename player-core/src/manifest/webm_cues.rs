@@ -9,6 +9,8 @@ use crate::presentation::{ByteRange, Resource, Segment};
 
 /// The EBML ID of `Cues`, the first bytes of a WebM index.
 const CUES_ID: [u8; 4] = [0x1C, 0x53, 0xBB, 0x6B];
+/// The EBML header's ID: an init segment starts with it.
+const EBML_HEADER_ID: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
 /// The EBML ID of the Matroska `Segment`.
 const SEGMENT_ID: [u8; 4] = [0x18, 0x53, 0x80, 0x67];
 
@@ -30,46 +32,56 @@ pub struct WebmHead {
     pub duration_s: Option<f64>,
 }
 
-/// Reads the EBML header, the Segment's start and its `Info` from an init segment.
+/// Reads where the Matroska `Segment` starts and ends (after the EBML header) and its `Info`
+/// from an init segment.
 pub fn read_head(init: &[u8]) -> Result<WebmHead, String> {
-    let mut tags = WebmIterator::new(init, &[]);
+    let no_segment = || "the WebM init segment holds no Matroska Segment".to_string();
+    let (ebml_size, ebml_size_len) = element_size(init, &EBML_HEADER_ID).ok_or_else(no_segment)?;
+    let segment_at = (EBML_HEADER_ID.len() + ebml_size_len) as u64 + ebml_size;
+    let rest = usize::try_from(segment_at)
+        .ok()
+        .and_then(|at| init.get(at..))
+        .ok_or_else(no_segment)?;
+    let (size, size_len) = element_size(rest, &SEGMENT_ID).ok_or_else(no_segment)?;
+    let data_offset = segment_at + (SEGMENT_ID.len() + size_len) as u64;
+    let unknown = size == (1u64 << (7 * size_len)) - 1;
+    // The Segment's children, each of which must fit in what there is (a reader trusting a
+    // claimed size would allocate it).
+    let children = &rest[SEGMENT_ID.len() + size_len..];
+    let mut tags = WebmIterator::new(children, &[]);
     tags.emit_master_end_when_eof(false);
-    let mut segment_at = None;
-    let mut data_offset = None;
+    tags.set_max_allowable_tag_size(Some(children.len()));
     let mut timestamp_scale_ns = 1_000_000;
     let mut duration = None;
-    while let Some(tag) = tags.next() {
-        let tag = tag.map_err(|e| format!("the WebM init segment is malformed: {e}"))?;
-        let at = tags.last_emitted_tag_offset() as u64;
-        if segment_at.is_some() && data_offset.is_none() {
-            data_offset = Some(at);
-        }
-        match tag {
-            MatroskaSpec::Segment(Master::Start) => segment_at = Some(at),
+    for tag in &mut tags {
+        match tag.map_err(|e| format!("the WebM init segment is malformed: {e}"))? {
             MatroskaSpec::TimestampScale(ns) => timestamp_scale_ns = ns,
             MatroskaSpec::Duration(d) => duration = Some(d),
-            MatroskaSpec::Info(Master::End) | MatroskaSpec::Tracks(Master::Start) => break,
+            MatroskaSpec::Info(Master::End) => break,
             _ => {}
         }
     }
-    let (Some(segment_at), Some(data_offset)) = (segment_at, data_offset) else {
-        return Err("the WebM init segment holds no Matroska Segment".into());
-    };
     if timestamp_scale_ns == 0 {
         return Err("the WebM TimestampScale is 0".into());
     }
-    // The Segment's size follows its 4-byte ID; all ones means "unknown" (a live file).
-    let size_at = segment_at as usize + SEGMENT_ID.len();
-    let end = match ebml_iterable::tools::read_vint(&init[size_at.min(init.len())..]) {
-        Ok(Some((size, len))) if size != (1u64 << (7 * len)) - 1 => Some(data_offset + size),
-        _ => None,
-    };
     Ok(WebmHead {
         data_offset,
-        end,
+        end: (!unknown).then(|| data_offset.saturating_add(size)),
         timestamp_scale_ns,
-        duration_s: duration.map(|d| d * timestamp_scale_ns as f64 / 1e9),
+        duration_s: duration
+            .map(|d| d * timestamp_scale_ns as f64 / 1e9)
+            .filter(|d| d.is_finite() && *d > 0.0),
     })
+}
+
+/// The size (and the length of its vint) of the element with this ID at the start of `data`.
+fn element_size(data: &[u8], id: &[u8]) -> Option<(u64, usize)> {
+    if !data.starts_with(id) {
+        return None;
+    }
+    ebml_iterable::tools::read_vint(&data[id.len()..])
+        .ok()
+        .flatten()
 }
 
 /// The segments the `Cues` (the bytes of `index`, fetched from `media`) describe: one per
@@ -86,8 +98,14 @@ pub fn segments(
     // (cluster offset in the file, cue time in timestamp units)
     let mut points: Vec<(u64, u64)> = Vec::new();
     let mut time = None;
+    // The Cues element must be whole: cut short, its last cue points would be lost silently.
+    match element_size(cues, &CUES_ID) {
+        Some((size, len)) if (CUES_ID.len() + len) as u64 + size <= cues.len() as u64 => {}
+        _ => return Err("the WebM Cues are cut short".into()),
+    }
     let mut tags = WebmIterator::new(cues, &[]);
     tags.emit_master_end_when_eof(false);
+    tags.set_max_allowable_tag_size(Some(cues.len()));
     for tag in &mut tags {
         match tag.map_err(|e| format!("the WebM Cues are malformed: {e}"))? {
             MatroskaSpec::CuePoint(Master::Start) => time = None,
@@ -175,7 +193,7 @@ mod tests {
 
     /// An init segment: EBML header, then a Segment of `size` bytes holding Info.
     fn init(size: Option<u64>, duration_ms: Option<f64>) -> Vec<u8> {
-        let mut out = element(&[0x1A, 0x45, 0xDF, 0xA3], &element(&[0x42, 0x82], b"webm"));
+        let mut out = element(&EBML_HEADER_ID, &element(&[0x42, 0x82], b"webm"));
         out.extend_from_slice(&SEGMENT_ID);
         match size {
             Some(s) => {
@@ -276,6 +294,19 @@ mod tests {
         let empty = element(&CUES_ID, &[]);
         let e = segments(&head, &empty, &index, "a.webm", None, 0.0).unwrap_err();
         assert_eq!(e, "the WebM Cues point at no cluster");
+        let whole = cues(&[(0, 10), (2000, 500)]);
+        let e = segments(
+            &head,
+            &whole[..whole.len() - 3],
+            &index,
+            "a.webm",
+            None,
+            0.0,
+        );
+        assert_eq!(e.unwrap_err(), "the WebM Cues are cut short");
+        // An element claiming gigabytes it does not have is refused, not allocated.
+        let huge = element(&CUES_ID, &[0xEC, 0x08, 0xE0, 0, 0, 0]);
+        assert!(segments(&head, &huge, &index, "a.webm", None, 0.0).is_err());
         // Two clusters at one time: the second has no length of time.
         let same_time = cues(&[(0, 10), (0, 500)]);
         let e = segments(&head, &same_time, &index, "a.webm", None, 0.0).unwrap_err();

@@ -91,11 +91,15 @@ fn webm_elements(data: &[u8]) -> Result<(), String> {
             Ok(Some((_, len))) if len <= 4 => len,
             _ => return Err(garbage()),
         };
-        let Ok(Some((size, size_len))) = read_vint(&rest[id_len..]) else {
-            return Err(format!(
-                "truncated: a WebM element's header is cut after {} bytes",
-                rest.len()
-            ));
+        let (size, size_len) = match read_vint(&rest[id_len..]) {
+            Ok(Some(size)) => size,
+            Ok(None) => {
+                return Err(format!(
+                    "truncated: a WebM element's header is cut after {} bytes",
+                    rest.len()
+                ));
+            }
+            Err(_) => return Err(garbage()),
         };
         let header = (id_len + size_len) as u64;
         let unknown = size == (1u64 << (7 * size_len)) - 1;

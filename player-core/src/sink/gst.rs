@@ -404,12 +404,13 @@ fn limit_decoder_threads(element: &gst::Element) {
     });
 }
 
-/// Makes `matroskademux` start its output where the `appsrc` segment starts. Pushed data, it
-/// ignores the time segment it is given (it expects bytes) and starts its own at the first
-/// cluster, so a start position or seek inside a WebM cluster would show the frames before the
-/// target. Each time segment it sends is moved up to the upstream segment's start when that is
-/// later, with its stream time moved alike; decoders and outputs then clip what comes before,
-/// as they do behind demuxers that follow the upstream segment (qtdemux, tsdemux).
+/// Makes `matroskademux` send on the segment its `appsrc` sends it. Pushed data, it ignores
+/// the time segment it is given (it expects bytes) and starts its own at the first cluster it
+/// has seen since it was created, so a start position or seek inside a WebM cluster would show
+/// the frames before the target, a seek back before that first cluster would clip the frames
+/// asked for, and the position would count from the cluster. Its time segments are replaced by
+/// the upstream one, as demuxers that follow the upstream segment (qtdemux, tsdemux) would send.
+/// Both count media time: a WebM index with a time offset is refused when the manifest loads.
 fn follow_upstream_segment(element: &gst::Element) {
     if element
         .factory()
@@ -420,52 +421,48 @@ fn follow_upstream_segment(element: &gst::Element) {
     let Some(sink) = element.static_pad("sink") else {
         return;
     };
-    let upstream: Arc<Mutex<Option<gst::FormattedSegment<gst::ClockTime>>>> = Arc::default();
+    let upstream: Arc<Mutex<Option<gst::Segment>>> = Arc::default();
     let record = upstream.clone();
     sink.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
         if let Some(gst::PadProbeData::Event(event)) = &info.data
             && let gst::EventView::Segment(s) = event.view()
-            && let Ok(time) = s.segment().clone().downcast::<gst::ClockTime>()
+            && s.segment().format() == gst::Format::Time
         {
-            *record.lock().expect("segment lock") = Some(time);
+            *record.lock().expect("segment lock") = Some(s.segment().clone());
         }
         gst::PadProbeReturn::Ok
     });
     element.connect_pad_added(move |_, pad| {
         let upstream = upstream.clone();
         pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
-            let target = upstream
-                .lock()
-                .expect("segment lock")
-                .as_ref()
-                .and_then(|u| u.start());
-            if let Some(gst::PadProbeData::Event(event)) = &info.data
-                && let Some(moved) = target.and_then(|t| moved_segment(event, t))
-            {
-                info.data = Some(gst::PadProbeData::Event(moved));
+            let replaced = match (&info.data, upstream.lock().expect("segment lock").as_ref()) {
+                (Some(gst::PadProbeData::Event(event)), Some(up))
+                    if matches!(event.view(), gst::EventView::Segment(_)) =>
+                {
+                    tracing::trace!(segment = ?up, "WebM output follows the upstream segment");
+                    Some(
+                        gst::event::Segment::builder(up)
+                            .seqnum(event.seqnum())
+                            .build(),
+                    )
+                }
+                _ => None,
+            };
+            if let Some(event) = replaced {
+                info.data = Some(gst::PadProbeData::Event(event));
             }
             gst::PadProbeReturn::Ok
         });
     });
 }
 
-/// `event`, if it is a time segment starting before `target`, moved to start there.
-fn moved_segment(event: &gst::Event, target: gst::ClockTime) -> Option<gst::Event> {
-    let gst::EventView::Segment(s) = event.view() else {
-        return None;
-    };
-    let mut own = s.segment().clone().downcast::<gst::ClockTime>().ok()?;
-    let start = own.start().filter(|s| *s < target)?;
-    let shift = target - start;
-    own.set_start(target);
-    own.set_time(own.time().map(|t| t + shift));
-    own.set_position(target);
-    tracing::debug!(?own, "WebM output moved to the upstream segment's start");
-    Some(
-        gst::event::Segment::builder(&own)
-            .seqnum(event.seqnum())
-            .build(),
-    )
+/// Whether a WebM demuxer is in the pipeline (it cannot seek pushed data itself).
+fn has_webm_demuxer(pipeline: &gst::Pipeline) -> bool {
+    pipeline
+        .iterate_recurse()
+        .into_iter()
+        .flatten()
+        .any(|e| e.factory().is_some_and(|f| f.name() == "matroskademux"))
 }
 
 /// The queue between the decoder and the video output: the decoder runs one frame ahead of
@@ -654,7 +651,16 @@ impl Sink for GstSink {
         // A demuxer that cannot seek pushed data itself (matroskademux, which never gets the
         // WebM index) refuses the pipeline's seek: then too the sources are seeked directly.
         let prerolled = self.pipeline.current_state() >= gst::State::Paused;
-        if !prerolled || self.pipeline.seek_simple(flags, target).is_err() {
+        let at_sources = !prerolled
+            || match self.pipeline.seek_simple(flags, target) {
+                Ok(()) => false,
+                Err(e) if has_webm_demuxer(&self.pipeline) => {
+                    tracing::debug!("the pipeline refused a seek ({e}); seeking its sources");
+                    true
+                }
+                Err(e) => return Err(SinkError::Setup(format!("seek failed: {e}"))),
+            };
+        if at_sources {
             for (kind, src) in &self.sources {
                 let seek = gst::event::Seek::new(
                     1.0,
