@@ -161,6 +161,10 @@ struct EncodeArgs {
     /// x264 constant-quality factor (lower is better) under each rung's bitrate cap.
     #[arg(long, default_value_t = 23)]
     quality: u32,
+    /// Subtitle files as LANG=FILE pairs, e.g. `en=a.vtt,fr=b.srt` (SRT is converted to
+    /// WebVTT). Without any, the synthetic title gets English and French tracks of its own.
+    #[arg(long, value_name = "LANG=FILE,...")]
+    subtitles: Option<String>,
     /// Replace the title if it exists.
     #[arg(long)]
     force: bool,
@@ -239,6 +243,9 @@ fn run_encode(args: EncodeArgs) -> anyhow::Result<()> {
     opts.quality = args.quality;
     opts.force = args.force;
     opts.progress = true;
+    if let Some(spec) = &args.subtitles {
+        opts.subtitles = encode::SubtitleInput::parse_list(spec)?;
+    }
     encode::encode(&opts).context("encode failed")?;
     Ok(())
 }

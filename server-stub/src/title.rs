@@ -133,6 +133,44 @@ impl Rendition {
     }
 }
 
+/// One subtitle track in WebVTT: whole in one file (`ID.vtt`, the DASH sidecar) and cut into
+/// one file per segment (`ID/seg_NNNNN.vtt`) for HLS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubtitleTrack {
+    /// Identifier, unique in the title, used in file names (`subtitles_en`).
+    pub id: String,
+    /// BCP 47 language tag (`en`, `pt-BR`), also the name a menu shows.
+    pub language: String,
+    /// The HLS segments in presentation order; `range.length` is each file's size.
+    pub segments: Vec<Segment>,
+}
+
+impl SubtitleTrack {
+    /// The whole track's file, relative to the title directory.
+    pub fn sidecar_file(&self) -> String {
+        format!("{}.vtt", self.id)
+    }
+
+    /// Path of HLS segment `index` (0-based) relative to the title directory.
+    pub fn segment_path(&self, index: usize) -> String {
+        format!("{}/seg_{:05}.vtt", self.id, index + 1)
+    }
+
+    /// Name of the track's HLS media playlist.
+    pub fn playlist_name(&self) -> String {
+        format!("{}.m3u8", self.id)
+    }
+
+    /// Highest bitrate of any one segment, in bit/s (DASH `@bandwidth`).
+    pub fn peak_bitrate(&self) -> u64 {
+        self.segments
+            .iter()
+            .map(|s| (s.range.length * 8) as f64 / s.duration_s.max(0.001))
+            .fold(0.0, f64::max)
+            .ceil() as u64
+    }
+}
+
 /// File name of media segment number `number` (1-based) in the files layout.
 pub fn segment_file_name(number: usize) -> String {
     format!("seg_{number:05}.m4s")
@@ -156,6 +194,9 @@ pub struct TitleMeta {
     /// How the ladder was chosen, for people reading the file.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub ladder_note: Option<String>,
+    /// Subtitle tracks, in the order menus list them.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub subtitles: Vec<SubtitleTrack>,
 }
 
 /// Errors reading a title description.
@@ -353,6 +394,20 @@ pub(crate) mod tests {
                 ],
             }],
             ladder_note: None,
+            subtitles: vec![SubtitleTrack {
+                id: "subtitles_en".into(),
+                language: "en".into(),
+                segments: [(0.0, 4.0), (4.0, 4.0), (8.0, 2.0)]
+                    .map(|(start_s, duration_s)| Segment {
+                        range: ByteRange {
+                            offset: 0,
+                            length: 100,
+                        },
+                        start_s,
+                        duration_s,
+                    })
+                    .to_vec(),
+            }],
         }
     }
 

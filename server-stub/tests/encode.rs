@@ -103,6 +103,47 @@ fn play_with_playbin(uri: &str) -> Played {
     played
 }
 
+/// The languages of the subtitle streams `playbin3` offers for `uri` (its HLS demuxer, unlike
+/// the one `playbin` falls back to, reads `EXT-X-MEDIA` subtitle groups).
+fn subtitle_languages(uri: &str) -> Vec<String> {
+    gst::init().unwrap();
+    let fakesink = || gst::ElementFactory::make("fakesink").build().unwrap();
+    let playbin = gst::ElementFactory::make("playbin3")
+        .property("uri", uri)
+        .property("video-sink", fakesink())
+        .property("audio-sink", fakesink())
+        .build()
+        .unwrap();
+    playbin.set_state(gst::State::Paused).unwrap();
+    let bus = playbin.bus().unwrap();
+    let mut languages = Vec::new();
+    while let Some(msg) = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(30),
+        &[gst::MessageType::StreamCollection, gst::MessageType::Error],
+    ) {
+        match msg.view() {
+            gst::MessageView::StreamCollection(c) => {
+                languages = c
+                    .stream_collection()
+                    .iter()
+                    .filter(|s| s.stream_type().contains(gst::StreamType::TEXT))
+                    .map(|s| {
+                        s.tags()
+                            .and_then(|t| t.get::<gst::tags::LanguageCode>())
+                            .map(|l| l.get().to_string())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                break;
+            }
+            gst::MessageView::Error(e) => panic!("{uri}: {}", e.error()),
+            _ => {}
+        }
+    }
+    playbin.set_state(gst::State::Null).unwrap();
+    languages
+}
+
 fn ffprobe_json(args: &[&str]) -> serde_json::Value {
     let out = Command::new("ffprobe")
         .args(["-v", "error", "-of", "json"])
@@ -195,13 +236,37 @@ async fn byte_range_title_plays_in_playbin_and_ffprobe_reads_it() {
         "still card vs motion should differ in size: {sizes:?}"
     );
     assert_eq!(title.audio[0].codecs, "mp4a.40.2");
+    // The synthetic title's own subtitles, cut where the video is.
+    let languages: Vec<&str> = title
+        .subtitles
+        .iter()
+        .map(|t| t.language.as_str())
+        .collect();
+    assert_eq!(languages, ["en", "fr"]);
+    for t in &title.subtitles {
+        let starts: Vec<f64> = t.segments.iter().map(|s| s.start_s).collect();
+        assert_eq!(starts, [0.0, 4.0, 8.0, 12.0], "{}", t.id);
+        let last = t.segments.last().unwrap();
+        assert!((last.start_s + last.duration_s - title.duration_s).abs() < 1e-9);
+    }
+    let cue = std::fs::read_to_string(root.join("demo/subtitles_fr/seg_00002.vtt")).unwrap();
+    assert!(
+        cue.starts_with("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n")
+            && cue.contains("00:00:04.000 --> 00:00:05.500\nSeconde 4\n"),
+        "{cue}"
+    );
 
     let oca = serve(&root).await;
     for manifest in ["master.m3u8", "manifest.mpd"] {
         let uri = format!("{}/demo/{manifest}", oca.url());
-        tokio::task::spawn_blocking(move || assert_played_to_the_end(&uri, seconds))
+        let u = uri.clone();
+        tokio::task::spawn_blocking(move || assert_played_to_the_end(&u, seconds))
             .await
             .unwrap();
+        let languages = tokio::task::spawn_blocking(move || subtitle_languages(&uri))
+            .await
+            .unwrap();
+        assert_eq!(languages, ["en", "fr"], "{manifest}");
     }
     for manifest in ["master.m3u8", "manifest.mpd"] {
         let uri = format!("{}/demo/{manifest}", oca.url());
@@ -219,6 +284,13 @@ async fn byte_range_title_plays_in_playbin_and_ffprobe_reads_it() {
             codecs.contains(&"h264") && codecs.contains(&"aac"),
             "{manifest}: {codecs:?}"
         );
+        if manifest.ends_with(".mpd") {
+            assert_eq!(
+                codecs.iter().filter(|c| **c == "webvtt").count(),
+                2,
+                "{manifest}: both subtitle tracks: {codecs:?}"
+            );
+        }
         let heights: Vec<u64> = streams
             .iter()
             .filter_map(|s| s["height"].as_u64())
@@ -255,17 +327,32 @@ async fn files_layout_plays_in_playbin() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let r = root.clone();
+    // A subtitle file given replaces the synthetic tracks; SubRip is converted to WebVTT.
+    let srt = dir.path().join("de.srt");
+    std::fs::write(
+        &srt,
+        "1\n00:00:05,000 --> 00:00:06,250\nHallo <b>Welt</b>\n",
+    )
+    .unwrap();
     let title = tokio::task::spawn_blocking(move || {
-        encode_synthetic(
-            &r,
-            "files",
-            8,
-            Layout::Files,
-            LadderChoice::Fixed(small_ladder()),
-        )
+        let mut opts = EncodeOptions::new(Source::Synthetic { seconds: 8 }, &r, "files");
+        opts.layout = Layout::Files;
+        opts.ladder = LadderChoice::Fixed(small_ladder());
+        opts.fps = FPS;
+        opts.preset = "ultrafast".into();
+        opts.subtitles =
+            encode::SubtitleInput::parse_list(&format!("de={}", srt.display())).unwrap();
+        encode::encode(&opts).unwrap()
     })
     .await
     .unwrap();
+    assert_eq!(title.subtitles.len(), 1);
+    assert_eq!(title.subtitles[0].language, "de");
+    let sidecar = std::fs::read_to_string(root.join("files/subtitles_de.vtt")).unwrap();
+    assert_eq!(
+        sidecar,
+        "WEBVTT\n\n00:00:05.000 --> 00:00:06.250\nHallo <b>Welt</b>\n"
+    );
     let tdir = root.join("files");
     assert!(tdir.join("video_240p/init.mp4").is_file());
     assert!(tdir.join("video_240p/seg_00002.m4s").is_file());
@@ -333,10 +420,18 @@ fn bad_inputs_fail_with_a_clear_error() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("title id"), "{err}");
+
+    // A bad subtitle file fails before anything is encoded.
+    let srt = dir.path().join("garbage.srt");
+    std::fs::write(&srt, "1\nnot a time\nHi\n").unwrap();
+    let mut opts = EncodeOptions::new(Source::Synthetic { seconds: 2 }, dir.path(), "z");
+    opts.subtitles = encode::SubtitleInput::parse_list(&format!("en={}", srt.display())).unwrap();
+    let err = encode::encode(&opts).unwrap_err().to_string();
+    assert!(err.contains("garbage.srt: not SubRip"), "{err}");
     assert!(
         std::fs::read_dir(dir.path()).unwrap().all(|e| {
             let name = e.unwrap().file_name();
-            name == "garbage.mp4"
+            name == "garbage.mp4" || name == "garbage.srt"
         }),
         "nothing half-written is left behind"
     );

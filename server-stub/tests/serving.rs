@@ -61,6 +61,7 @@ fn media_tree() -> (tempfile::TempDir, std::path::PathBuf) {
         video: vec![rendition],
         audio: vec![],
         ladder_note: None,
+        subtitles: vec![],
     };
     reel_stub::encode::write_manifests(&root.join("demo"), &title).unwrap();
     (dir, root)

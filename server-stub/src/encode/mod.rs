@@ -1,6 +1,6 @@
 //! `reel-stub encode`: turns a source (a media file, or a synthetic test title) into a ladder of
 //! H.264 renditions plus one AAC rendition, packaged as CMAF fMP4 with HLS and DASH manifests over
-//! the same files.
+//! the same files, and subtitle files (or the synthetic title's own) into WebVTT tracks.
 //!
 //! The work is one GStreamer pipeline: the decoded source is split (`tee`) into one branch per
 //! rung, each scaled, encoded by x264 at constant quality under the rung's bitrate cap, and
@@ -10,6 +10,7 @@
 pub mod ladder;
 mod pipeline;
 mod source;
+pub mod subtitles;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use std::time::Instant;
 
 pub use ladder::{Ladder, LadderError, Rung};
 pub use source::Source;
+pub use subtitles::SubtitleInput;
 
 use crate::manifest::{Delivery, dash, hls};
 use crate::title::{Layout, MediaKind, Rendition, TITLE_FILE, TitleMeta};
@@ -46,6 +48,9 @@ pub struct EncodeOptions {
     pub force: bool,
     /// Draw a progress bar on the terminal.
     pub progress: bool,
+    /// Subtitle files to package; without any, a synthetic source gets English and French
+    /// tracks of its own.
+    pub subtitles: Vec<SubtitleInput>,
 }
 
 impl EncodeOptions {
@@ -67,6 +72,7 @@ impl EncodeOptions {
             quality: 23,
             force: false,
             progress: false,
+            subtitles: Vec::new(),
         }
     }
 }
@@ -146,7 +152,18 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
     std::fs::create_dir_all(&opts.media_root)
         .map_err(io_err(format!("creating {}", opts.media_root.display())))?;
 
+    // Subtitle files are read first: a bad one fails before the long encode.
+    let mut subtitle_cues = Vec::new();
+    for input in &opts.subtitles {
+        subtitle_cues.push((input.language.clone(), subtitles::read(input)?));
+    }
     let info = opts.source.probe()?;
+    if subtitle_cues.is_empty() && matches!(opts.source, Source::Synthetic { .. }) {
+        for language in ["en", "fr"] {
+            let cues = subtitles::synthetic(language, info.duration_s);
+            subtitle_cues.push((language.to_string(), cues));
+        }
+    }
     eprintln!(
         "source: {} ({}x{}, {:.1} s, {})",
         opts.source,
@@ -191,6 +208,11 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
         if opts.layout == Layout::Files {
             writer::split_into_files(&work_dir, &mut title)?;
         }
+        let spans = subtitles::spans(&title);
+        for (language, cues) in &subtitle_cues {
+            let track = subtitles::write_track(&work_dir, language, cues, &spans)?;
+            title.subtitles.push(track);
+        }
         write_manifests(&work_dir, &title)?;
         Ok(title)
     })();
@@ -210,10 +232,11 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
         final_dir.display()
     )))?;
     eprintln!(
-        "encoded {:?}: {} video rungs + {} audio, {} segments of {} s, in {:.1} s -> {}",
+        "encoded {:?}: {} video rungs + {} audio + {} subtitles, {} segments of {} s, in {:.1} s -> {}",
         title.id,
         title.video.len(),
         title.audio.len(),
+        title.subtitles.len(),
         title.video.first().map_or(0, |r| r.segments.len()),
         opts.segment_duration_s,
         started.elapsed().as_secs_f64(),
@@ -258,6 +281,16 @@ fn validate(opts: &EncodeOptions) -> Result<(), EncodeError> {
     }
     if opts.quality > 50 {
         return Err(EncodeError::Options("quality must be 0 to 50".into()));
+    }
+    let mut languages = std::collections::HashSet::new();
+    for input in &opts.subtitles {
+        subtitles::check_language(&input.language)?;
+        if !languages.insert(input.language.to_ascii_lowercase()) {
+            return Err(EncodeError::Options(format!(
+                "two subtitle files in {:?}: one track per language",
+                input.language
+            )));
+        }
     }
     if !X264_PRESETS.contains(&opts.preset.as_str()) {
         return Err(EncodeError::Options(format!(
@@ -342,6 +375,7 @@ fn build_title(opts: &EncodeOptions, outputs: Vec<RenditionOutput>) -> TitleMeta
         video,
         audio,
         ladder_note: None,
+        subtitles: Vec::new(),
     }
 }
 
@@ -357,6 +391,9 @@ pub fn write_manifests(dir: &Path, title: &TitleMeta) -> Result<(), EncodeError>
     write(hls::MULTIVARIANT, hls::multivariant(title, Delivery::Local))?;
     for r in title.renditions() {
         write(&r.playlist_name(), hls::media_playlist(title, r))?;
+    }
+    for t in &title.subtitles {
+        write(&t.playlist_name(), hls::subtitle_playlist(t))?;
     }
     write(dash::MPD, dash::mpd(title, Delivery::Local))?;
     write(

@@ -4,7 +4,8 @@
 //! init segment's `range` and one `SegmentURL@mediaRange` per segment. Files layout: a
 //! `SegmentTemplate` with `$Number$`. Both carry a `SegmentTimeline` with the exact durations.
 //! Steered sessions get one MPD-level `BaseURL` per pathway (`@serviceLocation`) and a DASH-IF
-//! `ContentSteering` element. Written with quick-xml's writer.
+//! `ContentSteering` element. Subtitle tracks are WebVTT sidecars, one `AdaptationSet` each.
+//! Written with quick-xml's writer.
 
 use std::io;
 
@@ -12,7 +13,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::{Delivery, iso_duration};
-use crate::title::{Layout, MediaKind, Rendition, TitleMeta, segment_file_name};
+use crate::title::{Layout, MediaKind, Rendition, SubtitleTrack, TitleMeta, segment_file_name};
 
 /// File name of the MPD in a title directory.
 pub const MPD: &str = "manifest.mpd";
@@ -66,7 +67,11 @@ fn write_mpd(title: &TitleMeta, delivery: Delivery<'_>) -> io::Result<String> {
                 .with_attributes([("id", "0"), ("start", "PT0S")])
                 .write_inner_content(|w| {
                     write_adaptation_set(w, title, 1, &title.video)?;
-                    write_adaptation_set(w, title, 2, &title.audio)
+                    write_adaptation_set(w, title, 2, &title.audio)?;
+                    for (i, track) in title.subtitles.iter().enumerate() {
+                        write_subtitle_set(w, 3 + i as u32, track)?;
+                    }
+                    Ok(())
                 })?;
             Ok(())
         })?;
@@ -128,6 +133,36 @@ fn write_adaptation_set(
             for r in renditions {
                 write_representation(w, title, r)?;
             }
+            Ok(())
+        })?;
+    Ok(())
+}
+
+/// A subtitle track as a sidecar: one WebVTT file, the whole title long.
+fn write_subtitle_set(w: &mut Writer<Vec<u8>>, id: u32, track: &SubtitleTrack) -> io::Result<()> {
+    let id = id.to_string();
+    let bandwidth = track.peak_bitrate().to_string();
+    w.create_element("AdaptationSet")
+        .with_attributes([
+            ("id", id.as_str()),
+            ("contentType", "text"),
+            ("mimeType", "text/vtt"),
+            ("lang", track.language.as_str()),
+        ])
+        .write_inner_content(|w| {
+            w.create_element("Role")
+                .with_attributes([
+                    ("schemeIdUri", "urn:mpeg:dash:role:2011"),
+                    ("value", "subtitle"),
+                ])
+                .write_empty()?;
+            w.create_element("Representation")
+                .with_attributes([("id", track.id.as_str()), ("bandwidth", bandwidth.as_str())])
+                .write_inner_content(|w| {
+                    w.create_element("BaseURL")
+                        .write_text_content(BytesText::new(&track.sidecar_file()))?;
+                    Ok(())
+                })?;
             Ok(())
         })?;
     Ok(())
@@ -264,7 +299,14 @@ mod tests {
         let text = mpd(&t, Delivery::Local);
         let parsed = dash_mpd_core::parse(&text).expect("our MPD parses");
         let period = &parsed.periods[0];
-        assert_eq!(period.adaptations.len(), 2);
+        assert_eq!(period.adaptations.len(), 3);
+        let subtitles = &period.adaptations[2];
+        assert_eq!(subtitles.mimeType.as_deref(), Some("text/vtt"));
+        assert_eq!(subtitles.lang.as_deref(), Some("en"));
+        let sidecar = &subtitles.representations[0];
+        assert_eq!(sidecar.BaseURL[0].base, "subtitles_en.vtt");
+        // 100 bytes in the 2 s segment.
+        assert_eq!(sidecar.bandwidth, Some(400));
         let rep = &period.adaptations[0].representations[1];
         assert_eq!(rep.id.as_deref(), Some("video_720p"));
         assert_eq!(rep.bandwidth, Some(3_300_000));

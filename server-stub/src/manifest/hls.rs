@@ -1,6 +1,6 @@
 //! HLS (RFC 8216) playlists: one multivariant playlist and one media playlist per rendition, with
-//! `EXT-X-MAP` init segments and, in the byte-range layout, `EXT-X-BYTERANGE` segments. Written with
-//! m3u8-rs.
+//! `EXT-X-MAP` init segments and, in the byte-range layout, `EXT-X-BYTERANGE` segments, and one
+//! WebVTT media playlist per subtitle track (a `SUBTITLES` group). Written with m3u8-rs.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use m3u8_rs::{
 };
 
 use super::Delivery;
-use crate::title::{Layout, Rendition, TitleMeta};
+use crate::title::{Layout, Rendition, SubtitleTrack, TitleMeta};
 
 /// File name of the multivariant playlist in a title directory.
 pub const MULTIVARIANT: &str = "master.m3u8";
@@ -24,7 +24,16 @@ fn audio_group(pathway: Option<&str>) -> String {
     }
 }
 
-/// The multivariant playlist: every video rendition (and the audio group) once per pathway.
+/// HLS subtitles group id for a pathway (one per pathway, as for audio).
+fn subtitles_group(pathway: Option<&str>) -> String {
+    match pathway {
+        Some(p) => format!("subtitles-{p}"),
+        None => "subtitles".into(),
+    }
+}
+
+/// The multivariant playlist: every video rendition (and the audio and subtitles groups) once per
+/// pathway.
 pub fn multivariant(title: &TitleMeta, delivery: Delivery<'_>) -> String {
     let mut playlist = MasterPlaylist {
         version: Some(6),
@@ -67,6 +76,19 @@ pub fn multivariant(title: &TitleMeta, delivery: Delivery<'_>) -> String {
                 ..Default::default()
             });
         }
+        for t in &title.subtitles {
+            playlist.alternatives.push(AlternativeMedia {
+                media_type: AlternativeMediaType::Subtitles,
+                uri: Some(format!("{base}{}", t.playlist_name())),
+                group_id: subtitles_group(*pathway),
+                language: Some(t.language.clone()),
+                name: t.language.clone(),
+                default: false,
+                autoselect: true,
+                ..Default::default()
+            });
+        }
+        let subtitles = (!title.subtitles.is_empty()).then(|| subtitles_group(*pathway));
         for v in &title.video {
             let mut other = HashMap::new();
             if let Some(p) = pathway {
@@ -93,6 +115,7 @@ pub fn multivariant(title: &TitleMeta, delivery: Delivery<'_>) -> String {
                 },
                 frame_rate: v.frame_rate.map(f64::from),
                 audio: audio.map(|_| audio_group(*pathway)),
+                subtitles: subtitles.clone(),
                 other_attributes: (!other.is_empty()).then_some(other),
                 ..Default::default()
             });
@@ -139,6 +162,38 @@ pub fn media_playlist(title: &TitleMeta, rendition: &Rendition) -> String {
         independent_segments: true,
         ..Default::default()
     };
+    write_media(playlist)
+}
+
+/// The WebVTT media playlist of a subtitle track; URIs are relative to the title directory.
+pub fn subtitle_playlist(track: &SubtitleTrack) -> String {
+    let segments = track
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| MediaSegment {
+            uri: track.segment_path(i),
+            duration: s.duration_s as f32,
+            ..Default::default()
+        })
+        .collect();
+    let longest = track
+        .segments
+        .iter()
+        .map(|s| s.duration_s)
+        .fold(0.0, f64::max);
+    write_media(MediaPlaylist {
+        version: Some(6),
+        target_duration: longest.round().max(1.0) as u64,
+        media_sequence: 0,
+        segments,
+        end_list: true,
+        playlist_type: Some(MediaPlaylistType::Vod),
+        ..Default::default()
+    })
+}
+
+fn write_media(playlist: MediaPlaylist) -> String {
     let mut out = Vec::new();
     playlist
         .write_to(&mut out)
@@ -163,7 +218,13 @@ mod tests {
         assert_eq!(top.bandwidth, 3_300_000 + 130_000);
         assert_eq!(top.codecs.as_deref(), Some("avc1.4d401f,mp4a.40.2"));
         assert_eq!(top.audio.as_deref(), Some("audio"));
-        assert_eq!(parsed.alternatives.len(), 1);
+        assert_eq!(parsed.alternatives.len(), 2);
+        let subtitles = &parsed.alternatives[1];
+        assert_eq!(subtitles.media_type, AlternativeMediaType::Subtitles);
+        assert_eq!(subtitles.uri.as_deref(), Some("subtitles_en.m3u8"));
+        assert_eq!(subtitles.language.as_deref(), Some("en"));
+        assert!(subtitles.autoselect && !subtitles.default);
+        assert_eq!(top.subtitles.as_deref(), Some("subtitles"));
         assert!(!text.contains("PATHWAY-ID"));
         assert!(!text.contains("CONTENT-STEERING"));
     }
@@ -200,9 +261,37 @@ mod tests {
         assert_eq!(parsed.variants[0].audio.as_deref(), Some("audio-oca-b"));
         assert_eq!(text.matches("PATHWAY-ID=\"oca-a\"").count(), 2);
         assert_eq!(
-            parsed.alternatives[1].uri.as_deref(),
+            parsed.alternatives[2].uri.as_deref(),
             Some("http://127.0.0.1:1/demo/audio_aac.m3u8")
         );
+        assert_eq!(
+            parsed.alternatives[3].uri.as_deref(),
+            Some("http://127.0.0.1:1/demo/subtitles_en.m3u8")
+        );
+        assert_eq!(parsed.alternatives[3].group_id, "subtitles-oca-a");
+        assert_eq!(
+            parsed.variants[3].subtitles.as_deref(),
+            Some("subtitles-oca-a")
+        );
+    }
+
+    #[test]
+    fn subtitle_playlist_lists_one_webvtt_file_per_segment() {
+        let t = sample_title(Layout::ByteRanges);
+        let text = subtitle_playlist(&t.subtitles[0]);
+        let parsed = m3u8_rs::parse_media_playlist_res(text.as_bytes()).unwrap();
+        let uris: Vec<&str> = parsed.segments.iter().map(|s| s.uri.as_str()).collect();
+        assert_eq!(
+            uris,
+            [
+                "subtitles_en/seg_00001.vtt",
+                "subtitles_en/seg_00002.vtt",
+                "subtitles_en/seg_00003.vtt"
+            ]
+        );
+        assert_eq!(parsed.target_duration, 4);
+        assert!(parsed.end_list);
+        assert!(!text.contains("EXT-X-MAP"), "{text}");
     }
 
     #[test]
