@@ -161,9 +161,9 @@ struct EncodeArgs {
     /// x264 constant-quality factor (lower is better) under each rung's bitrate cap.
     #[arg(long, default_value_t = 23)]
     quality: u32,
-    /// Subtitle files as LANG=FILE pairs, e.g. `en=a.vtt,fr=b.srt` (SRT is converted to
-    /// WebVTT). Without any, the synthetic title gets English and French tracks of its own.
-    #[arg(long, value_name = "LANG=FILE,...")]
+    /// Subtitle files as LANG[:NAME]=FILE, e.g. `en:English=a.vtt,fr=b.srt` (SRT is converted
+    /// to WebVTT). Without any, the synthetic title gets English and French tracks of its own.
+    #[arg(long, value_name = "LANG[:NAME]=FILE,...")]
     subtitles: Option<String>,
     /// Replace the title if it exists.
     #[arg(long)]

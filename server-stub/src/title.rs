@@ -139,8 +139,10 @@ impl Rendition {
 pub struct SubtitleTrack {
     /// Identifier, unique in the title, used in file names (`subtitles_en`).
     pub id: String,
-    /// BCP 47 language tag (`en`, `pt-BR`), also the name a menu shows.
+    /// BCP 47 language tag (`en`, `pt-BR`).
     pub language: String,
+    /// What menus call it (`English`).
+    pub name: String,
     /// The HLS segments in presentation order; `range.length` is each file's size.
     pub segments: Vec<Segment>,
 }
@@ -253,6 +255,18 @@ impl TitleMeta {
 
     /// Checks what the manifest writers rely on: non-empty ranges, segments in time order.
     pub fn check(&self) -> Result<(), String> {
+        for t in &self.subtitles {
+            let spans_ok = !t.segments.is_empty()
+                && t.segments
+                    .iter()
+                    .all(|s| s.duration_s > 0.0 && s.range.length > 0);
+            if t.id.is_empty() || t.language.is_empty() || !spans_ok {
+                return Err(format!(
+                    "subtitle track {:?} lacks an id, a language or segments",
+                    t.id
+                ));
+            }
+        }
         for r in self.renditions() {
             if r.init.length == 0 {
                 return Err(format!("rendition {} has an empty init segment", r.id));
@@ -397,6 +411,7 @@ pub(crate) mod tests {
             subtitles: vec![SubtitleTrack {
                 id: "subtitles_en".into(),
                 language: "en".into(),
+                name: "English".into(),
                 segments: [(0.0, 4.0), (4.0, 4.0), (8.0, 2.0)]
                     .map(|(start_s, duration_s)| Segment {
                         range: ByteRange {

@@ -94,7 +94,9 @@ pub async fn load(
     Ok(p)
 }
 
-/// Loads the segment indexes a parsed presentation still points at, all at once.
+/// Loads the segment indexes a parsed presentation still points at, all at once, but for
+/// subtitle tracks: those wait until one is chosen ([`load_text_index`]), so they neither delay
+/// the start nor stop it when broken.
 pub async fn complete(
     fetcher: &Fetcher,
     p: &mut Presentation,
@@ -104,6 +106,9 @@ pub async fn complete(
     let mut jobs = Vec::new();
     for (pi, period) in p.periods.iter().enumerate() {
         for (ti, track) in period.tracks.iter().enumerate() {
+            if track.kind == crate::presentation::MediaKind::Text {
+                continue;
+            }
             for (ri, rep) in track.representations.iter().enumerate() {
                 if matches!(
                     rep.segments,
@@ -137,6 +142,19 @@ pub async fn complete(
         }
     }
     Ok(())
+}
+
+/// Loads one subtitle representation's segments: its HLS WebVTT media playlist, from the
+/// preferred pathway and then the others (a DASH sidecar is listed already).
+pub async fn load_text_index(
+    fetcher: &Fetcher,
+    rep: &crate::presentation::Representation,
+    pathway: Option<&str>,
+) -> Result<Vec<crate::presentation::Segment>, ManifestError> {
+    match &rep.segments {
+        SegmentIndex::Listed(segments) => Ok(segments.clone()),
+        _ => Ok(load_index(fetcher, rep, pathway, (0, 0, 0)).await?.1),
+    }
 }
 
 type Indexed = (

@@ -155,13 +155,14 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
     // Subtitle files are read first: a bad one fails before the long encode.
     let mut subtitle_cues = Vec::new();
     for input in &opts.subtitles {
-        subtitle_cues.push((input.language.clone(), subtitles::read(input)?));
+        let cues = subtitles::read(input)?;
+        subtitle_cues.push((input.language.clone(), input.name.clone(), cues));
     }
     let info = opts.source.probe()?;
     if subtitle_cues.is_empty() && matches!(opts.source, Source::Synthetic { .. }) {
-        for language in ["en", "fr"] {
+        for (language, name) in subtitles::SYNTHETIC {
             let cues = subtitles::synthetic(language, info.duration_s);
-            subtitle_cues.push((language.to_string(), cues));
+            subtitle_cues.push((language.to_string(), name.to_string(), cues));
         }
     }
     eprintln!(
@@ -209,8 +210,8 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
             writer::split_into_files(&work_dir, &mut title)?;
         }
         let spans = subtitles::spans(&title);
-        for (language, cues) in &subtitle_cues {
-            let track = subtitles::write_track(&work_dir, language, cues, &spans)?;
+        for (language, name, cues) in &subtitle_cues {
+            let track = subtitles::write_track(&work_dir, language, name, cues, &spans)?;
             title.subtitles.push(track);
         }
         write_manifests(&work_dir, &title)?;

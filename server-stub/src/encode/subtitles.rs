@@ -14,30 +14,34 @@ use crate::title::{ByteRange, Segment, SubtitleTrack, TitleMeta};
 /// CMAF timeline starts at 0), in the 90 kHz units RFC 8216 §3.5 counts in.
 const TIMESTAMP_MAP: &str = "X-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000";
 
-/// A subtitle file to package, from `--subtitles LANG=FILE`.
+/// A subtitle file to package, from `--subtitles LANG[:NAME]=FILE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubtitleInput {
     /// BCP 47 language tag (`en`, `pt-BR`).
     pub language: String,
+    /// What menus call it (`English`); the language tag unless given.
+    pub name: String,
     /// An `.srt` or `.vtt` file.
     pub path: PathBuf,
 }
 
 impl SubtitleInput {
-    /// Parses a comma-separated list of `LANG=FILE` (`en=a.vtt,fr=b.srt`).
+    /// Parses a comma-separated list of `LANG[:NAME]=FILE` (`en:English=a.vtt,fr=b.srt`).
     pub fn parse_list(spec: &str) -> Result<Vec<SubtitleInput>, EncodeError> {
         spec.split(',')
             .filter(|item| !item.trim().is_empty())
             .map(|item| {
-                let (language, path) = item.split_once('=').ok_or_else(|| {
+                let (label, path) = item.split_once('=').ok_or_else(|| {
                     EncodeError::Options(format!(
                         "subtitles {item:?}: expected LANG=FILE, as in en=a.vtt"
                     ))
                 })?;
+                let (language, name) = label.split_once(':').unwrap_or((label, label));
                 let language = language.trim();
                 check_language(language)?;
                 Ok(SubtitleInput {
                     language: language.to_string(),
+                    name: name.trim().to_string(),
                     path: PathBuf::from(path.trim()),
                 })
             })
@@ -45,20 +49,15 @@ impl SubtitleInput {
     }
 }
 
-/// A language tag as BCP 47 spells it: letters, digits and hyphens, starting with a letter.
+/// A well-formed BCP 47 (RFC 5646) language tag, as HLS `LANGUAGE` and DASH `@lang` need.
 pub(crate) fn check_language(language: &str) -> Result<(), EncodeError> {
-    let ok = language.starts_with(|c: char| c.is_ascii_alphabetic())
-        && language.len() <= 35
-        && language
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(EncodeError::Options(format!(
-            "subtitle language {language:?} is not a language tag such as en or pt-BR"
-        )))
-    }
+    oxilangtag::LanguageTag::parse(language)
+        .map(|_| ())
+        .map_err(|e| {
+            EncodeError::Options(format!(
+                "subtitle language {language:?} is not a language tag such as en or pt-BR: {e}"
+            ))
+        })
 }
 
 /// Reads an input's cues, in time order. An SRT file is converted: its timings and text carry
@@ -66,7 +65,8 @@ pub(crate) fn check_language(language: &str) -> Result<(), EncodeError> {
 pub fn read(input: &SubtitleInput) -> Result<Vec<VttCue>, EncodeError> {
     let path = input.path.display();
     let text = std::fs::read_to_string(&input.path).map_err(io_err(format!("reading {path}")))?;
-    let text = text.trim_start_matches('\u{feff}');
+    let text = lenient(&text);
+    let text = text.as_str();
     let extension = input
         .path
         .extension()
@@ -81,7 +81,7 @@ pub fn read(input: &SubtitleInput) -> Result<Vec<VttCue>, EncodeError> {
                     start: from_srt(s.start),
                     end: from_srt(s.end),
                 },
-                payload: s.text,
+                payload: s.text.iter().map(|line| srt_text(line)).collect(),
                 ..VttCue::default()
             })
             .collect(),
@@ -90,7 +90,11 @@ pub fn read(input: &SubtitleInput) -> Result<Vec<VttCue>, EncodeError> {
             .blocks
             .into_iter()
             .filter_map(|b| match b {
-                VttBlock::Que(cue) => Some(cue),
+                VttBlock::Que(mut cue) => {
+                    cue.timings.start = from_millis(millis(cue.timings.start));
+                    cue.timings.end = from_millis(millis(cue.timings.end));
+                    Some(cue)
+                }
                 _ => None,
             })
             .collect(),
@@ -105,7 +109,7 @@ pub fn read(input: &SubtitleInput) -> Result<Vec<VttCue>, EncodeError> {
     }
     if let Some(c) = cues
         .iter()
-        .find(|c| seconds(c.timings.end) < seconds(c.timings.start))
+        .find(|c| millis(c.timings.end) < millis(c.timings.start))
     {
         return Err(EncodeError::Options(format!(
             "subtitles {path}: a cue ends before it starts ({})",
@@ -116,25 +120,85 @@ pub fn read(input: &SubtitleInput) -> Result<Vec<VttCue>, EncodeError> {
     Ok(cues)
 }
 
-fn from_srt(t: SrtTimestamp) -> VttTimestamp {
-    VttTimestamp {
-        hours: t.hours,
-        minutes: t.minutes,
-        seconds: t.seconds,
-        milliseconds: t.milliseconds,
+/// What other tools write and the strict parser would refuse for no good reason: a byte order
+/// mark, CRLF, blank lines holding spaces, no newline at the end.
+fn lenient(text: &str) -> String {
+    let mut out: String = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .map(|l| if l.trim().is_empty() { "" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push_str("\n\n");
+    out
+}
+
+/// One SRT text line as WebVTT: its `<i>`, `<b>` and `<u>` kept; `<font>` tags and `{\…}`
+/// overrides dropped; any other `<`, any `&` and a `-->` (which would end the cue) escaped.
+fn srt_text(line: &str) -> String {
+    const KEPT: [&str; 6] = ["<i>", "</i>", "<b>", "</b>", "<u>", "</u>"];
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        let lower = rest.to_ascii_lowercase();
+        if let Some(tag) = KEPT.iter().find(|t| lower.starts_with(*t)) {
+            out.push_str(tag);
+            rest = &rest[tag.len()..];
+        } else if (lower.starts_with("<font") || lower.starts_with("</font"))
+            && let Some(end) = rest.find('>')
+        {
+            rest = &rest[end + 1..];
+        } else if rest.starts_with("{\\")
+            && let Some(end) = rest.find('}')
+        {
+            rest = &rest[end + 1..];
+        } else if rest.starts_with("-->") {
+            out.push_str("--&gt;");
+            rest = &rest[3..];
+        } else {
+            match c {
+                '<' => out.push_str("&lt;"),
+                '&' => out.push_str("&amp;"),
+                _ => out.push(c),
+            }
+            rest = &rest[c.len_utf8()..];
+        }
     }
+    out
+}
+
+fn from_srt(t: SrtTimestamp) -> VttTimestamp {
+    from_millis(
+        u64::from(t.hours) * 3_600_000
+            + u64::from(t.minutes) * 60_000
+            + u64::from(t.seconds) * 1000
+            + u64::from(t.milliseconds),
+    )
+}
+
+/// A timestamp in milliseconds (fields past their range, as `00:00:75,000`, carried over).
+fn millis(t: VttTimestamp) -> u64 {
+    u64::from(t.hours) * 3_600_000
+        + u64::from(t.minutes) * 60_000
+        + u64::from(t.seconds) * 1000
+        + u64::from(t.milliseconds)
+}
+
+/// A timestamp with every field in its range.
+fn from_millis(ms: u64) -> VttTimestamp {
+    std::time::Duration::from_millis(ms).into()
 }
 
 fn seconds(t: VttTimestamp) -> f64 {
-    f64::from(t.hours) * 3600.0
-        + f64::from(t.minutes) * 60.0
-        + f64::from(t.seconds)
-        + f64::from(t.milliseconds) / 1000.0
+    millis(t) as f64 / 1000.0
 }
 
 fn timestamp(s: f64) -> VttTimestamp {
-    std::time::Duration::from_secs_f64(s.max(0.0)).into()
+    from_millis((s.max(0.0) * 1000.0).round() as u64)
 }
+
+/// The synthetic title's subtitle tracks: (language, name) of each.
+pub const SYNTHETIC: [(&str, &str); 2] = [("en", "English"), ("fr", "Français")];
 
 /// The synthetic title's subtitles in `language` (`en` or `fr`): a cue of 1.5 s every 2 s
 /// naming the second it starts at, so a test can tell which cue is on screen.
@@ -192,12 +256,14 @@ pub fn spans(title: &TitleMeta) -> Vec<(f64, f64)> {
 pub fn write_track(
     dir: &Path,
     language: &str,
+    name: &str,
     cues: &[VttCue],
     spans: &[(f64, f64)],
 ) -> Result<SubtitleTrack, EncodeError> {
     let mut track = SubtitleTrack {
         id: format!("subtitles_{language}"),
         language: language.to_string(),
+        name: name.to_string(),
         segments: Vec::new(),
     };
     let document = |header: VttHeader, cues: Vec<VttCue>| {
@@ -247,6 +313,7 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         SubtitleInput {
             language: "en".into(),
+            name: "English".into(),
             path,
         }
     }
@@ -259,15 +326,17 @@ mod tests {
 
     #[test]
     fn a_list_of_lang_file_pairs_is_parsed_and_bad_tags_refused() {
-        let list = SubtitleInput::parse_list("en=a.vtt, pt-BR=b.srt").unwrap();
+        let list = SubtitleInput::parse_list("en:English=a.vtt, pt-BR=b.srt").unwrap();
+        assert_eq!(list[0].name, "English");
+        assert_eq!(list[1].name, "pt-BR");
         assert_eq!(list[1].language, "pt-BR");
         assert_eq!(list[1].path, PathBuf::from("b.srt"));
         let e = SubtitleInput::parse_list("a.vtt").unwrap_err().to_string();
         assert_eq!(e, "subtitles \"a.vtt\": expected LANG=FILE, as in en=a.vtt");
-        let e = SubtitleInput::parse_list("e n=a.vtt")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("not a language tag"), "{e}");
+        for bad in ["e n=a.vtt", "en-=a.vtt", "en--US=a.vtt"] {
+            let e = SubtitleInput::parse_list(bad).unwrap_err().to_string();
+            assert!(e.contains("not a language tag"), "{bad}: {e}");
+        }
     }
 
     #[test]
@@ -291,6 +360,23 @@ mod tests {
     }
 
     #[test]
+    fn what_other_tools_write_is_read_and_made_valid_webvtt() {
+        let dir = tempfile::tempdir().unwrap();
+        // Spaces on the blank line, no newline at the end, seconds past 59, markup WebVTT
+        // does not have, a bare '<' and '&', and an arrow that would end the cue.
+        let srt = "1\n00:00:01,000 --> 00:00:75,500\n{\\an8}<font color=\"red\">I <3 R&D</font> <i>now</i>\n  \n\
+                   2\n00:01:20,000 --> 00:01:21,000\nA --> B";
+        let cues = read(&input(dir.path(), "odd.srt", srt)).unwrap();
+        assert_eq!(
+            cue_lines(&cues),
+            [
+                "00:00:01.000 --> 00:01:15.500 I &lt;3 R&amp;D <i>now</i>",
+                "00:01:20.000 --> 00:01:21.000 A --&gt; B"
+            ]
+        );
+    }
+
+    #[test]
     fn unreadable_subtitles_fail_in_one_line() {
         let dir = tempfile::tempdir().unwrap();
         let e = read(&input(dir.path(), "empty.vtt", "WEBVTT\n\n"))
@@ -307,6 +393,7 @@ mod tests {
         assert!(e.ends_with("a.ass: neither .srt nor .vtt"), "{e}");
         let missing = SubtitleInput {
             language: "en".into(),
+            name: "en".into(),
             path: dir.path().join("missing.vtt"),
         };
         assert!(read(&missing).unwrap_err().to_string().contains("reading"));
@@ -329,7 +416,7 @@ mod tests {
             ..VttCue::default()
         });
         let spans = [(0.0, 4.0), (4.0, 8.0), (8.0, 12.0), (12.0, 14.0)];
-        let track = write_track(dir.path(), "en", &cues, &spans).unwrap();
+        let track = write_track(dir.path(), "en", "English", &cues, &spans).unwrap();
         assert_eq!(track.id, "subtitles_en");
         let spans: Vec<(f64, f64)> = track
             .segments

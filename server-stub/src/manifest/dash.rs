@@ -150,6 +150,8 @@ fn write_subtitle_set(w: &mut Writer<Vec<u8>>, id: u32, track: &SubtitleTrack) -
             ("lang", track.language.as_str()),
         ])
         .write_inner_content(|w| {
+            w.create_element("Label")
+                .write_text_content(BytesText::new(&track.name))?;
             w.create_element("Role")
                 .with_attributes([
                     ("schemeIdUri", "urn:mpeg:dash:role:2011"),
@@ -305,6 +307,7 @@ mod tests {
         assert_eq!(subtitles.lang.as_deref(), Some("en"));
         let sidecar = &subtitles.representations[0];
         assert_eq!(sidecar.BaseURL[0].base, "subtitles_en.vtt");
+        assert!(text.contains("<Label>English</Label>"), "{text}");
         // 100 bytes in the 2 s segment.
         assert_eq!(sidecar.bandwidth, Some(400));
         let rep = &period.adaptations[0].representations[1];

@@ -82,7 +82,7 @@ pub fn multivariant(title: &TitleMeta, delivery: Delivery<'_>) -> String {
                 uri: Some(format!("{base}{}", t.playlist_name())),
                 group_id: subtitles_group(*pathway),
                 language: Some(t.language.clone()),
-                name: t.language.clone(),
+                name: t.name.clone(),
                 default: false,
                 autoselect: true,
                 ..Default::default()
@@ -223,6 +223,7 @@ mod tests {
         assert_eq!(subtitles.media_type, AlternativeMediaType::Subtitles);
         assert_eq!(subtitles.uri.as_deref(), Some("subtitles_en.m3u8"));
         assert_eq!(subtitles.language.as_deref(), Some("en"));
+        assert_eq!(subtitles.name, "English");
         assert!(subtitles.autoselect && !subtitles.default);
         assert_eq!(top.subtitles.as_deref(), Some("subtitles"));
         assert!(!text.contains("PATHWAY-ID"));
