@@ -38,14 +38,21 @@ fn media() -> &'static (tempfile::TempDir, TitleMeta) {
 
 /// A private copy of the media tree, for tests that damage it.
 fn media_copy() -> (tempfile::TempDir, PathBuf) {
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy_tree(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
     let (src, _) = media();
     let dir = tempfile::tempdir().unwrap();
     let to = dir.path().join("demo");
-    std::fs::create_dir_all(&to).unwrap();
-    for e in std::fs::read_dir(src.path().join("demo")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
+    copy_tree(&src.path().join("demo"), &to);
     (dir, to)
 }
 
