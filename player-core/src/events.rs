@@ -197,6 +197,20 @@ pub enum PlayerEvent {
         /// Seconds until the next reload.
         ttl_s: f64,
     },
+    /// The subtitle track shown changed (also said at the start).
+    SubtitlesSelected {
+        /// Its index among `ManifestLoaded::text_tracks`; `None`: subtitles off.
+        index: Option<usize>,
+        /// Its language, where known.
+        language: Option<String>,
+    },
+    /// The subtitle text on screen changed.
+    Subtitle {
+        /// The cues showing, one per line, WebVTT markup (`<i>`, `<b>`) left in; `None` clears.
+        text: Option<String>,
+        /// The playhead when it changed.
+        position_s: f64,
+    },
     /// A problem that the session survives.
     Warning {
         /// What happened.
@@ -233,6 +247,8 @@ pub enum Command {
     PinRendition(Option<usize>),
     /// Switch audio track (index among audio tracks).
     SelectAudio(usize),
+    /// Show this subtitle track (index among text tracks); `None` turns subtitles off.
+    SelectSubtitles(Option<usize>),
     /// Use this pathway (cache) from the next segment on; `None` moves to the next one in
     /// priority order.
     SetPathway(Option<String>),
@@ -385,6 +401,22 @@ impl std::fmt::Display for PlayerEvent {
                     format!(", cloned {}", cloned.join(", "))
                 }
             ),
+            PlayerEvent::SubtitlesSelected { index, language } => match (index, language) {
+                (None, _) => "subtitles off".to_string(),
+                (Some(i), Some(l)) => format!("subtitles {l} (track {i})"),
+                (Some(i), None) => format!("subtitles track {i}"),
+            },
+            PlayerEvent::Subtitle {
+                text: Some(text),
+                position_s,
+            } => format!(
+                "subtitle at {position_s:.1} s: {}",
+                text.replace('\n', " / ")
+            ),
+            PlayerEvent::Subtitle {
+                text: None,
+                position_s,
+            } => format!("subtitle cleared at {position_s:.1} s"),
             PlayerEvent::Warning { message } => format!("warning: {message}"),
         };
         f.write_str(&line)

@@ -1228,3 +1228,100 @@ fn webm_dash_plays_vp9_and_opus_through_switches_and_from_a_start_position() {
         oca.shutdown().await;
     });
 }
+
+/// The subtitle events of a session: (playhead, text shown or `None` when cleared).
+fn subtitles_shown(events: &[TimedEvent]) -> Vec<(f64, Option<String>)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            PlayerEvent::Subtitle { text, position_s } => Some((*position_s, text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn subtitles_in_the_chosen_language_appear_at_their_times_switch_and_go_off() {
+    // The shared title's own tracks (en "Second N", fr "Seconde N"): a cue of 1.5 s every 2 s
+    // naming the second it starts at. French from the start, English from "Seconde 4", off
+    // from "Second 8"; over HLS (WebVTT segments) and DASH (a sidecar) at once.
+    runtime().block_on(async {
+        let stack = start_stack().await;
+        let hls = session(&stack, Format::Hls).await;
+        let dash = session(&stack, Format::Dash).await;
+        let watch = |url: String| async move {
+            let config = PlayerConfig {
+                subtitle_language: Some("fr".into()),
+                ..PlayerConfig::default()
+            };
+            let player = Player::open(Url::parse(&url).unwrap(), decoding_sink(), config);
+            let handle = player.handle();
+            let mut events = player.events();
+            let finished = player.finished();
+            tokio::pin!(finished);
+            let deadline = tokio::time::sleep(Duration::from_secs(90));
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    o = &mut finished => break o,
+                    e = events.recv() => {
+                        if let Ok(TimedEvent { event: PlayerEvent::Subtitle { text: Some(t), .. }, .. }) = e {
+                            match t.as_str() {
+                                "Seconde 4" => handle.command(Command::SelectSubtitles(Some(0))),
+                                "Second 8" => handle.command(Command::SelectSubtitles(None)),
+                                _ => {}
+                            }
+                        }
+                    }
+                    _ = &mut deadline => panic!("{url}: the session did not end"),
+                }
+            }
+        };
+        let (h, d) = tokio::join!(watch(hls.manifest_url.clone()), watch(dash.manifest_url.clone()));
+        for (name, o) in [("hls", &h), ("dash", &d)] {
+            assert_eq!(o.state, PlayerState::Ended, "{name}: {:?}", o.error());
+            let selected: Vec<Option<String>> = o
+                .events
+                .iter()
+                .filter_map(|e| match &e.event {
+                    PlayerEvent::SubtitlesSelected { language, .. } => Some(language.clone()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(
+                selected,
+                [Some("fr".to_string()), Some("en".to_string()), None],
+                "{name}"
+            );
+            let shown = subtitles_shown(&o.events);
+            let texts: Vec<&str> = shown.iter().filter_map(|(_, t)| t.as_deref()).collect();
+            assert_eq!(
+                texts,
+                ["Seconde 0", "Seconde 2", "Seconde 4", "Second 4", "Second 6", "Second 8"],
+                "{name}: {shown:?}"
+            );
+            // Each cue appears at its time (the English one already under way at the switch
+            // shows at once) and, unless a switch took it, goes 1.5 s later.
+            for (i, (at, text)) in shown.iter().enumerate() {
+                let Some(text) = text else { continue };
+                let second: f64 = text.rsplit(' ').next().unwrap().parse().unwrap();
+                let late = if text == "Second 4" { 1.5 } else { 0.3 };
+                assert!(
+                    (second - 0.05..second + late).contains(at),
+                    "{name}: {text:?} shown at {at:.2} s"
+                );
+                if let Some((cleared, None)) = shown.get(i + 1)
+                    && !matches!(text.as_str(), "Seconde 4" | "Second 8")
+                {
+                    assert!(
+                        (second + 1.45..second + 1.8).contains(cleared),
+                        "{name}: {text:?} cleared at {cleared:.2} s"
+                    );
+                }
+            }
+            assert_eq!(shown.last().map(|s| s.1.clone()), Some(None), "{name}: off at the end");
+            assert_eq!(stalls_after_start(&o.events), 0, "{name}");
+        }
+        stack.shutdown().await;
+    });
+}

@@ -51,8 +51,12 @@ pub struct PlayerView {
     pub audio_tracks: Vec<String>,
     /// The audio track in use (index into `audio_tracks`).
     pub audio_track: usize,
-    /// Subtitle track names, in the manifest's order (listed; the engine does not render them).
+    /// Subtitle track names, in the manifest's order.
     pub text_tracks: Vec<String>,
+    /// The subtitle track shown (index into `text_tracks`), if any.
+    pub text_track: Option<usize>,
+    /// The subtitle text on screen now (WebVTT markup left in), if any.
+    pub subtitle: Option<String>,
     /// Rung of the segment at the playhead.
     pub playing_rung: Option<usize>,
     /// Rung the ABR chose last.
@@ -118,6 +122,8 @@ impl PlayerView {
             audio_tracks: Vec::new(),
             audio_track: 0,
             text_tracks: Vec::new(),
+            text_track: None,
+            subtitle: None,
             playing_rung: None,
             target_rung: None,
             abr: abr.into(),
@@ -259,6 +265,14 @@ impl PlayerView {
                     .iter()
                     .map(|(p, left)| (p.clone(), e.t_s + left))
                     .collect();
+                false
+            }
+            PlayerEvent::SubtitlesSelected { index, .. } => {
+                self.text_track = *index;
+                true
+            }
+            PlayerEvent::Subtitle { text, .. } => {
+                self.subtitle = text.clone();
                 false
             }
             PlayerEvent::Seeked { position_s } => {

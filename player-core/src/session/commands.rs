@@ -1,5 +1,6 @@
 //! Commands from the viewer or the embedding app (play, pause, seek, bitrate cap and pin,
-//! audio track, pathway, ABR algorithm, volume, stop), applied to the running session.
+//! audio and subtitle track, pathway, ABR algorithm, volume, stop), applied to the running
+//! session.
 
 use super::{Session, SessionError};
 use crate::events::{Command, PlayerEvent, PlayerState};
@@ -60,6 +61,7 @@ impl Session {
             }
             Command::SetAbr(name) => self.set_abr(&name),
             Command::SelectAudio(index) => self.select_audio(index)?,
+            Command::SelectSubtitles(index) => self.set_subtitles(index),
         };
         if let Some(description) = applied {
             self.emitter

@@ -11,7 +11,8 @@
 //!
 //! This module holds the loop and the state machine; one job each lives beside it: `schedule`
 //! (what to fetch next, and the request), `failover` (the decision after a failed segment),
-//! `validate` (is a segment what it claims), `commands` (the viewer's), `live` (reloads).
+//! `validate` (is a segment what it claims), `commands` (the viewer's), `live` (reloads),
+//! `subtitles` (a text track's cues and what is on screen) and `text` (fetching them).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,8 @@ mod failover;
 mod live;
 mod packed_audio;
 mod schedule;
+mod subtitles;
+mod text;
 
 use live::Reloads;
 use schedule::{Downloaded, Fetch, InFlight, KeyCache, init_cache_key};
@@ -71,6 +74,9 @@ pub struct PlayerConfig {
     pub start_at_s: f64,
     /// Preferred audio language.
     pub audio_language: Option<String>,
+    /// Subtitles to show: the first track whose language starts with this (`en`, `pt-BR`);
+    /// none shows no subtitles until the viewer picks a track.
+    pub subtitle_language: Option<String>,
     /// Pathway priority from the playback API, best first; the manifest's order otherwise.
     pub pathway_order: Vec<String>,
     /// How long a failing pathway is avoided, seconds.
@@ -93,6 +99,7 @@ impl Default for PlayerConfig {
             pathway: None,
             start_at_s: 0.0,
             audio_language: None,
+            subtitle_language: None,
             pathway_order: Vec::new(),
             pathway_penalty_s: crate::steering::DEFAULT_PENALTY_S,
             cmcd: CmcdMode::Headers,
@@ -296,6 +303,10 @@ struct Session {
     starved: bool,
     duration_s: f64,
     stopped: bool,
+    /// The subtitle track shown, if any.
+    subtitles: Option<subtitles::Subtitles>,
+    /// Bumped at each subtitle selection: requests made for an earlier one are dropped.
+    subtitle_generation: u64,
 }
 
 async fn run(
@@ -372,6 +383,8 @@ async fn run(
         playback: Playback::default(),
         first_frame_seen: false,
         stopped: false,
+        subtitles: None,
+        subtitle_generation: 0,
     };
     let final_state = match session.play(&mut commands).await {
         Ok(()) => PlayerState::Ended,
@@ -663,6 +676,7 @@ impl Session {
         let mut fetches = InFlight::new();
         let mut reloads = Reloads::new();
         let mut steering_requests = SteeringRequests::new();
+        let mut text_fetches = text::TextFetches::new();
         let now = self.now_s();
         if let Some(inline) = self.steering.as_mut().and_then(|c| c.take_inline(now)) {
             self.on_steering(inline);
@@ -676,6 +690,7 @@ impl Session {
             self.schedule(&mut fetches);
             self.request_reload(&mut reloads);
             self.request_steering(&mut steering_requests);
+            self.schedule_subtitles(&mut text_fetches);
             tokio::select! {
                 Some(outcome) = steering_requests.next(), if !steering_requests.is_empty() => {
                     let now = self.now_s();
@@ -686,6 +701,9 @@ impl Session {
                 }
                 Some(reloaded) = reloads.next(), if !reloads.is_empty() => self.on_reload(reloaded)?,
                 Some(done) = fetches.next(), if !fetches.is_empty() => self.on_fetched(done)?,
+                Some(done) = text_fetches.next(), if !text_fetches.is_empty() => {
+                    self.on_text_fetched(done);
+                }
                 command = commands.recv(), if controller => {
                     let Some(c) = command else {
                         controller = false; // the app let go of the handle: play on
@@ -702,6 +720,7 @@ impl Session {
                 return Err(e.into());
             }
             self.step_clock();
+            self.show_subtitles();
             if last_report.elapsed() >= Duration::from_secs(1) {
                 last_report = Instant::now();
                 self.report_position();
@@ -716,6 +735,7 @@ impl Session {
     /// or for a live stream at least three target durations behind its edge (RFC 8216 §6.3.3).
     fn start(&mut self) -> Result<(), SessionError> {
         self.prepare()?;
+        self.choose_subtitles();
         let mut start = self.config.start_at_s.max(0.0);
         if self.presentation.live {
             let edge = self.live_edge_s();

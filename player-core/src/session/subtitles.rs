@@ -1,0 +1,422 @@
+//! Subtitles: the chosen text track's WebVTT cues, fetched a little ahead of the playhead (HLS
+//! WebVTT segments, or a DASH sidecar, which is one segment the title long), placed on the
+//! presentation timeline by `X-TIMESTAMP-MAP`, and the text on screen at the playhead. Pure
+//! logic: the session fetches what [`Subtitles::next_fetch`] asks for and passes the time in.
+
+use subtp::vtt::{VttBlock, VttDescription, WebVtt};
+
+use crate::presentation::Segment;
+
+/// Seconds of subtitles fetched ahead of the playhead.
+const AHEAD_S: f64 = 30.0;
+/// A segment that failed this many times is skipped (the title plays on without it).
+const MAX_TRIES: u32 = 3;
+/// Seconds before a failed segment is asked for again.
+const RETRY_S: f64 = 2.0;
+
+/// One cue on the presentation timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cue {
+    /// When it appears, seconds.
+    pub start_s: f64,
+    /// When it goes, seconds.
+    pub end_s: f64,
+    /// Its lines, as written (WebVTT tags such as `<i>` left in), joined by `\n`.
+    pub text: String,
+}
+
+/// Where a segment of the track stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fetched {
+    /// Not yet: failed `tries` times, asked for again from `retry_at_s`.
+    No { tries: u32, retry_at_s: f64 },
+    /// Its cues are in.
+    Yes,
+    /// Given up on.
+    Skipped,
+}
+
+/// What to fetch next for the selected track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Its segment index (an HLS WebVTT media playlist).
+    Index,
+    /// Its segment `n`.
+    Segment(usize),
+}
+
+/// The selected text track: its segments and which of them are in, its cues, the text on screen.
+#[derive(Debug, Clone)]
+pub struct Subtitles {
+    /// The track, by index among the first period's tracks.
+    pub track: usize,
+    /// Its segments, once its index is in.
+    segments: Option<Vec<Segment>>,
+    index: Fetched,
+    fetched: Vec<Fetched>,
+    in_flight: bool,
+    cues: Vec<Cue>,
+    /// The first `X-TIMESTAMP-MAP` MPEGTS value met: the media time the track's cue times are
+    /// counted against (the stream's own first timestamp, for MPEG-TS).
+    origin_mpegts: Option<u64>,
+    shown: Option<String>,
+}
+
+const NOT_YET: Fetched = Fetched::No {
+    tries: 0,
+    retry_at_s: 0.0,
+};
+
+impl Subtitles {
+    /// Nothing fetched yet of `track`; `segments` when its index is known already (a DASH
+    /// sidecar).
+    pub fn new(track: usize, segments: Option<Vec<Segment>>) -> Self {
+        let mut s = Subtitles {
+            track,
+            segments: None,
+            index: NOT_YET,
+            fetched: Vec::new(),
+            in_flight: false,
+            cues: Vec::new(),
+            origin_mpegts: None,
+            shown: None,
+        };
+        if let Some(segments) = segments.filter(|s| !s.is_empty()) {
+            s.indexed(segments);
+        }
+        s
+    }
+
+    /// What to fetch next for playhead `t` at session time `now_s`, when nothing is in flight:
+    /// the index, then the first segment not yet in whose span meets the next [`AHEAD_S`].
+    pub fn next_fetch(&mut self, t: f64, now_s: f64) -> Option<Next> {
+        if self.in_flight {
+            return None;
+        }
+        let due = |f: &Fetched| matches!(f, Fetched::No { retry_at_s, .. } if *retry_at_s <= now_s);
+        let next = match &self.segments {
+            None => due(&self.index).then_some(Next::Index)?,
+            Some(segments) => {
+                segments
+                    .iter()
+                    .zip(&self.fetched)
+                    .enumerate()
+                    .find_map(|(i, (s, f))| {
+                        (due(f) && s.end_s() > t && s.start_s < t + AHEAD_S)
+                            .then_some(Next::Segment(i))
+                    })?
+            }
+        };
+        self.in_flight = true;
+        Some(next)
+    }
+
+    /// Segment `n`, as listed in the index.
+    pub fn segment(&self, n: usize) -> Option<&Segment> {
+        self.segments.as_ref()?.get(n)
+    }
+
+    /// The index came.
+    pub fn indexed(&mut self, segments: Vec<Segment>) {
+        self.in_flight = false;
+        self.index = Fetched::Yes;
+        self.fetched = vec![NOT_YET; segments.len()];
+        self.segments = Some(segments);
+    }
+
+    /// The index failed at `now_s`: asked for again later, or given up on after [`MAX_TRIES`]
+    /// (`true`: the track stays empty).
+    pub fn index_failed(&mut self, now_s: f64) -> bool {
+        self.in_flight = false;
+        retry(&mut self.index, now_s)
+    }
+
+    /// Segment `n` came: its cues join the track's (a cue repeated in the next segment, as a
+    /// packager writes one that spans the boundary, is kept once). Unreadable, it is skipped
+    /// rather than asked for again: it would not read better.
+    pub fn fetched(&mut self, n: usize, body: &[u8]) -> Result<(), String> {
+        self.in_flight = false;
+        let parsed = parse_webvtt(body, &mut self.origin_mpegts);
+        if let Some(f) = self.fetched.get_mut(n) {
+            *f = if parsed.is_ok() {
+                Fetched::Yes
+            } else {
+                Fetched::Skipped
+            };
+        }
+        for cue in parsed? {
+            if !self.cues.contains(&cue) {
+                self.cues.push(cue);
+            }
+        }
+        self.cues.sort_by(|a, b| {
+            a.start_s
+                .total_cmp(&b.start_s)
+                .then(a.end_s.total_cmp(&b.end_s))
+        });
+        Ok(())
+    }
+
+    /// Segment `n` failed at `now_s`: asked for again later, or skipped after [`MAX_TRIES`]
+    /// (`true`).
+    pub fn failed(&mut self, n: usize, now_s: f64) -> bool {
+        self.in_flight = false;
+        self.fetched.get_mut(n).is_some_and(|f| retry(f, now_s))
+    }
+
+    /// Whether some text is on screen.
+    pub fn showing(&self) -> bool {
+        self.shown.is_some()
+    }
+
+    /// The text on screen at playhead `t` (the cues showing then, one per line), when it
+    /// differs from what was last returned.
+    pub fn changed_text(&mut self, t: f64) -> Option<Option<String>> {
+        let lines: Vec<&str> = self
+            .cues
+            .iter()
+            .filter(|c| c.start_s <= t && t < c.end_s)
+            .map(|c| c.text.as_str())
+            .collect();
+        let text = (!lines.is_empty()).then(|| lines.join("\n"));
+        if text == self.shown {
+            return None;
+        }
+        self.shown = text.clone();
+        Some(text)
+    }
+}
+
+/// Counts a failure: `true` when that was the last try.
+fn retry(f: &mut Fetched, now_s: f64) -> bool {
+    let Fetched::No { tries, .. } = *f else {
+        return false;
+    };
+    let tries = tries + 1;
+    *f = if tries >= MAX_TRIES {
+        Fetched::Skipped
+    } else {
+        Fetched::No {
+            tries,
+            retry_at_s: now_s + RETRY_S,
+        }
+    };
+    tries >= MAX_TRIES
+}
+
+/// The cues of one WebVTT document on the presentation timeline. A cue time counts from the
+/// `LOCAL` time of the document's `X-TIMESTAMP-MAP`, which is media time `MPEGTS` (90 kHz); media
+/// time counts from `origin_mpegts`, the first such value the track had (set here when unset).
+pub fn parse_webvtt(body: &[u8], origin_mpegts: &mut Option<u64>) -> Result<Vec<Cue>, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "a WebVTT file that is not UTF-8")?;
+    let mut text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+    // A document may end right after its last line; the parser wants a blank line.
+    if !text.ends_with("\n\n") {
+        text.push_str(if text.ends_with('\n') { "\n" } else { "\n\n" });
+    }
+    let doc = WebVtt::parse(&text).map_err(|e| format!("not WebVTT: {e}"))?;
+    let mut offset_s = 0.0;
+    if let Some(VttDescription::Below(header)) = &doc.header.description
+        && let Some(map) = header
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("X-TIMESTAMP-MAP="))
+    {
+        let (mpegts, local_s) = timestamp_map(map)?;
+        let origin = *origin_mpegts.get_or_insert(mpegts);
+        offset_s = (mpegts as f64 - origin as f64) / 90_000.0 - local_s;
+    }
+    let seconds = |t: subtp::vtt::VttTimestamp| {
+        f64::from(t.hours) * 3600.0
+            + f64::from(t.minutes) * 60.0
+            + f64::from(t.seconds)
+            + f64::from(t.milliseconds) / 1000.0
+    };
+    Ok(doc
+        .blocks
+        .into_iter()
+        .filter_map(|b| match b {
+            VttBlock::Que(c) => Some(Cue {
+                start_s: seconds(c.timings.start) + offset_s,
+                end_s: seconds(c.timings.end) + offset_s,
+                text: c.payload.join("\n"),
+            }),
+            _ => None,
+        })
+        .filter(|c| c.end_s > c.start_s)
+        .collect())
+}
+
+/// `MPEGTS:900000,LOCAL:00:00:00.000` → (900000, 0.0).
+fn timestamp_map(value: &str) -> Result<(u64, f64), String> {
+    let bad = || format!("a bad X-TIMESTAMP-MAP {value:?}");
+    let mut mpegts = None;
+    let mut local = None;
+    for part in value.split(',') {
+        match part.trim().split_once(':') {
+            Some(("MPEGTS", v)) => mpegts = v.trim().parse::<u64>().ok(),
+            Some(("LOCAL", v)) => local = cue_time(v.trim()),
+            _ => {}
+        }
+    }
+    Ok((mpegts.ok_or_else(bad)?, local.ok_or_else(bad)?))
+}
+
+/// A WebVTT timestamp (`hh:mm:ss.ttt` or `mm:ss.ttt`) in seconds.
+fn cue_time(v: &str) -> Option<f64> {
+    let fields: Vec<&str> = v.split(':').collect();
+    let (h, m, s) = match fields.as_slice() {
+        [h, m, s] => (h.parse::<f64>().ok()?, m.parse::<f64>().ok()?, *s),
+        [m, s] => (0.0, m.parse::<f64>().ok()?, *s),
+        _ => return None,
+    };
+    Some(h * 3600.0 + m * 60.0 + s.parse::<f64>().ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presentation::Resource;
+
+    fn segment(start_s: f64, duration_s: f64) -> Segment {
+        Segment {
+            number: 0,
+            start_s,
+            duration_s,
+            resource: Resource {
+                uri: String::new(),
+                range: None,
+            },
+            init: None,
+            size: None,
+            discontinuity: false,
+            key: None,
+        }
+    }
+
+    const FIRST: &[u8] = b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\n\n\
+        00:00:01.000 --> 00:00:02.500\nHello\n\n00:00:03.500 --> 00:00:04.500\n<i>across</i>\n";
+    const SECOND: &[u8] =
+        b"\xEF\xBB\xBFWEBVTT\r\nX-TIMESTAMP-MAP=LOCAL:00:00:00.000,MPEGTS:900000\r\n\r\n\
+        00:00:03.500 --> 00:00:04.500\r\n<i>across</i>\r\n\r\n\
+        00:00:04.000 --> 00:00:05.000\r\ntwo\r\nlines";
+
+    #[test]
+    fn cues_are_placed_by_the_timestamp_map_against_the_tracks_first() {
+        let mut origin = None;
+        let cues = parse_webvtt(FIRST, &mut origin).unwrap();
+        assert_eq!(origin, Some(900_000));
+        assert_eq!((cues[0].start_s, cues[0].end_s), (1.0, 2.5));
+        assert_eq!(cues[1].text, "<i>across</i>");
+        // A later document mapping cue time 0 to 10 s of media time.
+        let later = b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:1800000,LOCAL:00:00:00.000\n\n\
+            00:00:01.000 --> 00:00:02.000\nlater\n";
+        let cues = parse_webvtt(later, &mut origin).unwrap();
+        assert_eq!((cues[0].start_s, cues[0].end_s), (11.0, 12.0));
+        // LOCAL says which cue time the media time is.
+        let mut origin = None;
+        let local = b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:01:00.000\n\n\
+            00:01:02.000 --> 00:01:03.000\nshifted\n";
+        let cues = parse_webvtt(local, &mut origin).unwrap();
+        assert_eq!((cues[0].start_s, cues[0].end_s), (2.0, 3.0));
+        // No map: cue times are presentation times.
+        let plain = b"WEBVTT\n\n00:00:07.000 --> 00:00:08.000\nplain\n";
+        assert_eq!(parse_webvtt(plain, &mut None).unwrap()[0].start_s, 7.0);
+    }
+
+    #[test]
+    fn other_packagers_documents_are_read_and_garbage_refused() {
+        // A byte order mark, CRLF line ends, no newline at the end.
+        let cues = parse_webvtt(SECOND, &mut None).unwrap();
+        assert_eq!(cues.len(), 2);
+        assert_eq!(cues[1].text, "two\nlines");
+        let e = parse_webvtt(b"\x00\x01garbage", &mut None).unwrap_err();
+        assert!(e.starts_with("not WebVTT"), "{e}");
+        let e = parse_webvtt(b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:x\n\n", &mut None).unwrap_err();
+        assert!(e.starts_with("a bad X-TIMESTAMP-MAP"), "{e}");
+    }
+
+    #[test]
+    fn the_index_then_segments_ahead_of_the_playhead_are_fetched_and_retried_then_skipped() {
+        let segments: Vec<Segment> = (0..20).map(|i| segment(f64::from(i) * 4.0, 4.0)).collect();
+        let mut subs = Subtitles::new(0, None);
+        assert_eq!(subs.next_fetch(5.0, 0.0), Some(Next::Index));
+        assert_eq!(subs.next_fetch(5.0, 0.0), None, "one at a time");
+        assert!(!subs.index_failed(0.0));
+        assert_eq!(
+            subs.next_fetch(5.0, 1.0),
+            None,
+            "the index waits after a failure"
+        );
+        assert_eq!(subs.next_fetch(5.0, 2.0), Some(Next::Index));
+        subs.indexed(segments.clone());
+        assert_eq!(subs.next_fetch(5.0, 2.0), Some(Next::Segment(1)));
+        assert_eq!(subs.segment(1).unwrap().start_s, 4.0);
+        subs.fetched(1, FIRST).unwrap();
+        assert_eq!(subs.next_fetch(5.0, 2.0), Some(Next::Segment(2)));
+        assert!(!subs.failed(2, 10.0));
+        assert_eq!(
+            subs.next_fetch(5.0, 10.0),
+            Some(Next::Segment(3)),
+            "the failed one waits"
+        );
+        subs.fetched(3, SECOND).unwrap();
+        assert_eq!(
+            subs.next_fetch(5.0, 12.0),
+            Some(Next::Segment(2)),
+            "then is retried"
+        );
+        assert!(!subs.failed(2, 12.0));
+        assert_eq!(subs.next_fetch(5.0, 14.0), Some(Next::Segment(2)));
+        assert!(subs.failed(2, 14.0), "skipped after the third failure");
+        assert_eq!(subs.next_fetch(5.0, 20.0), Some(Next::Segment(4)));
+        subs.failed(4, 20.0);
+        // Nothing past the next 30 s is fetched.
+        let mut far = Subtitles::new(0, Some(segments.clone()));
+        for i in 0..8 {
+            assert_eq!(far.next_fetch(0.0, 0.0), Some(Next::Segment(i)));
+            far.fetched(i, b"WEBVTT\n\n").unwrap();
+        }
+        assert_eq!(far.next_fetch(0.0, 0.0), None);
+        // An unreadable segment is skipped, with the reason.
+        let mut bad = Subtitles::new(0, Some(segments[..2].to_vec()));
+        assert_eq!(bad.next_fetch(0.0, 0.0), Some(Next::Segment(0)));
+        assert!(bad.fetched(0, b"junk").is_err());
+        assert_eq!(bad.next_fetch(0.0, 0.0), Some(Next::Segment(1)));
+        // An index that never comes leaves the track empty.
+        let mut gone = Subtitles::new(0, None);
+        for now in [0.0, 2.0] {
+            assert_eq!(gone.next_fetch(0.0, now), Some(Next::Index));
+            assert!(!gone.index_failed(now));
+        }
+        assert_eq!(gone.next_fetch(0.0, 4.0), Some(Next::Index));
+        assert!(gone.index_failed(4.0));
+        assert_eq!(gone.next_fetch(0.0, 100.0), None);
+    }
+
+    #[test]
+    fn the_text_on_screen_changes_with_the_cues_under_the_playhead() {
+        let two = vec![segment(0.0, 4.0), segment(4.0, 4.0)];
+        let mut subs = Subtitles::new(0, Some(two));
+        subs.fetched(0, FIRST).unwrap();
+        subs.fetched(1, SECOND).unwrap();
+        // The cue in both documents is kept once.
+        assert_eq!(subs.cues.len(), 3);
+        let mut seen = Vec::new();
+        for tenth in 0..60 {
+            if let Some(text) = subs.changed_text(f64::from(tenth) / 10.0) {
+                seen.push((tenth, text));
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                (10, Some("Hello".to_string())),
+                (25, None),
+                (35, Some("<i>across</i>".to_string())),
+                (40, Some("<i>across</i>\ntwo\nlines".to_string())),
+                (45, Some("two\nlines".to_string())),
+                (50, None),
+            ]
+        );
+    }
+}
