@@ -33,6 +33,8 @@ pub enum Action {
     Auto,
     /// Next pathway.
     NextPathway,
+    /// Next subtitle track, off after the last (mpv's `j`).
+    CycleSubtitles,
     /// Back to the beginning (after a resume, or any time).
     StartOver,
     /// Help overlay.
@@ -64,6 +66,7 @@ pub const DEFAULTS: &[(&str, &str, Action)] = &[
     ("cycle_abr", "a", Action::CycleAbr),
     ("auto", "0", Action::Auto),
     ("next_pathway", "p", Action::NextPathway),
+    ("subtitles", "j", Action::CycleSubtitles),
     ("start_over", "b", Action::StartOver),
     ("help", "?", Action::Help),
     ("quit", "q", Action::Quit),
@@ -167,6 +170,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("1–8", "pin a rung"),
     ("0", "back to auto (volume up when nothing is pinned)"),
     ("p", "next pathway (cache)"),
+    ("j", "next subtitles (off after the last)"),
     ("b", "start over from the beginning"),
     ("?", "this help"),
     ("q", "quit"),
@@ -219,6 +223,7 @@ pub fn act(
             }
         }
         Action::NextPathway => control.command(Command::SetPathway(None)),
+        Action::CycleSubtitles => cycle_subtitles(view, control),
         Action::StartOver => {
             view.resumed_from = None;
             control.command(Command::Seek(0.0));
@@ -252,6 +257,21 @@ pub fn select_audio(view: &mut PlayerView, control: &PlayerHandle, index: usize)
     }
     view.audio_track = index;
     control.command(Command::SelectAudio(index));
+}
+
+/// Shows the next subtitle track: off → the first → … → the last → off (mpv's `j`).
+pub fn cycle_subtitles(view: &mut PlayerView, control: &PlayerHandle) {
+    if view.text_tracks.is_empty() {
+        view.note("this title has no subtitles");
+        return;
+    }
+    let next = match view.text_track {
+        None => Some(0),
+        Some(i) if i + 1 < view.text_tracks.len() => Some(i + 1),
+        Some(_) => None,
+    };
+    view.text_track = next;
+    control.command(Command::SelectSubtitles(next));
 }
 
 /// Pins a rung (0-based), or gives the choice back to the ABR with `None`.

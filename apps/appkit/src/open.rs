@@ -58,6 +58,7 @@ pub fn player_config(settings: &Settings, abr: Option<&str>) -> Result<PlayerCon
             high_watermark_s: b.high_watermark_s,
             ..BufferPolicy::default()
         },
+        subtitle_language: settings.subtitle_language.clone(),
         ..PlayerConfig::default()
     })
 }

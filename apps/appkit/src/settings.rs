@@ -62,6 +62,9 @@ pub struct Settings {
     pub audio: bool,
     /// Resume a title where it was left (the terminal player; `--no-resume` for one play).
     pub resume: bool,
+    /// Subtitles to show from the start: the first track whose language starts with this
+    /// (`en`, `pt-BR`); none by default (`j` picks one while playing).
+    pub subtitle_language: Option<String>,
 }
 
 impl Default for Settings {
@@ -73,6 +76,7 @@ impl Default for Settings {
             keys: BTreeMap::new(),
             audio: true,
             resume: true,
+            subtitle_language: None,
         }
     }
 }

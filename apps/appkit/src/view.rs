@@ -363,6 +363,14 @@ impl PlayerView {
             .collect()
     }
 
+    /// The subtitle text on screen now as plain lines (markup dropped), for screens that draw
+    /// no styles.
+    pub fn subtitle_lines(&self) -> Vec<String> {
+        self.subtitle
+            .as_deref()
+            .map_or_else(Vec::new, plain_cue_text)
+    }
+
     /// A rung's label: `720p 2.5 Mb/s`.
     pub fn rung_label(&self, i: usize) -> String {
         self.ladder.get(i).map_or_else(String::new, |r| {
@@ -389,6 +397,32 @@ pub fn clock(s: f64) -> String {
     }
 }
 
+/// WebVTT cue text as plain lines: tags (`<i>`, `<c.yellow>`, `<v Joe>`, timestamps) dropped,
+/// the character references WebVTT defines written out.
+pub fn plain_cue_text(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            let mut out = String::new();
+            let mut in_tag = false;
+            for c in line.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' if in_tag => in_tag = false,
+                    _ if !in_tag => out.push(c),
+                    _ => {}
+                }
+            }
+            out.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&nbsp;", "\u{a0}")
+                .replace("&lrm;", "")
+                .replace("&rlm;", "")
+                .replace("&amp;", "&")
+        })
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +439,35 @@ mod tests {
             height: Some(height),
             codecs: None,
         }
+    }
+
+    #[test]
+    fn subtitles_are_kept_and_shown_as_plain_lines() {
+        let mut app = PlayerView::new("demo", "reel", true);
+        app.on_event(&at(
+            1.0,
+            PlayerEvent::SubtitlesSelected {
+                index: Some(1),
+                language: Some("fr".into()),
+            },
+        ));
+        assert_eq!(app.text_track, Some(1));
+        app.on_event(&at(
+            2.0,
+            PlayerEvent::Subtitle {
+                text: Some("<v Anne><i>Bonjour</i> &amp; <c.yellow>salut</c></v>\n&lt;3".into()),
+                position_s: 4.0,
+            },
+        ));
+        assert_eq!(app.subtitle_lines(), ["Bonjour & salut", "<3"]);
+        app.on_event(&at(
+            3.0,
+            PlayerEvent::Subtitle {
+                text: None,
+                position_s: 5.5,
+            },
+        ));
+        assert!(app.subtitle_lines().is_empty());
     }
 
     #[test]

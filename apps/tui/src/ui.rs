@@ -35,6 +35,7 @@ pub fn draw(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane) {
     if app.video_only {
         let [screen, status] =
             Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        let screen = subtitled(f, app, screen);
         video.render(f, screen, app.ladder_kind == MediaKind::Audio);
         f.render_widget(Paragraph::new(status_line(app)), status);
     } else if area.width < FULL_SIZE.0 || area.height < FULL_SIZE.1 {
@@ -64,6 +65,29 @@ pub fn draw(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane) {
     if app.help {
         help(f, app, area);
     }
+}
+
+/// Rows under the picture for subtitles.
+const SUBTITLE_ROWS: u16 = 2;
+
+/// With a subtitle track on, draws the text on screen now in the bottom rows of `area`, under
+/// the picture (as a letterbox would hold it), and returns what is left for the picture.
+fn subtitled(f: &mut Frame<'_>, app: &PlayerView, area: Rect) -> Rect {
+    if app.text_track.is_none() || area.height < SUBTITLE_ROWS + 3 {
+        return area;
+    }
+    let [picture, text] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(SUBTITLE_ROWS)]).areas(area);
+    let lines: Vec<Line> = app
+        .subtitle_lines()
+        .into_iter()
+        .rev()
+        .take(SUBTITLE_ROWS as usize)
+        .rev()
+        .map(|l| Line::from(l).bold().centered())
+        .collect();
+    f.render_widget(Paragraph::new(lines), text);
+    picture
 }
 
 fn title_bar(app: &PlayerView) -> Line<'static> {
@@ -142,6 +166,7 @@ fn full(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane, area: Rect) 
     let block = Block::bordered().title(title);
     let inner = block.inner(video_area);
     f.render_widget(block, video_area);
+    let inner = subtitled(f, app, inner);
     video.render(f, inner, ladder_is_audio);
     ladder(f, app, ladder_area);
     let [buffer_area, throughput_area, pathways_area] = Layout::horizontal([
@@ -168,6 +193,7 @@ fn compact(f: &mut Frame<'_>, app: &PlayerView, video: &mut VideoPane, area: Rec
     ])
     .areas(area);
     f.render_widget(Paragraph::new(title_bar(app)), top);
+    let screen = subtitled(f, app, screen);
     video.render(f, screen, app.ladder_kind == MediaKind::Audio);
     let target = app
         .target_rung

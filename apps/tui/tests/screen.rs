@@ -530,3 +530,52 @@ fn an_audio_only_title_shows_a_level_meter_where_the_picture_would_be() {
     assert_eq!(s.wait_exit(20), 0);
     runtime.block_on(oca.shutdown());
 }
+
+/// The subtitle cue on screen, `("Seconde", 12)` for "Seconde 12", if any.
+fn cue_on_screen(screen: &str) -> Option<(String, u64)> {
+    screen.lines().find_map(|l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        words.windows(2).find_map(|w| match w {
+            [word @ ("Second" | "Seconde"), n] => Some((word.to_string(), n.parse().ok()?)),
+            _ => None,
+        })
+    })
+}
+
+#[test]
+fn subtitles_in_the_configured_language_show_under_the_video_and_j_cycles_them() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let _ = media();
+    // The demo title's own tracks: a cue of 1.5 s every 2 s naming the second it starts at
+    // ("Second N" in English, "Seconde N" in French).
+    let settings = format!("subtitle_language = \"fr\"\n{SETTINGS}");
+    let s = Screen::start(&demo_args(), (140, 45), &settings);
+    let screen = s.wait_for("a French cue", 60, |t| {
+        cue_on_screen(t).is_some_and(|(w, n)| w == "Seconde" && n >= 4)
+    });
+    // The cue read is the one for the second the clock shows (the screen is read a moment
+    // after it was drawn).
+    let (_, n) = cue_on_screen(&screen).unwrap();
+    let clock = clock_beside(&screen, "Playing").expect("the clock");
+    assert!(
+        (n..=n + 2).contains(&clock),
+        "cue {n} at {clock} s:\n{screen}"
+    );
+    assert!(screen.contains("subtitles fr (track 1)"), "{screen}");
+    // j: French was the last track, so subtitles go off...
+    s.keys("j");
+    s.wait_for("subtitles off", 15, |t| {
+        t.contains("subtitles off") && cue_on_screen(t).is_none()
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(cue_on_screen(&s.text()), None, "no cue while off");
+    // ...and on again in English, the first track.
+    s.keys("j");
+    s.wait_for("an English cue", 15, |t| {
+        cue_on_screen(t).is_some_and(|(w, _)| w == "Second")
+    });
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+}
