@@ -271,8 +271,10 @@ impl PlayerView {
                 self.text_track = *index;
                 true
             }
-            PlayerEvent::Subtitle { text, .. } => {
+            PlayerEvent::Subtitle { text, position_s } => {
+                // The clock shown moves with the text, not a second behind it.
                 self.subtitle = text.clone();
+                self.position_s = *position_s;
                 false
             }
             PlayerEvent::Seeked { position_s } => {

@@ -149,7 +149,8 @@ fn tracks_menus(ui: &mut egui::Ui, view: &PlayerView, out: &mut Vec<UiCommand>) 
         let note = if view.text_tracks.is_empty() {
             "This stream has no subtitle tracks."
         } else {
-            "Subtitle tracks are listed, but the engine does not fetch or render them yet."
+            "Subtitle tracks are listed; this window does not draw them yet (the terminal \
+             player does, and j switches them in both)."
         };
         ui.label(RichText::new(note).weak());
     });

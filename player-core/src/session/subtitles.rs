@@ -56,9 +56,9 @@ pub struct Subtitles {
     fetched: Vec<Fetched>,
     in_flight: bool,
     cues: Vec<Cue>,
-    /// The first `X-TIMESTAMP-MAP` MPEGTS value met: the media time the track's cue times are
-    /// counted against (the stream's own first timestamp, for MPEG-TS).
-    origin_mpegts: Option<u64>,
+    /// The first `X-TIMESTAMP-MAP` met (MPEGTS, LOCAL seconds): cue times count on the
+    /// presentation timeline as that document maps them.
+    origin: Option<(u64, f64)>,
     shown: Option<String>,
 }
 
@@ -78,7 +78,7 @@ impl Subtitles {
             fetched: Vec::new(),
             in_flight: false,
             cues: Vec::new(),
-            origin_mpegts: None,
+            origin: None,
             shown: None,
         };
         if let Some(segments) = segments.filter(|s| !s.is_empty()) {
@@ -136,7 +136,7 @@ impl Subtitles {
     /// rather than asked for again: it would not read better.
     pub fn fetched(&mut self, n: usize, body: &[u8]) -> Result<(), String> {
         self.in_flight = false;
-        let parsed = parse_webvtt(body, &mut self.origin_mpegts);
+        let parsed = parse_webvtt(body, &mut self.origin);
         if let Some(f) = self.fetched.get_mut(n) {
             *f = if parsed.is_ok() {
                 Fetched::Yes
@@ -204,10 +204,12 @@ fn retry(f: &mut Fetched, now_s: f64) -> bool {
     tries >= MAX_TRIES
 }
 
-/// The cues of one WebVTT document on the presentation timeline. A cue time counts from the
-/// `LOCAL` time of the document's `X-TIMESTAMP-MAP`, which is media time `MPEGTS` (90 kHz); media
-/// time counts from `origin_mpegts`, the first such value the track had (set here when unset).
-pub fn parse_webvtt(body: &[u8], origin_mpegts: &mut Option<u64>) -> Result<Vec<Cue>, String> {
+/// The cues of one WebVTT document on the presentation timeline. The document's
+/// `X-TIMESTAMP-MAP` says which media time (`MPEGTS`, 90 kHz) its cue time `LOCAL` is; the
+/// track's first map (`origin`, set here when unset) is taken to put cue times on the
+/// presentation timeline, and a later map that says otherwise (a packager writing one pair per
+/// segment, a discontinuity) shifts its cues by the difference, across the 33-bit rollover.
+pub fn parse_webvtt(body: &[u8], origin: &mut Option<(u64, f64)>) -> Result<Vec<Cue>, String> {
     let text = std::str::from_utf8(body).map_err(|_| "a WebVTT file that is not UTF-8")?;
     let mut text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
     // A document may end right after its last line; the parser wants a blank line.
@@ -222,8 +224,16 @@ pub fn parse_webvtt(body: &[u8], origin_mpegts: &mut Option<u64>) -> Result<Vec<
             .find_map(|l| l.trim().strip_prefix("X-TIMESTAMP-MAP="))
     {
         let (mpegts, local_s) = timestamp_map(map)?;
-        let origin = *origin_mpegts.get_or_insert(mpegts);
-        offset_s = (mpegts as f64 - origin as f64) / 90_000.0 - local_s;
+        let (origin_mpegts, origin_local_s) = *origin.get_or_insert((mpegts, local_s));
+        // The difference in 33-bit MPEG-TS ticks, as the nearer of the two ways round.
+        const WRAP: i64 = 1 << 33;
+        let ticks = (mpegts as i64 - origin_mpegts as i64).rem_euclid(WRAP);
+        let ticks = if ticks >= WRAP / 2 {
+            ticks - WRAP
+        } else {
+            ticks
+        };
+        offset_s = ticks as f64 / 90_000.0 - (local_s - origin_local_s);
     }
     let seconds = |t: subtp::vtt::VttTimestamp| {
         f64::from(t.hours) * 3600.0
@@ -231,13 +241,15 @@ pub fn parse_webvtt(body: &[u8], origin_mpegts: &mut Option<u64>) -> Result<Vec<
             + f64::from(t.seconds)
             + f64::from(t.milliseconds) / 1000.0
     };
+    // To the millisecond, so that a cue repeated in the next segment compares equal.
+    let ms = |s: f64| (s * 1000.0).round() / 1000.0;
     Ok(doc
         .blocks
         .into_iter()
         .filter_map(|b| match b {
             VttBlock::Que(c) => Some(Cue {
-                start_s: seconds(c.timings.start) + offset_s,
-                end_s: seconds(c.timings.end) + offset_s,
+                start_s: ms(seconds(c.timings.start) + offset_s),
+                end_s: ms(seconds(c.timings.end) + offset_s),
                 text: c.payload.join("\n"),
             }),
             _ => None,
@@ -304,7 +316,7 @@ mod tests {
     fn cues_are_placed_by_the_timestamp_map_against_the_tracks_first() {
         let mut origin = None;
         let cues = parse_webvtt(FIRST, &mut origin).unwrap();
-        assert_eq!(origin, Some(900_000));
+        assert_eq!(origin, Some((900_000, 0.0)));
         assert_eq!((cues[0].start_s, cues[0].end_s), (1.0, 2.5));
         assert_eq!(cues[1].text, "<i>across</i>");
         // A later document mapping cue time 0 to 10 s of media time.
@@ -312,12 +324,28 @@ mod tests {
             00:00:01.000 --> 00:00:02.000\nlater\n";
         let cues = parse_webvtt(later, &mut origin).unwrap();
         assert_eq!((cues[0].start_s, cues[0].end_s), (11.0, 12.0));
-        // LOCAL says which cue time the media time is.
+        // A packager writing one map per segment, the first one fetched being the fourth
+        // segment's: the same mapping, so cue times stay as written.
         let mut origin = None;
-        let local = b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:01:00.000\n\n\
-            00:01:02.000 --> 00:01:03.000\nshifted\n";
-        let cues = parse_webvtt(local, &mut origin).unwrap();
-        assert_eq!((cues[0].start_s, cues[0].end_s), (2.0, 3.0));
+        let fourth = b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:1980000,LOCAL:00:00:12.000\n\n\
+            00:00:12.500 --> 00:00:13.000\nfourth\n";
+        let cues = parse_webvtt(fourth, &mut origin).unwrap();
+        assert_eq!((cues[0].start_s, cues[0].end_s), (12.5, 13.0));
+        let first = b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\n\n\
+            00:00:00.500 --> 00:00:01.000\nfirst\n";
+        let cues = parse_webvtt(first, &mut origin).unwrap();
+        assert_eq!((cues[0].start_s, cues[0].end_s), (0.5, 1.0));
+        // Across the 33-bit rollover, 1 s later.
+        let mut origin = None;
+        let before = format!(
+            "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:{},LOCAL:00:00:00.000\n\n",
+            (1u64 << 33) - 45_000
+        );
+        parse_webvtt(before.as_bytes(), &mut origin).unwrap();
+        let after = b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:45000,LOCAL:00:00:00.000\n\n\
+            00:00:02.000 --> 00:00:03.000\nwrapped\n";
+        let cues = parse_webvtt(after, &mut origin).unwrap();
+        assert_eq!((cues[0].start_s, cues[0].end_s), (3.0, 4.0));
         // No map: cue times are presentation times.
         let plain = b"WEBVTT\n\n00:00:07.000 --> 00:00:08.000\nplain\n";
         assert_eq!(parse_webvtt(plain, &mut None).unwrap()[0].start_s, 7.0);

@@ -12,7 +12,7 @@ use crate::events::PlayerEvent;
 use crate::manifest;
 use crate::presentation::{MediaKind, Segment, SegmentIndex};
 
-/// Subtitle requests in flight (at most one).
+/// Subtitle requests in flight: one for the track shown, and any left over from a track left.
 pub(super) type TextFetches = FuturesUnordered<BoxFuture<'static, TextFetch>>;
 
 /// A finished subtitle request.
@@ -29,14 +29,20 @@ enum TextResult {
 
 impl Session {
     /// The first period's subtitle tracks, by index among its tracks (the order of
-    /// `ManifestLoaded::text_tracks`).
-    fn text_tracks(&self) -> Vec<usize> {
+    /// `ManifestLoaded::text_tracks`), and whether each is WebVTT (the only kind read yet).
+    fn text_tracks(&self) -> Vec<(usize, bool)> {
         self.presentation.periods[0]
             .tracks
             .iter()
             .enumerate()
             .filter(|(_, t)| t.kind == MediaKind::Text)
-            .map(|(i, _)| i)
+            .map(|(i, t)| {
+                let webvtt = t
+                    .representations
+                    .first()
+                    .is_some_and(|r| r.mime_type.as_deref() == Some("text/vtt"));
+                (i, webvtt)
+            })
             .collect()
     }
 
@@ -45,11 +51,12 @@ impl Session {
         let tracks = &self.presentation.periods[0].tracks;
         let index = self.config.subtitle_language.as_deref().and_then(|wanted| {
             let wanted = wanted.to_ascii_lowercase();
-            self.text_tracks().iter().position(|&t| {
-                tracks[t]
-                    .language
-                    .as_deref()
-                    .is_some_and(|l| l.to_ascii_lowercase().starts_with(&wanted))
+            self.text_tracks().iter().position(|&(t, webvtt)| {
+                webvtt
+                    && tracks[t]
+                        .language
+                        .as_deref()
+                        .is_some_and(|l| l.to_ascii_lowercase().starts_with(&wanted))
             })
         });
         self.set_subtitles(index);
@@ -61,7 +68,15 @@ impl Session {
         let tracks = self.text_tracks();
         let track = match index {
             Some(i) => match tracks.get(i) {
-                Some(&t) => Some(t),
+                Some(&(t, true)) => Some(t),
+                Some(&(_, false)) => {
+                    self.emitter.emit(PlayerEvent::Warning {
+                        message: format!(
+                            "subtitle track {i} is not WebVTT: only WebVTT subtitles are shown"
+                        ),
+                    });
+                    return None;
+                }
                 None => {
                     self.emitter.emit(PlayerEvent::Warning {
                         message: format!("there is no subtitle track {i}"),
@@ -102,9 +117,10 @@ impl Session {
         Some(description)
     }
 
-    /// Starts the next subtitle request, when one is due and none is in flight.
+    /// Starts the next subtitle request, when one is due and none is in flight for the track
+    /// shown (one for a track left is dropped when it ends).
     pub(super) fn schedule_subtitles(&mut self, fetches: &mut TextFetches) {
-        if self.subtitles.is_none() || !fetches.is_empty() {
+        if self.subtitles.is_none() {
             return;
         }
         let t = self.sink.position_s();
