@@ -89,6 +89,21 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// Segment `number` at `resource`, with nothing else known: no init segment, no key, no
+    /// discontinuity; its size is its byte range's, if it has one.
+    pub fn new(number: u64, start_s: f64, duration_s: f64, resource: Resource) -> Segment {
+        Segment {
+            number,
+            start_s,
+            duration_s,
+            size: resource.range.map(|r| r.length),
+            resource,
+            init: None,
+            discontinuity: false,
+            key: None,
+        }
+    }
+
     /// Presentation end in seconds.
     pub fn end_s(&self) -> f64 {
         self.start_s + self.duration_s

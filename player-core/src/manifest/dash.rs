@@ -361,19 +361,16 @@ fn segment_index(
     let duration = ctx.duration_s.ok_or_else(|| {
         ManifestError::Invalid("no segment information and no known duration".into())
     })?;
-    Ok(SegmentIndex::Listed(vec![Segment {
-        number: 1,
-        start_s: ctx.start_s,
-        duration_s: duration,
-        resource: Resource {
-            uri: String::new(),
-            range: None,
-        },
-        init: None,
-        size: None,
-        discontinuity: false,
-        key: None,
-    }]))
+    let whole = Resource {
+        uri: String::new(),
+        range: None,
+    };
+    Ok(SegmentIndex::Listed(vec![Segment::new(
+        1,
+        ctx.start_s,
+        duration,
+        whole,
+    )]))
 }
 
 /// (start, duration, number) in timescale units from a SegmentTimeline.

@@ -32,18 +32,15 @@ pub fn segments(
     let mut out = Vec::with_capacity(sidx.references.len());
     for (i, r) in sidx.references.iter().enumerate() {
         let length = r.referenced_size as u64;
+        let resource = Resource {
+            uri: media.to_string(),
+            range: Some(ByteRange { offset, length }),
+        };
+        let start_s = time as f64 / ts - time_offset_s;
+        let duration_s = r.subsegment_duration as f64 / ts;
         out.push(Segment {
-            number: i as u64 + 1,
-            start_s: time as f64 / ts - time_offset_s,
-            duration_s: r.subsegment_duration as f64 / ts,
-            resource: Resource {
-                uri: media.to_string(),
-                range: Some(ByteRange { offset, length }),
-            },
             init: init.clone(),
-            size: Some(length),
-            discontinuity: false,
-            key: None,
+            ..Segment::new(i as u64 + 1, start_s, duration_s, resource)
         });
         offset += length;
         time += r.subsegment_duration as u64;

@@ -157,18 +157,18 @@ pub fn segments(
             ));
         }
         let length = stop - offset;
+        let resource = Resource {
+            uri: media.to_string(),
+            range: Some(ByteRange { offset, length }),
+        };
         out.push(Segment {
-            number: i as u64 + 1,
-            start_s: start_s - time_offset_s,
-            duration_s: end_s - start_s,
-            resource: Resource {
-                uri: media.to_string(),
-                range: Some(ByteRange { offset, length }),
-            },
             init: init.clone(),
-            size: Some(length),
-            discontinuity: false,
-            key: None,
+            ..Segment::new(
+                i as u64 + 1,
+                start_s - time_offset_s,
+                end_s - start_s,
+                resource,
+            )
         });
     }
     Ok(out)

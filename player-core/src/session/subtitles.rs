@@ -290,19 +290,11 @@ mod tests {
     use crate::presentation::Resource;
 
     fn segment(start_s: f64, duration_s: f64) -> Segment {
-        Segment {
-            number: 0,
-            start_s,
-            duration_s,
-            resource: Resource {
-                uri: String::new(),
-                range: None,
-            },
-            init: None,
-            size: None,
-            discontinuity: false,
-            key: None,
-        }
+        let whole = Resource {
+            uri: String::new(),
+            range: None,
+        };
+        Segment::new(0, start_s, duration_s, whole)
     }
 
     const FIRST: &[u8] = b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:900000,LOCAL:00:00:00.000\n\n\
