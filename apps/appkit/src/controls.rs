@@ -270,8 +270,23 @@ pub fn cycle_subtitles(view: &mut PlayerView, control: &PlayerHandle) {
         Some(i) if i + 1 < view.text_tracks.len() => Some(i + 1),
         Some(_) => None,
     };
-    view.text_track = next;
-    control.command(Command::SelectSubtitles(next));
+    select_subtitles(view, control, next);
+}
+
+/// Shows subtitle track `index` (0-based), or none with `None`.
+pub fn select_subtitles(view: &mut PlayerView, control: &PlayerHandle, index: Option<usize>) {
+    if let Some(i) = index
+        && i >= view.text_tracks.len()
+    {
+        view.note(format!("there is no subtitle track {}", i + 1));
+        return;
+    }
+    if index.is_none() {
+        // Off at once on screen, not when the engine's next event comes.
+        view.subtitle = None;
+    }
+    view.text_track = index;
+    control.command(Command::SelectSubtitles(index));
 }
 
 /// Pins a rung (0-based), or gives the choice back to the ABR with `None`.

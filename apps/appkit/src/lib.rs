@@ -2,11 +2,12 @@
 //! [`settings`] (the `config.toml` in the platform config directory), [`token`] (the login token
 //! in the OS keyring, or `REEL_TOKEN` where no keyring runs), [`api`] (the playback API client),
 //! [`open`] (a URL or a title to a playable target), [`resume`] (where each title was left), [`view`] (what the screens show, built from
-//! the engine's events), [`controls`] (what each key or button does) and [`demo`] (the whole
+//! the engine's events), [`controls`] (what each key or button does), [`cue_text`] (subtitle text as screens draw it) and [`demo`] (the whole
 //! `reel-stub` stack in-process, with the caches' fault controls).
 
 pub mod api;
 pub mod controls;
+pub mod cue_text;
 pub mod demo;
 pub mod level;
 pub mod open;

@@ -370,7 +370,15 @@ impl PlayerView {
     pub fn subtitle_lines(&self) -> Vec<String> {
         self.subtitle
             .as_deref()
-            .map_or_else(Vec::new, plain_cue_text)
+            .map_or_else(Vec::new, crate::cue_text::plain_lines)
+    }
+
+    /// The subtitle text on screen now as lines of styled runs, for screens that draw italics
+    /// and bold.
+    pub fn subtitle_runs(&self) -> Vec<Vec<crate::cue_text::CueRun>> {
+        self.subtitle
+            .as_deref()
+            .map_or_else(Vec::new, crate::cue_text::styled_lines)
     }
 
     /// A rung's label: `720p 2.5 Mb/s`.
@@ -397,32 +405,6 @@ pub fn clock(s: f64) -> String {
     } else {
         format!("{}:{:02}", s / 60, s % 60)
     }
-}
-
-/// WebVTT cue text as plain lines: tags (`<i>`, `<c.yellow>`, `<v Joe>`, timestamps) dropped,
-/// the character references WebVTT defines written out.
-pub fn plain_cue_text(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|line| {
-            let mut out = String::new();
-            let mut in_tag = false;
-            for c in line.chars() {
-                match c {
-                    '<' => in_tag = true,
-                    '>' if in_tag => in_tag = false,
-                    _ if !in_tag => out.push(c),
-                    _ => {}
-                }
-            }
-            out.replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&nbsp;", "\u{a0}")
-                .replace("&lrm;", "")
-                .replace("&rlm;", "")
-                .replace("&amp;", "&")
-        })
-        .filter(|l| !l.trim().is_empty())
-        .collect()
 }
 
 #[cfg(test)]

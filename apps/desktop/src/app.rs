@@ -29,6 +29,7 @@ use crate::dump::{Dumper, KeyScript, StateDump};
 use crate::keys::{Input, Keymap};
 use crate::playback::{Playback, Target};
 use crate::stats;
+use crate::subtitles;
 use crate::video::VideoTexture;
 
 /// How the window starts.
@@ -105,6 +106,8 @@ pub struct DesktopApp {
     opts: Options,
     view: PlayerView,
     video: VideoTexture,
+    /// Where the subtitle was drawn in the last paint, if one was.
+    subtitle_rect: Option<egui::Rect>,
     playback: Option<Playback>,
     /// Where the title playing is remembered.
     resume: Option<Resume>,
@@ -155,6 +158,7 @@ impl DesktopApp {
         let mut app = DesktopApp {
             view: PlayerView::new("", abr, demo_mode),
             video: VideoTexture::default(),
+            subtitle_rect: None,
             playback: None,
             resume: None,
             demo: None,
@@ -517,6 +521,11 @@ impl DesktopApp {
                     controls::select_audio(&mut self.view, &h, i);
                 }
             }
+            UiCommand::Subtitles(i) => {
+                if let Some(h) = handle {
+                    controls::select_subtitles(&mut self.view, &h, i);
+                }
+            }
         }
     }
 
@@ -622,14 +631,15 @@ impl DesktopApp {
             .ctx
             .input(|i| i.viewport().inner_rect)
             .map_or(egui::Pos2::ZERO, |r| r.min);
-        let video_rect_px = self.video.rect.map(|r| {
+        let to_px = |r: egui::Rect| {
             [
                 (origin.x + r.min.x) * ppp,
                 (origin.y + r.min.y) * ppp,
                 r.width() * ppp,
                 r.height() * ppp,
             ]
-        });
+        };
+        let video_rect_px = self.video.rect.map(to_px);
         let dump = StateDump {
             t_s: self.started.elapsed().as_secs_f64(),
             frames_presented: self.video.presented,
@@ -657,6 +667,17 @@ impl DesktopApp {
             keys_read: self.script.as_ref().map_or(0, |s| s.read),
             audio_only: self.video.audio_only,
             level_peaks_db: self.video.meter.bars().iter().map(|b| b.peak_db).collect(),
+            subtitle_track: self
+                .view
+                .text_track
+                .and_then(|i| self.view.text_tracks.get(i))
+                .cloned(),
+            subtitle_lines: if self.subtitle_rect.is_some() {
+                self.view.subtitle_lines()
+            } else {
+                Vec::new()
+            },
+            subtitle_rect_px: self.subtitle_rect.map(to_px),
         };
         if let Some(dumper) = &mut self.dumper {
             dumper.write(&dump);
@@ -730,8 +751,15 @@ impl eframe::App for DesktopApp {
         let placeholder = self.placeholder();
         let ladder_is_audio = self.view.ladder_kind == MediaKind::Audio;
         let fullscreen_error = self.fullscreen.then(|| self.error_line()).flatten();
+        let subtitle = self.view.subtitle_runs();
         egui::CentralPanel::no_frame().show(ui, |ui| {
             let response = self.video.show(ui, &placeholder, ladder_is_audio);
+            let picture = match self.video.rect {
+                Some(r) if !self.video.audio_only => r,
+                _ => response.rect,
+            };
+            self.subtitle_rect =
+                subtitles::paint(&ui.painter_at(response.rect), picture, &subtitle);
             if response.double_clicked() {
                 commands.push(UiCommand::ToggleFullscreen);
             }

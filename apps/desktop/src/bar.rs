@@ -26,6 +26,8 @@ pub enum UiCommand {
     Abr(String),
     /// Switch the audio track.
     Audio(usize),
+    /// Show a subtitle track, or none.
+    Subtitles(Option<usize>),
     /// Show or hide the stats panel.
     ToggleStats,
     /// Enter or leave fullscreen.
@@ -140,19 +142,23 @@ fn tracks_menus(ui: &mut egui::Ui, view: &PlayerView, out: &mut Vec<UiCommand>) 
             }
         })
     });
-    ui.menu_button("Subtitles: off", |ui| {
-        let _ = ui.radio(true, "Off");
-        for name in &view.text_tracks {
-            ui.add_enabled(false, egui::RadioButton::new(false, name));
-        }
-        ui.separator();
-        let note = if view.text_tracks.is_empty() {
-            "This stream has no subtitle tracks."
-        } else {
-            "Subtitle tracks are listed; this window does not draw them yet (the terminal \
-             player does, and j switches them in both)."
-        };
-        ui.label(RichText::new(note).weak());
+    let subtitles = match view.text_track.and_then(|i| view.text_tracks.get(i)) {
+        Some(name) => format!("Subtitles: {name}"),
+        None => "Subtitles: off".to_string(),
+    };
+    ui.add_enabled_ui(!view.text_tracks.is_empty(), |ui| {
+        ui.menu_button(subtitles, |ui| {
+            if ui.radio(view.text_track.is_none(), "Off").clicked() {
+                out.push(UiCommand::Subtitles(None));
+            }
+            for (i, name) in view.text_tracks.iter().enumerate() {
+                if ui.radio(view.text_track == Some(i), name).clicked() {
+                    out.push(UiCommand::Subtitles(Some(i)));
+                }
+            }
+        })
+        .response
+        .on_hover_text("j: next track, off after the last");
     });
 }
 

@@ -1,6 +1,6 @@
 //! Test hooks. `--dump-state PATH` writes what the window shows as JSON every half second
 //! (frames presented, the video's rectangle on screen, the state, the rung, the stats panel's
-//! text lines, the error line, the level meter), replaced atomically so a reader never sees half a file.
+//! text lines, the error line, the level meter, the subtitle drawn and where), replaced atomically so a reader never sees half a file.
 //! `--keys-from PATH` reads key names (as `config.toml` names them: `k`, `right`, `3`…), one a
 //! line, as the file grows, and presses them — a test's hand on the keyboard.
 
@@ -57,6 +57,12 @@ pub struct StateDump {
     pub audio_only: bool,
     /// The newest audio level's peak per channel, dB of full scale.
     pub level_peaks_db: Vec<f64>,
+    /// The subtitle track shown (its name in the menu), if any.
+    pub subtitle_track: Option<String>,
+    /// The subtitle lines drawn over the picture now (markup dropped).
+    pub subtitle_lines: Vec<String>,
+    /// Where they are drawn, boxes included, in pixels: x, y, width, height.
+    pub subtitle_rect_px: Option<[f32; 4]>,
 }
 
 /// Writes the dump at most every half second.

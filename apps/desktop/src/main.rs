@@ -10,6 +10,7 @@ mod dump;
 mod keys;
 mod playback;
 mod stats;
+mod subtitles;
 mod video;
 
 use std::path::PathBuf;

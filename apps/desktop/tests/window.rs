@@ -24,7 +24,8 @@ fn media() -> &'static Path {
     static MEDIA: OnceLock<PathBuf> = OnceLock::new();
     MEDIA.get_or_init(|| {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reel-desktop-media");
-        if root.join("demo/title.json").exists() {
+        // A title encoded before the encoder made subtitle tracks is encoded again.
+        if root.join("demo/subtitles_fr.vtt").exists() {
             return root;
         }
         let scratch = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
@@ -147,10 +148,15 @@ impl Window {
 
     /// [`Window::start`] with `env` added to the environment.
     fn start_env(x: &Xvfb, args: &[&str], env: &[(&str, &str)]) -> Window {
+        Window::start_with(x, args, env, SETTINGS)
+    }
+
+    /// [`Window::start_env`] with `settings` as its `config.toml`.
+    fn start_with(x: &Xvfb, args: &[&str], env: &[(&str, &str)], settings: &str) -> Window {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("home/.config/reel");
         std::fs::create_dir_all(&config).unwrap();
-        std::fs::write(config.join("config.toml"), SETTINGS).unwrap();
+        std::fs::write(config.join("config.toml"), settings).unwrap();
         let home = dir.path().join("home");
         let child = Command::new(env!("CARGO_BIN_EXE_reel-desktop"))
             .args(args)
@@ -561,4 +567,129 @@ fn an_audio_only_title_shows_a_level_meter_where_the_picture_would_be() {
     assert!(variance > 5.0, "the meter in {} is blank", path.display());
     w.quit();
     runtime.block_on(oca.shutdown());
+}
+
+/// The cue drawn now, as the dump reads it: ("Second" or "Seconde", N).
+fn cue_drawn(s: &Value) -> Option<(String, u64)> {
+    let lines = s["subtitle_lines"].as_array()?;
+    let [line] = lines.as_slice() else {
+        return None;
+    };
+    let (word, n) = line.as_str()?.split_once(' ')?;
+    Some((word.to_owned(), n.parse().ok()?))
+}
+
+/// What the screenshot shows inside the dump's subtitle rectangle: the share of near-white
+/// pixels (the text), the share of dark ones (the box behind it), and how much of the width the
+/// white pixels span.
+fn subtitle_pixels(shot: &image::RgbImage, s: &Value) -> (f64, f64, f64) {
+    let rect: Vec<f64> = s["subtitle_rect_px"]
+        .as_array()
+        .expect("the dump has the subtitle's rectangle")
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let (x0, y0) = (rect[0].max(0.0) as u32, rect[1].max(0.0) as u32);
+    let x1 = ((rect[0] + rect[2]) as u32).min(shot.width());
+    let y1 = ((rect[1] + rect[3]) as u32).min(shot.height());
+    assert!(
+        x1 > x0 + 20 && y1 > y0 + 10,
+        "a subtitle of some size: {rect:?}"
+    );
+    let (mut white, mut dark, mut total) = (0u32, 0u32, 0u32);
+    let (mut left, mut right) = (x1, x0);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = shot.get_pixel(x, y).0;
+            total += 1;
+            if p.iter().all(|c| *c > 200) {
+                white += 1;
+                left = left.min(x);
+                right = right.max(x);
+            } else if p.iter().all(|c| *c < 90) {
+                dark += 1;
+            }
+        }
+    }
+    let span = f64::from(right.saturating_sub(left)) / f64::from(x1 - x0);
+    (
+        f64::from(white) / f64::from(total),
+        f64::from(dark) / f64::from(total),
+        span,
+    )
+}
+
+#[test]
+fn subtitles_in_the_chosen_language_are_drawn_over_the_picture_and_j_switches_them() {
+    if !have_tools() {
+        return;
+    }
+    // The demo title's own tracks: a cue of 1.5 s every 2 s naming the second it starts at
+    // ("Second N" in English, "Seconde N" in French).
+    let media = media().to_str().unwrap().to_owned();
+    let x = Xvfb::start();
+    let settings = format!("subtitle_language = \"fr\"\n{SETTINGS}");
+    let mut w = Window::start_with(
+        &x,
+        &["--demo", "--media", &media, "--no-audio"],
+        &[],
+        &settings,
+    );
+    let s = w.wait_for("a French cue over the picture", 120, |s| {
+        cue_drawn(s).is_some_and(|(word, n)| word == "Seconde" && n >= 4)
+    });
+    let (_, n) = cue_drawn(&s).unwrap();
+    let position = s["position_s"].as_f64().unwrap();
+    assert!(
+        (n as f64 - 0.5..n as f64 + 2.0).contains(&position),
+        "cue {n} drawn at {position:.2} s"
+    );
+    assert_eq!(s["subtitle_track"].as_str(), Some("Français"), "{s:#?}");
+
+    // On the screen: inside the video, in its lower part, white text on a dark box spanning
+    // most of the box.
+    let video = s["video_rect_px"].as_array().unwrap();
+    let rect = s["subtitle_rect_px"].as_array().unwrap();
+    let (vy, vh) = (video[1].as_f64().unwrap(), video[3].as_f64().unwrap());
+    let (sy, sh) = (rect[1].as_f64().unwrap(), rect[3].as_f64().unwrap());
+    assert!(
+        sy > vy + vh * 0.6 && sy + sh < vy + vh,
+        "the subtitle {rect:?} sits low in the picture {video:?}"
+    );
+    let path = shots_dir().join("8-subtitle-fr.png");
+    let shot = x.screenshot(&path);
+    let after = w.state().unwrap();
+    assert!(
+        cue_drawn(&after).is_some(),
+        "still drawn when the screenshot was taken: {after:#?}"
+    );
+    let (white, dark, span) = subtitle_pixels(&shot, &after);
+    eprintln!(
+        "cue {n} at {position:.2} s: {:.0}% white, {:.0}% dark, text across {:.0}% of the box; {}",
+        white * 100.0,
+        dark * 100.0,
+        span * 100.0,
+        path.display()
+    );
+    assert!(
+        (0.03..0.6).contains(&white) && dark > 0.25 && span > 0.6,
+        "no white text on a dark box in {}: {white:.2} white, {dark:.2} dark, span {span:.2}",
+        path.display()
+    );
+
+    // j: French was the last track, so subtitles go off...
+    w.press("j");
+    w.wait_for("subtitles off", 15, |s| {
+        s["subtitle_track"].is_null() && s["subtitle_rect_px"].is_null()
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let s = w.state().unwrap();
+    assert!(s["subtitle_rect_px"].is_null(), "no cue while off: {s:#?}");
+    // ...and on again in English, the first track.
+    w.press("j");
+    let s = w.wait_for("an English cue", 20, |s| {
+        cue_drawn(s).is_some_and(|(word, _)| word == "Second")
+    });
+    assert_eq!(s["subtitle_track"].as_str(), Some("English"), "{s:#?}");
+    w.quit();
 }
