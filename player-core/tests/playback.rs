@@ -1325,3 +1325,92 @@ fn subtitles_in_the_chosen_language_appear_at_their_times_switch_and_go_off() {
         stack.shutdown().await;
     });
 }
+
+#[test]
+fn a_ttml_sidecar_as_ffmpeg_writes_it_shows_its_cues_beside_a_webvtt_one() {
+    // The shared title's DASH manifest with its French track turned into TTML by ffmpeg's own
+    // writer (`-f ttml`), the English one left WebVTT: French from the start, English from
+    // "Seconde 6" on.
+    let (dir, title) = media_copy();
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(title.join("subtitles_fr.vtt"))
+        .args(["-f", "ttml"])
+        .arg(title.join("subtitles_fr.ttml"))
+        .status()
+        .expect("ffmpeg runs")
+        .success();
+    assert!(ok, "ffmpeg writes TTML");
+    let mpd = std::fs::read_to_string(title.join("manifest.mpd")).unwrap();
+    let ttml = mpd
+        .replace(
+            r#"mimeType="text/vtt" lang="fr""#,
+            r#"mimeType="application/ttml+xml" codecs="stpp" lang="fr""#,
+        )
+        .replace("subtitles_fr.vtt", "subtitles_fr.ttml");
+    assert_ne!(ttml, mpd, "the French track is there to change");
+    std::fs::write(title.join("ttml.mpd"), ttml).unwrap();
+    runtime().block_on(async {
+        let oca = serve(dir.path()).await;
+        let config = PlayerConfig {
+            subtitle_language: Some("fr".into()),
+            ..PlayerConfig::default()
+        };
+        let url = Url::parse(&format!("{}/demo/ttml.mpd", oca.url())).unwrap();
+        let player = Player::open(url, decoding_sink(), config);
+        let handle = player.handle();
+        let mut events = player.events();
+        let finished = player.finished();
+        tokio::pin!(finished);
+        let deadline = tokio::time::sleep(Duration::from_secs(90));
+        tokio::pin!(deadline);
+        let o = loop {
+            tokio::select! {
+                o = &mut finished => break o,
+                e = events.recv() => {
+                    if let Ok(TimedEvent { event: PlayerEvent::Subtitle { text: Some(t), .. }, .. }) = e
+                        && t == "Seconde 6"
+                    {
+                        handle.command(Command::SelectSubtitles(Some(0)));
+                    }
+                }
+                _ = &mut deadline => panic!("the session did not end"),
+            }
+        };
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let shown = subtitles_shown(&o.events);
+        let texts: Vec<&str> = shown.iter().filter_map(|(_, t)| t.as_deref()).collect();
+        let mut expected: Vec<String> = (0..=6).step_by(2).map(|n| format!("Seconde {n}")).collect();
+        expected.push("Second 6".into());
+        expected.extend((8..SECONDS).step_by(2).map(|n| format!("Second {n}")));
+        assert_eq!(texts, expected, "{shown:?}");
+        // Each TTML cue appears at its time and goes 1.5 s later.
+        for (i, (at, text)) in shown.iter().enumerate() {
+            let Some(text) = text.as_deref().filter(|t| t.starts_with("Seconde ")) else {
+                continue;
+            };
+            let second: f64 = text.rsplit(' ').next().unwrap().parse().unwrap();
+            assert!((second - 0.05..second + 0.3).contains(at), "{text:?} shown at {at:.2} s");
+            if text != "Seconde 6" {
+                let cleared = shown[i + 1].0;
+                assert!(
+                    (second + 1.45..second + 1.8).contains(&cleared),
+                    "{text:?} cleared at {cleared:.2} s"
+                );
+            }
+        }
+        let warnings: Vec<String> = o
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                PlayerEvent::Warning { message } if message.contains("subtitle") => {
+                    Some(message.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(stalls_after_start(&o.events), 0);
+        oca.shutdown().await;
+    });
+}

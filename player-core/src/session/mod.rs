@@ -49,6 +49,7 @@ mod packed_audio;
 mod schedule;
 mod subtitles;
 mod text;
+mod ttml;
 
 use live::Reloads;
 use schedule::{Downloaded, Fetch, InFlight, KeyCache, init_cache_key};

@@ -1,7 +1,8 @@
-//! Subtitles: the chosen text track's WebVTT cues, fetched a little ahead of the playhead (HLS
-//! WebVTT segments, or a DASH sidecar, which is one segment the title long), placed on the
-//! presentation timeline by `X-TIMESTAMP-MAP`, and the text on screen at the playhead. Pure
-//! logic: the session fetches what [`Subtitles::next_fetch`] asks for and passes the time in.
+//! Subtitles: the chosen text track's cues, fetched a little ahead of the playhead (HLS WebVTT
+//! segments, or a DASH sidecar, WebVTT or TTML, which is one segment the title long), WebVTT
+//! placed on the presentation timeline by `X-TIMESTAMP-MAP`, and the text on screen at the
+//! playhead. Pure logic: the session fetches what [`Subtitles::next_fetch`] asks for and passes
+//! the time in.
 
 use subtp::vtt::{VttBlock, VttDescription, WebVtt};
 
@@ -23,6 +24,36 @@ pub struct Cue {
     pub end_s: f64,
     /// Its lines, as written (WebVTT tags such as `<i>` left in), joined by `\n`.
     pub text: String,
+}
+
+/// How a text track is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextFormat {
+    /// WebVTT documents (`text/vtt`).
+    WebVtt,
+    /// TTML documents, IMSC 1 among them (`application/ttml+xml`).
+    Ttml,
+}
+
+impl TextFormat {
+    /// The format of a track with this MIME type and codecs, or why it is not shown.
+    pub fn of(mime_type: Option<&str>, codecs: Option<&str>) -> Result<TextFormat, String> {
+        let mime = mime_type.unwrap_or_default().trim().to_ascii_lowercase();
+        let codecs = codecs.unwrap_or_default().trim().to_ascii_lowercase();
+        match mime.as_str() {
+            "text/vtt" => Ok(TextFormat::WebVtt),
+            "application/ttml+xml" => Ok(TextFormat::Ttml),
+            "application/mp4" if codecs.starts_with("wvtt") => {
+                Err("WebVTT in fragmented MP4 (wvtt) is not read yet".into())
+            }
+            "application/mp4" if codecs.starts_with("stpp") => {
+                Err("TTML in fragmented MP4 (stpp) is not read yet".into())
+            }
+            "" => Err("a subtitle track with no MIME type is not read".into()),
+            other if codecs.is_empty() => Err(format!("{other} subtitles are not read")),
+            other => Err(format!("{other} ({codecs}) subtitles are not read")),
+        }
+    }
 }
 
 /// Where a segment of the track stands.
@@ -50,6 +81,7 @@ pub enum Next {
 pub struct Subtitles {
     /// The track, by index among the first period's tracks.
     pub track: usize,
+    format: TextFormat,
     /// Its segments, once its index is in.
     segments: Option<Vec<Segment>>,
     index: Fetched,
@@ -68,11 +100,12 @@ const NOT_YET: Fetched = Fetched::No {
 };
 
 impl Subtitles {
-    /// Nothing fetched yet of `track`; `segments` when its index is known already (a DASH
-    /// sidecar).
-    pub fn new(track: usize, segments: Option<Vec<Segment>>) -> Self {
+    /// Nothing fetched yet of `track`, written in `format`; `segments` when its index is known
+    /// already (a DASH sidecar).
+    pub fn new(track: usize, format: TextFormat, segments: Option<Vec<Segment>>) -> Self {
         let mut s = Subtitles {
             track,
+            format,
             segments: None,
             index: NOT_YET,
             fetched: Vec::new(),
@@ -136,7 +169,10 @@ impl Subtitles {
     /// rather than asked for again: it would not read better.
     pub fn fetched(&mut self, n: usize, body: &[u8]) -> Result<(), String> {
         self.in_flight = false;
-        let parsed = parse_webvtt(body, &mut self.origin);
+        let parsed = match self.format {
+            TextFormat::WebVtt => parse_webvtt(body, &mut self.origin),
+            TextFormat::Ttml => super::ttml::parse_ttml(body),
+        };
         if let Some(f) = self.fetched.get_mut(n) {
             *f = if parsed.is_ok() {
                 Fetched::Yes
@@ -356,9 +392,56 @@ mod tests {
     }
 
     #[test]
+    fn tracks_are_read_by_their_mime_type_or_refused_in_one_line() {
+        assert_eq!(
+            TextFormat::of(Some("text/vtt"), None),
+            Ok(TextFormat::WebVtt)
+        );
+        assert_eq!(
+            TextFormat::of(Some("application/ttml+xml"), Some("stpp.ttml.im1t")),
+            Ok(TextFormat::Ttml)
+        );
+        for (mime, codecs, error) in [
+            (
+                Some("application/mp4"),
+                Some("wvtt"),
+                "WebVTT in fragmented MP4 (wvtt)",
+            ),
+            (
+                Some("application/mp4"),
+                Some("stpp"),
+                "TTML in fragmented MP4 (stpp)",
+            ),
+            (Some("text/srt"), None, "text/srt subtitles are not read"),
+            (None, Some("wvtt"), "no MIME type"),
+        ] {
+            let e = TextFormat::of(mime, codecs).unwrap_err();
+            assert!(e.contains(error), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_ttml_sidecar_shows_its_cues() {
+        let doc = br#"<tt xmlns="http://www.w3.org/ns/ttml"><body><div>
+            <p begin="00:00:01.000" end="00:00:02.500">one</p>
+            <p begin="3s" end="4s">two</p></div></body></tt>"#;
+        let mut subs = Subtitles::new(0, TextFormat::Ttml, Some(vec![segment(0.0, 60.0)]));
+        assert_eq!(subs.next_fetch(0.0, 0.0), Some(Next::Segment(0)));
+        subs.fetched(0, doc).unwrap();
+        assert_eq!(subs.changed_text(0.5), None);
+        assert_eq!(subs.changed_text(1.0), Some(Some("one".into())));
+        assert_eq!(subs.changed_text(2.5), Some(None));
+        assert_eq!(subs.changed_text(3.5), Some(Some("two".into())));
+        let mut broken = Subtitles::new(0, TextFormat::Ttml, Some(vec![segment(0.0, 60.0)]));
+        broken.next_fetch(0.0, 0.0);
+        let e = broken.fetched(0, b"WEBVTT\n").unwrap_err();
+        assert!(e.starts_with("not TTML"), "{e}");
+    }
+
+    #[test]
     fn the_index_then_segments_ahead_of_the_playhead_are_fetched_and_retried_then_skipped() {
         let segments: Vec<Segment> = (0..20).map(|i| segment(f64::from(i) * 4.0, 4.0)).collect();
-        let mut subs = Subtitles::new(0, None);
+        let mut subs = Subtitles::new(0, TextFormat::WebVtt, None);
         assert_eq!(subs.next_fetch(5.0, 0.0), Some(Next::Index));
         assert_eq!(subs.next_fetch(5.0, 0.0), None, "one at a time");
         assert!(!subs.index_failed(0.0));
@@ -391,19 +474,19 @@ mod tests {
         assert_eq!(subs.next_fetch(5.0, 20.0), Some(Next::Segment(4)));
         subs.failed(4, 20.0);
         // Nothing past the next 30 s is fetched.
-        let mut far = Subtitles::new(0, Some(segments.clone()));
+        let mut far = Subtitles::new(0, TextFormat::WebVtt, Some(segments.clone()));
         for i in 0..8 {
             assert_eq!(far.next_fetch(0.0, 0.0), Some(Next::Segment(i)));
             far.fetched(i, b"WEBVTT\n\n").unwrap();
         }
         assert_eq!(far.next_fetch(0.0, 0.0), None);
         // An unreadable segment is skipped, with the reason.
-        let mut bad = Subtitles::new(0, Some(segments[..2].to_vec()));
+        let mut bad = Subtitles::new(0, TextFormat::WebVtt, Some(segments[..2].to_vec()));
         assert_eq!(bad.next_fetch(0.0, 0.0), Some(Next::Segment(0)));
         assert!(bad.fetched(0, b"junk").is_err());
         assert_eq!(bad.next_fetch(0.0, 0.0), Some(Next::Segment(1)));
         // An index that never comes leaves the track empty.
-        let mut gone = Subtitles::new(0, None);
+        let mut gone = Subtitles::new(0, TextFormat::WebVtt, None);
         for now in [0.0, 2.0] {
             assert_eq!(gone.next_fetch(0.0, now), Some(Next::Index));
             assert!(!gone.index_failed(now));
@@ -416,7 +499,7 @@ mod tests {
     #[test]
     fn the_text_on_screen_changes_with_the_cues_under_the_playhead() {
         let two = vec![segment(0.0, 4.0), segment(4.0, 4.0)];
-        let mut subs = Subtitles::new(0, Some(two));
+        let mut subs = Subtitles::new(0, TextFormat::WebVtt, Some(two));
         subs.fetched(0, FIRST).unwrap();
         subs.fetched(1, SECOND).unwrap();
         // The cue in both documents is kept once.

@@ -7,7 +7,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 
 use super::Session;
-use super::subtitles::{Next, Subtitles};
+use super::subtitles::{Next, Subtitles, TextFormat};
 use crate::events::PlayerEvent;
 use crate::manifest;
 use crate::presentation::{MediaKind, Segment, SegmentIndex};
@@ -29,19 +29,20 @@ enum TextResult {
 
 impl Session {
     /// The first period's subtitle tracks, by index among its tracks (the order of
-    /// `ManifestLoaded::text_tracks`), and whether each is WebVTT (the only kind read yet).
-    fn text_tracks(&self) -> Vec<(usize, bool)> {
+    /// `ManifestLoaded::text_tracks`), each with its format or why it is not shown.
+    fn text_tracks(&self) -> Vec<(usize, Result<TextFormat, String>)> {
         self.presentation.periods[0]
             .tracks
             .iter()
             .enumerate()
             .filter(|(_, t)| t.kind == MediaKind::Text)
             .map(|(i, t)| {
-                let webvtt = t
-                    .representations
-                    .first()
-                    .is_some_and(|r| r.mime_type.as_deref() == Some("text/vtt"));
-                (i, webvtt)
+                let rep = t.representations.first();
+                let format = TextFormat::of(
+                    rep.and_then(|r| r.mime_type.as_deref()),
+                    rep.and_then(|r| r.codecs.as_deref()),
+                );
+                (i, format)
             })
             .collect()
     }
@@ -51,9 +52,9 @@ impl Session {
         let tracks = &self.presentation.periods[0].tracks;
         let index = self.config.subtitle_language.as_deref().and_then(|wanted| {
             let wanted = wanted.to_ascii_lowercase();
-            self.text_tracks().iter().position(|&(t, webvtt)| {
-                webvtt
-                    && tracks[t]
+            self.text_tracks().iter().position(|(t, format)| {
+                format.is_ok()
+                    && tracks[*t]
                         .language
                         .as_deref()
                         .is_some_and(|l| l.to_ascii_lowercase().starts_with(&wanted))
@@ -68,12 +69,10 @@ impl Session {
         let tracks = self.text_tracks();
         let track = match index {
             Some(i) => match tracks.get(i) {
-                Some(&(t, true)) => Some(t),
-                Some(&(_, false)) => {
+                Some((t, Ok(format))) => Some((*t, *format)),
+                Some((_, Err(why))) => {
                     self.emitter.emit(PlayerEvent::Warning {
-                        message: format!(
-                            "subtitle track {i} is not WebVTT: only WebVTT subtitles are shown"
-                        ),
+                        message: format!("subtitle track {i} is not shown: {why}"),
                     });
                     return None;
                 }
@@ -95,7 +94,7 @@ impl Session {
             });
         }
         let period = &self.presentation.periods[0];
-        self.subtitles = track.map(|t| {
+        self.subtitles = track.map(|(t, format)| {
             let listed = match period.tracks[t]
                 .representations
                 .first()
@@ -104,9 +103,9 @@ impl Session {
                 Some(SegmentIndex::Listed(s)) => Some(s.clone()),
                 _ => None,
             };
-            Subtitles::new(t, listed)
+            Subtitles::new(t, format, listed)
         });
-        let language = track.and_then(|t| period.tracks[t].language.clone());
+        let language = track.and_then(|(t, _)| period.tracks[t].language.clone());
         let description = match (index, &language) {
             (None, _) => "subtitles off".to_string(),
             (Some(i), Some(l)) => format!("subtitles {l} (track {i})"),
