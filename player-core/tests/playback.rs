@@ -1414,3 +1414,345 @@ fn a_ttml_sidecar_as_ffmpeg_writes_it_shows_its_cues_beside_a_webvtt_one() {
         oca.shutdown().await;
     });
 }
+
+/// A box: size, kind, body.
+fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = u32::try_from(body.len() + 8)
+        .unwrap()
+        .to_be_bytes()
+        .to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A full box: version and flags, then the body.
+fn mp4_full_box(kind: &[u8; 4], version: u8, flags: u32, body: &[u8]) -> Vec<u8> {
+    let mut b = ((u32::from(version) << 24) | flags).to_be_bytes().to_vec();
+    b.extend_from_slice(body);
+    mp4_box(kind, &b)
+}
+
+/// A fragmented MP4 text track as ISO/IEC 14496-30 lays it out, written by this test so that
+/// both kinds can be made (ffmpeg writes neither fragmented): `init.mp4` with a `wvtt` or
+/// `stpp` sample entry (timescale 1000), and `seg_N.m4s` of `segment_s` seconds each, timed from
+/// `base_ms` on the media timeline. `samples(start_s, end_s)` gives a segment's samples:
+/// (duration in ms, bytes).
+fn write_fmp4_text_track(
+    dir: &Path,
+    stpp: bool,
+    base_ms: u64,
+    segment_s: u32,
+    seconds: u32,
+    samples: impl Fn(u32, u32) -> Vec<(u32, Vec<u8>)>,
+) {
+    std::fs::create_dir_all(dir).unwrap();
+    let matrix: Vec<u8> = [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    let mut mvhd = vec![0u8; 8];
+    mvhd.extend_from_slice(&1000u32.to_be_bytes());
+    mvhd.extend_from_slice(&0u32.to_be_bytes());
+    mvhd.extend_from_slice(&0x0001_0000u32.to_be_bytes());
+    mvhd.extend_from_slice(&0x0100u16.to_be_bytes());
+    mvhd.extend_from_slice(&[0; 10]);
+    mvhd.extend_from_slice(&matrix);
+    mvhd.extend_from_slice(&[0; 24]);
+    mvhd.extend_from_slice(&2u32.to_be_bytes());
+    let mut tkhd = vec![0u8; 8];
+    tkhd.extend_from_slice(&1u32.to_be_bytes());
+    tkhd.extend_from_slice(&[0; 4 + 4 + 8 + 2 + 2 + 2 + 2]);
+    tkhd.extend_from_slice(&matrix);
+    tkhd.extend_from_slice(&[0; 8]);
+    let mut mdhd = vec![0u8; 8];
+    mdhd.extend_from_slice(&1000u32.to_be_bytes());
+    mdhd.extend_from_slice(&0u32.to_be_bytes());
+    mdhd.extend_from_slice(&[0x55, 0xc4, 0, 0]);
+    let handler: &[u8; 4] = if stpp { b"subt" } else { b"text" };
+    let mut hdlr = vec![0u8; 4];
+    hdlr.extend_from_slice(handler);
+    hdlr.extend_from_slice(&[0; 12]);
+    hdlr.extend_from_slice(b"Reel test\0");
+    let entry_head = [0u8, 0, 0, 0, 0, 0, 0, 1];
+    let entry = if stpp {
+        let mut b = entry_head.to_vec();
+        b.extend_from_slice(b"http://www.w3.org/ns/ttml\0\0\0");
+        mp4_box(b"stpp", &b)
+    } else {
+        let mut b = entry_head.to_vec();
+        b.extend_from_slice(&mp4_box(b"vttC", b"WEBVTT"));
+        mp4_box(b"wvtt", &b)
+    };
+    let header_box = if stpp {
+        mp4_full_box(b"sthd", 0, 0, &[])
+    } else {
+        mp4_full_box(b"nmhd", 0, 0, &[])
+    };
+    let empty_table = |kind| mp4_full_box(kind, 0, 0, &0u32.to_be_bytes());
+    let stbl = mp4_box(
+        b"stbl",
+        &[
+            mp4_full_box(
+                b"stsd",
+                0,
+                0,
+                &[1u32.to_be_bytes().to_vec(), entry].concat(),
+            ),
+            empty_table(b"stts"),
+            empty_table(b"stsc"),
+            mp4_full_box(b"stsz", 0, 0, &[0; 8]),
+            empty_table(b"stco"),
+        ]
+        .concat(),
+    );
+    let dref = mp4_full_box(
+        b"dref",
+        0,
+        0,
+        &[
+            1u32.to_be_bytes().to_vec(),
+            mp4_full_box(b"url ", 0, 1, &[]),
+        ]
+        .concat(),
+    );
+    let minf = mp4_box(
+        b"minf",
+        &[header_box, mp4_box(b"dinf", &dref), stbl].concat(),
+    );
+    let mdia = mp4_box(
+        b"mdia",
+        &[
+            mp4_full_box(b"mdhd", 0, 0, &mdhd),
+            mp4_full_box(b"hdlr", 0, 0, &hdlr),
+            minf,
+        ]
+        .concat(),
+    );
+    let trak = mp4_box(
+        b"trak",
+        &[mp4_full_box(b"tkhd", 0, 3, &tkhd), mdia].concat(),
+    );
+    let trex: Vec<u8> = [1u32, 1, 0, 0, 0]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect();
+    let mvex = mp4_box(b"mvex", &mp4_full_box(b"trex", 0, 0, &trex));
+    let moov = mp4_box(
+        b"moov",
+        &[mp4_full_box(b"mvhd", 0, 0, &mvhd), trak, mvex].concat(),
+    );
+    let ftyp = mp4_box(b"ftyp", b"iso6\0\0\0\0iso6dash");
+    std::fs::write(dir.join("init.mp4"), [ftyp, moov].concat()).unwrap();
+
+    for (i, start) in (0..seconds).step_by(segment_s as usize).enumerate() {
+        let end = (start + segment_s).min(seconds);
+        let samples = samples(start, end);
+        let total: u32 = samples.iter().map(|s| s.0).sum();
+        assert_eq!(total, (end - start) * 1000, "samples fill the segment");
+        let tfhd = mp4_full_box(b"tfhd", 0, 0x02_0000, &1u32.to_be_bytes());
+        let decode = base_ms + u64::from(start) * 1000;
+        let tfdt = mp4_full_box(b"tfdt", 1, 0, &decode.to_be_bytes());
+        // Header, version and flags, sample count, data offset, then per sample.
+        let trun_len = 8 + 4 + 4 + 4 + samples.len() * 8;
+        let moof_len = 8 + (8 + 8) + (8 + (8 + 8) + (8 + 12) + trun_len);
+        let mut trun = u32::try_from(samples.len()).unwrap().to_be_bytes().to_vec();
+        trun.extend_from_slice(&u32::try_from(moof_len + 8).unwrap().to_be_bytes());
+        for (duration, bytes) in &samples {
+            trun.extend_from_slice(&duration.to_be_bytes());
+            trun.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_be_bytes());
+        }
+        let trun = mp4_full_box(b"trun", 0, 0x000301, &trun);
+        let traf = mp4_box(b"traf", &[tfhd, tfdt, trun].concat());
+        let mfhd = mp4_full_box(b"mfhd", 0, 0, &u32::try_from(i + 1).unwrap().to_be_bytes());
+        let moof = mp4_box(b"moof", &[mfhd, traf].concat());
+        assert_eq!(moof.len(), moof_len);
+        let data: Vec<u8> = samples.into_iter().flat_map(|s| s.1).collect();
+        std::fs::write(
+            dir.join(format!("seg_{}.m4s", i + 1)),
+            [moof, mp4_box(b"mdat", &data)].concat(),
+        )
+        .unwrap();
+    }
+}
+
+/// What ffprobe reads of an init segment and its first media segment: the stream's codec tag,
+/// and each packet's time (in the track's ticks).
+fn ffprobe_text_track(dir: &Path) -> (String, Vec<String>) {
+    let joined = dir.join("joined.mp4");
+    let bytes = [
+        std::fs::read(dir.join("init.mp4")).unwrap(),
+        std::fs::read(dir.join("seg_1.m4s")).unwrap(),
+    ]
+    .concat();
+    std::fs::write(&joined, bytes).unwrap();
+    let probe = |entries: &str| {
+        let out = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-of", "csv=p=0", "-show_entries", entries])
+            .arg(&joined)
+            .output()
+            .expect("ffprobe runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let stream = probe("stream=codec_tag_string");
+    let packets = probe("packet=pts").lines().map(str::to_owned).collect();
+    std::fs::remove_file(&joined).unwrap();
+    (stream, packets)
+}
+
+#[test]
+fn wvtt_and_stpp_tracks_in_fragmented_mp4_show_their_cues() {
+    // Two more tracks beside the shared title's DASH sidecars: German as WebVTT in MP4 (a cue
+    // sample of 1.5 s and an empty one every 2 s), Spanish as TTML in MP4 (a document per
+    // 4 s segment, timed on the media timeline). Both start an hour into their media
+    // timeline, as a packager cutting a live encoder's output writes them. German from the
+    // start, Spanish from "Sekunde 6".
+    let (dir, title) = media_copy();
+    let base_ms = 3_600_000;
+    // The title runs a little over its 16 s, into a fifth segment: the tracks go on past it,
+    // with no cue.
+    write_fmp4_text_track(
+        &title.join("wvtt"),
+        false,
+        base_ms,
+        4,
+        SECONDS + 4,
+        |start, end| {
+            (start..end)
+                .step_by(2)
+                .flat_map(|n| {
+                    let cue = mp4_box(
+                        b"vttc",
+                        &mp4_box(b"payl", format!("Sekunde {n}").as_bytes()),
+                    );
+                    if n < SECONDS {
+                        vec![(1500, cue), (500, mp4_box(b"vtte", &[]))]
+                    } else {
+                        vec![(2000, mp4_box(b"vtte", &[]))]
+                    }
+                })
+                .collect()
+        },
+    );
+    write_fmp4_text_track(
+        &title.join("stpp"),
+        true,
+        base_ms,
+        4,
+        SECONDS + 4,
+        |start, end| {
+            let paragraphs: String = (start..end.min(SECONDS))
+                .step_by(2)
+                .map(|n| {
+                    let at = base_ms + u64::from(n) * 1000;
+                    format!(r#"<p begin="{at}ms" dur="1500ms">Segundo {n}</p>"#)
+                })
+                .collect();
+            let doc = format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><tt xmlns="http://www.w3.org/ns/ttml" xml:lang="es"><body><div>{paragraphs}</div></body></tt>"#
+            );
+            vec![((end - start) * 1000, doc.into_bytes())]
+        },
+    );
+    // ffmpeg's MP4 reader (which decodes neither kind) finds each track and its samples where
+    // and when they are.
+    let (tag, packets) = ffprobe_text_track(&title.join("stpp"));
+    assert_eq!(
+        (tag.as_str(), &packets[..]),
+        ("stpp", &["3600000".to_string()][..])
+    );
+    let (tag, packets) = ffprobe_text_track(&title.join("wvtt"));
+    assert_eq!(tag, "wvtt");
+    assert_eq!(packets, ["3600000", "3601500", "3602000", "3603500"]);
+    let sets = ["wvtt:de", "stpp:es"]
+        .map(|kind_lang| {
+            let (kind, lang) = kind_lang.split_once(':').unwrap();
+            format!(
+                r#"    <AdaptationSet contentType="text" mimeType="application/mp4" codecs="{kind}" lang="{lang}">
+      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="subtitle"/>
+      <SegmentTemplate timescale="1000" duration="4000" startNumber="1" presentationTimeOffset="{base_ms}" initialization="{kind}/init.mp4" media="{kind}/seg_$Number$.m4s"/>
+      <Representation id="{kind}_{lang}" bandwidth="2000"/>
+    </AdaptationSet>
+"#
+            )
+        })
+        .concat();
+    let mpd = std::fs::read_to_string(title.join("manifest.mpd")).unwrap();
+    let with_mp4 = mpd.replacen("  </Period>", &format!("{sets}  </Period>"), 1);
+    assert_ne!(with_mp4, mpd);
+    std::fs::write(title.join("mp4text.mpd"), with_mp4).unwrap();
+    runtime().block_on(async {
+        let oca = serve(dir.path()).await;
+        let config = PlayerConfig {
+            subtitle_language: Some("de".into()),
+            ..PlayerConfig::default()
+        };
+        let url = Url::parse(&format!("{}/demo/mp4text.mpd", oca.url())).unwrap();
+        let player = Player::open(url, decoding_sink(), config);
+        let handle = player.handle();
+        let mut events = player.events();
+        let finished = player.finished();
+        tokio::pin!(finished);
+        let deadline = tokio::time::sleep(Duration::from_secs(90));
+        tokio::pin!(deadline);
+        let o = loop {
+            tokio::select! {
+                o = &mut finished => break o,
+                e = events.recv() => {
+                    if let Ok(TimedEvent { event: PlayerEvent::Subtitle { text: Some(t), .. }, .. }) = e
+                        && t == "Sekunde 6"
+                    {
+                        handle.command(Command::SelectSubtitles(Some(3)));
+                    }
+                }
+                _ = &mut deadline => panic!("the session did not end"),
+            }
+        };
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let selected: Vec<Option<String>> = o
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                PlayerEvent::SubtitlesSelected { language, .. } => Some(language.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(selected, [Some("de".to_string()), Some("es".to_string())]);
+        let shown = subtitles_shown(&o.events);
+        let texts: Vec<&str> = shown.iter().filter_map(|(_, t)| t.as_deref()).collect();
+        let mut expected: Vec<String> = (0..=6).step_by(2).map(|n| format!("Sekunde {n}")).collect();
+        expected.extend((6..SECONDS).step_by(2).map(|n| format!("Segundo {n}")));
+        assert_eq!(texts, expected, "{shown:?}");
+        // Each cue appears at its time (the Spanish one under way at the switch at once) and
+        // goes 1.5 s later.
+        for (i, (at, text)) in shown.iter().enumerate() {
+            let Some(text) = text else { continue };
+            let second: f64 = text.rsplit(' ').next().unwrap().parse().unwrap();
+            let late = if text == "Segundo 6" { 1.5 } else { 0.3 };
+            assert!((second - 0.05..second + late).contains(at), "{text:?} shown at {at:.2} s");
+            if text != "Sekunde 6"
+                && let Some((cleared, None)) = shown.get(i + 1)
+            {
+                assert!(
+                    (second + 1.45..second + 1.8).contains(cleared),
+                    "{text:?} cleared at {cleared:.2} s"
+                );
+            }
+        }
+        let warnings: Vec<String> = o
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                PlayerEvent::Warning { message } if message.contains("subtitle") => {
+                    Some(message.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(stalls_after_start(&o.events), 0);
+        oca.shutdown().await;
+    });
+}

@@ -45,6 +45,7 @@ mod decrypt;
 mod error;
 mod failover;
 mod live;
+mod mp4_text;
 mod packed_audio;
 mod schedule;
 mod subtitles;

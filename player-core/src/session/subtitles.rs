@@ -6,7 +6,8 @@
 
 use subtp::vtt::{VttBlock, VttDescription, WebVtt};
 
-use crate::presentation::Segment;
+use super::mp4_text::{self, Mp4TextInit, Mp4TextKind};
+use crate::presentation::{Resource, Segment};
 
 /// Seconds of subtitles fetched ahead of the playhead.
 const AHEAD_S: f64 = 30.0;
@@ -33,6 +34,8 @@ pub enum TextFormat {
     WebVtt,
     /// TTML documents, IMSC 1 among them (`application/ttml+xml`).
     Ttml,
+    /// Fragmented MP4 segments after an init segment (`application/mp4`, `wvtt` or `stpp`).
+    Mp4(Mp4TextKind),
 }
 
 impl TextFormat {
@@ -44,10 +47,10 @@ impl TextFormat {
             "text/vtt" => Ok(TextFormat::WebVtt),
             "application/ttml+xml" => Ok(TextFormat::Ttml),
             "application/mp4" if codecs.starts_with("wvtt") => {
-                Err("WebVTT in fragmented MP4 (wvtt) is not read yet".into())
+                Ok(TextFormat::Mp4(Mp4TextKind::Wvtt))
             }
             "application/mp4" if codecs.starts_with("stpp") => {
-                Err("TTML in fragmented MP4 (stpp) is not read yet".into())
+                Ok(TextFormat::Mp4(Mp4TextKind::Stpp))
             }
             "" => Err("a subtitle track with no MIME type is not read".into()),
             other if codecs.is_empty() => Err(format!("{other} subtitles are not read")),
@@ -92,6 +95,8 @@ pub struct Subtitles {
     /// presentation timeline as that document maps them.
     origin: Option<(u64, f64)>,
     shown: Option<String>,
+    /// The init segment read last (fragmented MP4 tracks), and where it came from.
+    init: Option<(Resource, Mp4TextInit)>,
 }
 
 const NOT_YET: Fetched = Fetched::No {
@@ -113,6 +118,7 @@ impl Subtitles {
             cues: Vec::new(),
             origin: None,
             shown: None,
+            init: None,
         };
         if let Some(segments) = segments.filter(|s| !s.is_empty()) {
             s.indexed(segments);
@@ -149,6 +155,18 @@ impl Subtitles {
         self.segments.as_ref()?.get(n)
     }
 
+    /// The init segment to fetch before segment `n`, when its track needs one not read yet.
+    pub fn init_needed(&self, n: usize) -> Option<Resource> {
+        if !matches!(self.format, TextFormat::Mp4(_)) {
+            return None;
+        }
+        let wanted = self.segment(n)?.init.as_ref()?;
+        match &self.init {
+            Some((read, _)) if read == wanted => None,
+            _ => Some(wanted.clone()),
+        }
+    }
+
     /// The index came.
     pub fn indexed(&mut self, segments: Vec<Segment>) {
         self.in_flight = false;
@@ -167,12 +185,16 @@ impl Subtitles {
     /// Segment `n` came: its cues join the track's (a cue repeated in the next segment, as a
     /// packager writes one that spans the boundary, is kept once). Unreadable, it is skipped
     /// rather than asked for again: it would not read better.
-    pub fn fetched(&mut self, n: usize, body: &[u8]) -> Result<(), String> {
+    ///
+    /// `init` is the init segment fetched before it, when [`Subtitles::init_needed`] asked.
+    pub fn fetched(
+        &mut self,
+        n: usize,
+        init: Option<(Resource, &[u8])>,
+        body: &[u8],
+    ) -> Result<(), String> {
         self.in_flight = false;
-        let parsed = match self.format {
-            TextFormat::WebVtt => parse_webvtt(body, &mut self.origin),
-            TextFormat::Ttml => super::ttml::parse_ttml(body),
-        };
+        let parsed = self.read_init(init).and_then(|()| self.parse(n, body));
         if let Some(f) = self.fetched.get_mut(n) {
             *f = if parsed.is_ok() {
                 Fetched::Yes
@@ -191,6 +213,30 @@ impl Subtitles {
                 .then(a.end_s.total_cmp(&b.end_s))
         });
         Ok(())
+    }
+
+    /// Reads the init segment fetched, if one was.
+    fn read_init(&mut self, init: Option<(Resource, &[u8])>) -> Result<(), String> {
+        if let Some((from, bytes)) = init {
+            let read = mp4_text::parse_init(bytes).map_err(|e| format!("init segment: {e}"))?;
+            self.init = Some((from, read));
+        }
+        Ok(())
+    }
+
+    /// The cues of segment `n`, as the track's format is read.
+    fn parse(&mut self, n: usize, body: &[u8]) -> Result<Vec<Cue>, String> {
+        match self.format {
+            TextFormat::WebVtt => parse_webvtt(body, &mut self.origin),
+            TextFormat::Ttml => super::ttml::parse_ttml(body),
+            TextFormat::Mp4(_) => {
+                let start_s = self.segment(n).map_or(0.0, |s| s.start_s);
+                match &self.init {
+                    Some((_, init)) => mp4_text::parse_segment(init, body, start_s),
+                    None => Err("a fragmented MP4 segment with no init segment".into()),
+                }
+            }
+        }
     }
 
     /// Segment `n` failed at `now_s`: asked for again later, or skipped after [`MAX_TRIES`]
@@ -401,16 +447,19 @@ mod tests {
             TextFormat::of(Some("application/ttml+xml"), Some("stpp.ttml.im1t")),
             Ok(TextFormat::Ttml)
         );
+        assert_eq!(
+            TextFormat::of(Some("application/mp4"), Some("wvtt")),
+            Ok(TextFormat::Mp4(Mp4TextKind::Wvtt))
+        );
+        assert_eq!(
+            TextFormat::of(Some("application/mp4"), Some("stpp.ttml.im1t")),
+            Ok(TextFormat::Mp4(Mp4TextKind::Stpp))
+        );
         for (mime, codecs, error) in [
             (
                 Some("application/mp4"),
-                Some("wvtt"),
-                "WebVTT in fragmented MP4 (wvtt)",
-            ),
-            (
-                Some("application/mp4"),
-                Some("stpp"),
-                "TTML in fragmented MP4 (stpp)",
+                Some("tx3g"),
+                "application/mp4 (tx3g) subtitles are not read",
             ),
             (Some("text/srt"), None, "text/srt subtitles are not read"),
             (None, Some("wvtt"), "no MIME type"),
@@ -427,14 +476,14 @@ mod tests {
             <p begin="3s" end="4s">two</p></div></body></tt>"#;
         let mut subs = Subtitles::new(0, TextFormat::Ttml, Some(vec![segment(0.0, 60.0)]));
         assert_eq!(subs.next_fetch(0.0, 0.0), Some(Next::Segment(0)));
-        subs.fetched(0, doc).unwrap();
+        subs.fetched(0, None, doc).unwrap();
         assert_eq!(subs.changed_text(0.5), None);
         assert_eq!(subs.changed_text(1.0), Some(Some("one".into())));
         assert_eq!(subs.changed_text(2.5), Some(None));
         assert_eq!(subs.changed_text(3.5), Some(Some("two".into())));
         let mut broken = Subtitles::new(0, TextFormat::Ttml, Some(vec![segment(0.0, 60.0)]));
         broken.next_fetch(0.0, 0.0);
-        let e = broken.fetched(0, b"WEBVTT\n").unwrap_err();
+        let e = broken.fetched(0, None, b"WEBVTT\n").unwrap_err();
         assert!(e.starts_with("not TTML"), "{e}");
     }
 
@@ -454,7 +503,7 @@ mod tests {
         subs.indexed(segments.clone());
         assert_eq!(subs.next_fetch(5.0, 2.0), Some(Next::Segment(1)));
         assert_eq!(subs.segment(1).unwrap().start_s, 4.0);
-        subs.fetched(1, FIRST).unwrap();
+        subs.fetched(1, None, FIRST).unwrap();
         assert_eq!(subs.next_fetch(5.0, 2.0), Some(Next::Segment(2)));
         assert!(!subs.failed(2, 10.0));
         assert_eq!(
@@ -462,7 +511,7 @@ mod tests {
             Some(Next::Segment(3)),
             "the failed one waits"
         );
-        subs.fetched(3, SECOND).unwrap();
+        subs.fetched(3, None, SECOND).unwrap();
         assert_eq!(
             subs.next_fetch(5.0, 12.0),
             Some(Next::Segment(2)),
@@ -477,13 +526,13 @@ mod tests {
         let mut far = Subtitles::new(0, TextFormat::WebVtt, Some(segments.clone()));
         for i in 0..8 {
             assert_eq!(far.next_fetch(0.0, 0.0), Some(Next::Segment(i)));
-            far.fetched(i, b"WEBVTT\n\n").unwrap();
+            far.fetched(i, None, b"WEBVTT\n\n").unwrap();
         }
         assert_eq!(far.next_fetch(0.0, 0.0), None);
         // An unreadable segment is skipped, with the reason.
         let mut bad = Subtitles::new(0, TextFormat::WebVtt, Some(segments[..2].to_vec()));
         assert_eq!(bad.next_fetch(0.0, 0.0), Some(Next::Segment(0)));
-        assert!(bad.fetched(0, b"junk").is_err());
+        assert!(bad.fetched(0, None, b"junk").is_err());
         assert_eq!(bad.next_fetch(0.0, 0.0), Some(Next::Segment(1)));
         // An index that never comes leaves the track empty.
         let mut gone = Subtitles::new(0, TextFormat::WebVtt, None);
@@ -500,8 +549,8 @@ mod tests {
     fn the_text_on_screen_changes_with_the_cues_under_the_playhead() {
         let two = vec![segment(0.0, 4.0), segment(4.0, 4.0)];
         let mut subs = Subtitles::new(0, TextFormat::WebVtt, Some(two));
-        subs.fetched(0, FIRST).unwrap();
-        subs.fetched(1, SECOND).unwrap();
+        subs.fetched(0, None, FIRST).unwrap();
+        subs.fetched(1, None, SECOND).unwrap();
         // The cue in both documents is kept once.
         assert_eq!(subs.cues.len(), 3);
         let mut seen = Vec::new();

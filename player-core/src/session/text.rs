@@ -1,6 +1,7 @@
 //! The session's side of subtitles: the track chosen (by `PlayerConfig::subtitle_language`, or
-//! the viewer's command), its index and segments fetched from the current pathway beside the
-//! media, and the text under the playhead reported as it changes.
+//! the viewer's command), its index and segments (after their init segment, for fragmented MP4
+//! tracks) fetched from the current pathway beside the media, and the text under the playhead
+//! reported as it changes.
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -10,7 +11,7 @@ use super::Session;
 use super::subtitles::{Next, Subtitles, TextFormat};
 use crate::events::PlayerEvent;
 use crate::manifest;
-use crate::presentation::{MediaKind, Segment, SegmentIndex};
+use crate::presentation::{MediaKind, Resource, Segment, SegmentIndex};
 
 /// Subtitle requests in flight: one for the track shown, and any left over from a track left.
 pub(super) type TextFetches = FuturesUnordered<BoxFuture<'static, TextFetch>>;
@@ -22,9 +23,12 @@ pub(super) struct TextFetch {
     result: TextResult,
 }
 
+/// A segment's bytes, after its init segment's when that was fetched first.
+type TextBodies = (Option<(Resource, Bytes)>, Bytes);
+
 enum TextResult {
     Index(Result<Vec<Segment>, String>),
-    Segment(usize, Result<Bytes, String>),
+    Segment(usize, Result<TextBodies, String>),
 }
 
 impl Session {
@@ -138,7 +142,10 @@ impl Session {
         let fetcher = self.fetcher.clone();
         let generation = self.subtitle_generation;
         let segment = match next {
-            Next::Segment(n) => subs.segment(n).cloned().map(|s| (n, s)),
+            Next::Segment(n) => subs
+                .segment(n)
+                .cloned()
+                .map(|s| (n, s, subs.init_needed(n))),
             Next::Index => None,
         };
         fetches.push(Box::pin(async move {
@@ -149,18 +156,34 @@ impl Session {
                         .await
                         .map_err(|e| e.to_string()),
                 ),
-                (Some(rep), Some((n, segment))) => {
-                    let body = match rep.url(&segment.resource, pathway.as_deref()) {
-                        Some(url) => fetcher
-                            .get(&url)
-                            .range(segment.resource.range)
-                            .send()
-                            .await
-                            .map(|r| r.body)
-                            .map_err(|e| e.to_string()),
-                        None => Err(format!("{} has no URL", segment.resource.uri)),
+                (Some(rep), Some((n, segment, init))) => {
+                    let get = |resource: Resource| {
+                        let (fetcher, rep, pathway) = (&fetcher, &rep, pathway.as_deref());
+                        async move {
+                            match rep.url(&resource, pathway) {
+                                Some(url) => fetcher
+                                    .get(&url)
+                                    .range(resource.range)
+                                    .send()
+                                    .await
+                                    .map(|r| r.body)
+                                    .map_err(|e| e.to_string()),
+                                None => Err(format!("{} has no URL", resource.uri)),
+                            }
+                        }
                     };
-                    TextResult::Segment(n, body)
+                    let init = match init {
+                        Some(resource) => get(resource.clone())
+                            .await
+                            .map(|bytes| Some((resource, bytes)))
+                            .map_err(|e| format!("init segment: {e}")),
+                        None => Ok(None),
+                    };
+                    let bodies = match init {
+                        Ok(init) => get(segment.resource).await.map(|body| (init, body)),
+                        Err(e) => Err(e),
+                    };
+                    TextResult::Segment(n, bodies)
                 }
             };
             TextFetch { generation, result }
@@ -185,8 +208,8 @@ impl Session {
             TextResult::Index(Err(e)) => subs
                 .index_failed(now)
                 .then(|| format!("subtitles unavailable: {e}")),
-            TextResult::Segment(n, Ok(body)) => subs
-                .fetched(n, &body)
+            TextResult::Segment(n, Ok((init, body))) => subs
+                .fetched(n, init.as_ref().map(|(r, b)| (r.clone(), &b[..])), &body)
                 .err()
                 .map(|e| format!("subtitle segment {} skipped: {e}", n + 1)),
             TextResult::Segment(n, Err(e)) => subs
