@@ -20,6 +20,8 @@ pub fn text_size(height: f32) -> f32 {
 fn line_job(runs: &[CueRun], size: f32, width: f32, bold_only: bool) -> LayoutJob {
     let mut job = LayoutJob::default();
     job.wrap.max_width = width;
+    // Rows of a wrapped line are centred too, around x = 0 of the galley.
+    job.halign = egui::Align::Center;
     for run in runs {
         let color = if bold_only && !run.bold {
             Color32::TRANSPARENT
@@ -71,15 +73,13 @@ pub fn paint(
     let mut top = picture.bottom() - picture.height() / 20.0 - height;
     let mut covered: Option<egui::Rect> = None;
     for (galley, bold) in galleys {
-        let text = egui::Rect::from_min_size(
-            egui::pos2(picture.center().x - galley.size().x / 2.0, top + pad.y),
-            galley.size(),
-        );
+        let origin = egui::pos2(picture.center().x, top + pad.y);
+        let text = galley.rect.translate(origin.to_vec2());
         let backing = text.expand2(pad);
         painter.rect_filled(backing, size * 0.15, BACKING);
-        painter.galley(text.min, galley, Color32::WHITE);
+        painter.galley(origin, galley, Color32::WHITE);
         if let Some(bold) = bold {
-            painter.galley(text.min + egui::vec2(1.0, 0.0), bold, Color32::WHITE);
+            painter.galley(origin + egui::vec2(1.0, 0.0), bold, Color32::WHITE);
         }
         covered = Some(covered.map_or(backing, |c| c.union(backing)));
         top = backing.bottom();

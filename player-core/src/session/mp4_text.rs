@@ -22,6 +22,10 @@ pub enum Mp4TextKind {
     Stpp,
 }
 
+/// A text fragment of more samples than this is refused (a count is only a number; each
+/// sample is an allocation).
+const MAX_SAMPLES: usize = 65_536;
+
 /// What the init segment says about the text track.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mp4TextInit {
@@ -29,6 +33,8 @@ pub struct Mp4TextInit {
     pub kind: Mp4TextKind,
     /// Ticks per second of the track's times.
     pub timescale: u32,
+    /// The track's id, to find its fragments.
+    track_id: u32,
     /// `trex` defaults, for fragments that give neither per-sample nor `tfhd` values.
     default_duration: Option<u32>,
     default_size: Option<u32>,
@@ -107,6 +113,7 @@ pub fn parse_init(bytes: &[u8]) -> Result<Mp4TextInit, String> {
     Ok(Mp4TextInit {
         kind,
         timescale,
+        track_id: trak.tkhd.track_id,
         default_duration: trex.map(|t| t.default_sample_duration).filter(|d| *d > 0),
         default_size: trex.map(|t| t.default_sample_size).filter(|s| *s > 0),
     })
@@ -125,20 +132,28 @@ struct Sample<'a> {
 fn samples<'a>(init: &Mp4TextInit, bytes: &'a [u8]) -> Result<Vec<Sample<'a>>, String> {
     let ts = f64::from(init.timescale);
     let mut out = Vec::new();
-    let mut moof: Option<Moof> = None;
+    let mut moof: Option<(usize, Moof)> = None;
     let mut next_decode: u64 = 0;
+    // Where a box starts in `bytes`.
+    let at = |slice: &[u8]| slice.as_ptr() as usize - bytes.as_ptr() as usize;
     for (kind, whole, body) in boxes(bytes)? {
         if kind == Moof::KIND {
-            moof = Some(decode_atom(whole)?);
+            moof = Some((at(whole), decode_atom(whole)?));
             continue;
         }
         if kind != FourCC::new(b"mdat") {
             continue;
         }
-        let Some(fragment) = moof.take() else {
+        let Some((moof_at, fragment)) = moof.take() else {
             return Err("an mdat box with no moof before it".into());
         };
-        let Some(traf) = fragment.traf.first() else {
+        // The text track's fragment (a segment may carry others).
+        let Some(traf) = fragment
+            .traf
+            .iter()
+            .find(|t| t.tfhd.track_id == init.track_id)
+            .or(fragment.traf.first())
+        else {
             continue;
         };
         if let Some(tfdt) = &traf.tfdt {
@@ -147,31 +162,46 @@ fn samples<'a>(init: &Mp4TextInit, bytes: &'a [u8]) -> Result<Vec<Sample<'a>>, S
         let default_duration = traf.tfhd.default_sample_duration.or(init.default_duration);
         let default_size = traf.tfhd.default_sample_size.or(init.default_size);
         let count: usize = traf.trun.iter().map(|t| t.samples.len()).sum();
-        let mut data = body;
-        for entry in traf.trun.iter().flat_map(|t| t.samples.iter()) {
-            let duration = entry
-                .duration
-                .or(default_duration)
-                .ok_or("a text sample with no duration")?;
-            let size = match entry.size.or(default_size) {
-                Some(s) => s as usize,
-                // One sample and no size: the whole mdat.
-                None if count == 1 => data.len(),
-                None => return Err("text samples with no sizes".into()),
-            };
-            if size > data.len() {
-                return Err("the text samples' sizes run past their mdat".into());
+        // Every sample takes a byte at least, or a tick: a count past that is a lie that
+        // would cost memory, not text.
+        if count > MAX_SAMPLES {
+            return Err(format!("a text fragment of over {MAX_SAMPLES} samples"));
+        }
+        let (mdat_start, mdat_end) = (at(body), at(body) + body.len());
+        let mut cursor = mdat_start;
+        for trun in &traf.trun {
+            if let Some(offset) = trun.data_offset {
+                // Counted from the moof (`default-base-is-moof`, as CMAF writes it).
+                cursor = usize::try_from(moof_at as i64 + i64::from(offset))
+                    .ok()
+                    .filter(|c| (mdat_start..=mdat_end).contains(c))
+                    .ok_or("a text run's data offset points outside its mdat")?;
             }
-            let (sample, rest) = data.split_at(size);
-            data = rest;
-            let start = next_decode as f64 + entry.cts.unwrap_or(0) as f64;
-            out.push(Sample {
-                bytes: sample,
-                start_s: start / ts,
-                end_s: (start + f64::from(duration)) / ts,
-                decode_s: next_decode as f64 / ts,
-            });
-            next_decode = next_decode.saturating_add(u64::from(duration));
+            for entry in trun.samples.iter() {
+                let duration = entry
+                    .duration
+                    .or(default_duration)
+                    .ok_or("a text sample with no duration")?;
+                let size = match entry.size.or(default_size) {
+                    Some(s) => s as usize,
+                    // One sample and no size: the rest of the mdat.
+                    None if count == 1 => mdat_end - cursor,
+                    None => return Err("text samples with no sizes".into()),
+                };
+                if size > mdat_end - cursor {
+                    return Err("the text samples' sizes run past their mdat".into());
+                }
+                let sample = &bytes[cursor..cursor + size];
+                cursor += size;
+                let start = next_decode as f64 + entry.cts.unwrap_or(0) as f64;
+                out.push(Sample {
+                    bytes: sample,
+                    start_s: start / ts,
+                    end_s: (start + f64::from(duration)) / ts,
+                    decode_s: next_decode as f64 / ts,
+                });
+                next_decode = next_decode.saturating_add(u64::from(duration));
+            }
         }
     }
     Ok(out)
@@ -313,6 +343,7 @@ mod tests {
     const WVTT: Mp4TextInit = Mp4TextInit {
         kind: Mp4TextKind::Wvtt,
         timescale: 1000,
+        track_id: 1,
         default_duration: None,
         default_size: None,
     };
@@ -381,6 +412,21 @@ mod tests {
             let e = parse_segment(&WVTT, &bytes, 0.0).unwrap_err();
             assert!(e.contains(error), "{e}");
         }
+        // A sample count that would cost gigabytes, with a default size of 0.
+        let tfhd = full(
+            b"tfhd",
+            0x02_0018,
+            &[1u32, 1, 0].map(u32::to_be_bytes).concat(),
+        );
+        let trun = full(b"trun", 0, &u32::MAX.to_be_bytes());
+        let traf = bx(b"traf", &[tfhd, trun].concat());
+        let moof = bx(
+            b"moof",
+            &[full(b"mfhd", 0, &1u32.to_be_bytes()), traf].concat(),
+        );
+        let lie = [moof, bx(b"mdat", &[])].concat();
+        let e = parse_segment(&WVTT, &lie, 0.0).unwrap_err();
+        assert!(e.contains("over 65536 samples"), "{e}");
         // No moov in the init segment.
         assert!(
             parse_init(&bx(b"ftyp", b"iso6"))

@@ -194,7 +194,22 @@ impl Subtitles {
         body: &[u8],
     ) -> Result<(), String> {
         self.in_flight = false;
-        let parsed = self.read_init(init).and_then(|()| self.parse(n, body));
+        if let Some((from, bytes)) = init {
+            match mp4_text::parse_init(bytes) {
+                Ok(read) => self.init = Some((from, read)),
+                Err(e) => {
+                    // Every segment after this init segment would fail the same way.
+                    let segments = self.segments.as_deref().unwrap_or_default();
+                    for (f, s) in self.fetched.iter_mut().zip(segments) {
+                        if s.init.as_ref() == Some(&from) {
+                            *f = Fetched::Skipped;
+                        }
+                    }
+                    return Err(format!("init segment: {e}"));
+                }
+            }
+        }
+        let parsed = self.parse(n, body);
         if let Some(f) = self.fetched.get_mut(n) {
             *f = if parsed.is_ok() {
                 Fetched::Yes
@@ -212,15 +227,6 @@ impl Subtitles {
                 .total_cmp(&b.start_s)
                 .then(a.end_s.total_cmp(&b.end_s))
         });
-        Ok(())
-    }
-
-    /// Reads the init segment fetched, if one was.
-    fn read_init(&mut self, init: Option<(Resource, &[u8])>) -> Result<(), String> {
-        if let Some((from, bytes)) = init {
-            let read = mp4_text::parse_init(bytes).map_err(|e| format!("init segment: {e}"))?;
-            self.init = Some((from, read));
-        }
         Ok(())
     }
 
@@ -485,6 +491,40 @@ mod tests {
         broken.next_fetch(0.0, 0.0);
         let e = broken.fetched(0, None, b"WEBVTT\n").unwrap_err();
         assert!(e.starts_with("not TTML"), "{e}");
+    }
+
+    #[test]
+    fn a_broken_init_segment_skips_every_segment_after_it_at_once() {
+        let init = Resource {
+            uri: "init.mp4".into(),
+            range: None,
+        };
+        let segments: Vec<Segment> = (0..3)
+            .map(|i| {
+                let mut s = segment(f64::from(i) * 4.0, 4.0);
+                s.init = Some(init.clone());
+                s
+            })
+            .collect();
+        let mut subs = Subtitles::new(
+            0,
+            TextFormat::Mp4(Mp4TextKind::Wvtt),
+            Some(segments.clone()),
+        );
+        assert_eq!(subs.next_fetch(0.0, 0.0), Some(Next::Segment(0)));
+        assert_eq!(subs.init_needed(0), Some(init.clone()));
+        let e = subs
+            .fetched(0, Some((init, b"not an init segment")), b"")
+            .unwrap_err();
+        assert!(e.starts_with("init segment: "), "{e}");
+        assert_eq!(
+            subs.next_fetch(0.0, 10.0),
+            None,
+            "nothing more is asked for"
+        );
+        // A track whose segments need no init segment asks for none.
+        let webvtt = Subtitles::new(0, TextFormat::WebVtt, Some(segments));
+        assert_eq!(webvtt.init_needed(0), None);
     }
 
     #[test]

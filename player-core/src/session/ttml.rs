@@ -18,6 +18,10 @@ use super::subtitles::Cue;
 /// one would make the walk deep).
 const MAX_DEPTH: usize = 64;
 
+/// A paragraph cut in more pieces than this (text runs and breaks) is refused: cues are cut
+/// at every piece's times, so the cost grows with its square.
+const MAX_PIECES: usize = 2048;
+
 /// A parsed element: its name, its attributes by local name, its children.
 #[derive(Debug, Default)]
 struct Element {
@@ -281,22 +285,34 @@ fn styles(tt: &Element) -> HashMap<String, Style> {
                 .collect()
         })
         .unwrap_or_default();
-    fn resolve(id: &str, defined: &HashMap<&str, &Element>, depth: usize) -> Style {
+    /// Each style resolved once (a reference cycle resolves to nothing more), so a document
+    /// referencing styles over and over costs no more than its length.
+    fn resolve(
+        id: &str,
+        defined: &HashMap<&str, &Element>,
+        done: &mut HashMap<String, Style>,
+    ) -> Style {
+        if let Some(style) = done.get(id) {
+            return *style;
+        }
         let Some(e) = defined.get(id) else {
             return Style::default();
         };
+        // Marked before its references are followed: a cycle meets the mark.
+        done.insert(id.to_string(), Style::default());
         let mut style = Style::default();
-        if depth < 8 {
-            for r in e.attr("style").unwrap_or_default().split_whitespace() {
-                style = style.with(resolve(r, defined, depth + 1));
-            }
+        for r in e.attr("style").unwrap_or_default().split_whitespace() {
+            style = style.with(resolve(r, defined, done));
         }
-        style.with(Style::inline(e))
+        let style = style.with(Style::inline(e));
+        done.insert(id.to_string(), style);
+        style
     }
-    defined
-        .keys()
-        .map(|id| (id.to_string(), resolve(id, &defined, 0)))
-        .collect()
+    let mut done = HashMap::new();
+    for id in defined.keys() {
+        resolve(id, &defined, &mut done);
+    }
+    done
 }
 
 /// A piece of a paragraph's text, or a line break, with when it is shown.
@@ -374,6 +390,11 @@ impl Walk<'_> {
                     };
                     let mut pieces = Vec::new();
                     self.inline(child, p, &mut pieces)?;
+                    if pieces.len() > MAX_PIECES {
+                        return Err(format!(
+                            "not TTML for subtitles: a paragraph in over {MAX_PIECES} pieces"
+                        ));
+                    }
                     paragraph_cues(p, &pieces, cues);
                 }
                 _ => {}
@@ -462,10 +483,15 @@ fn cue_text(pieces: &[&Piece]) -> String {
         let text = if piece.preserve {
             text.clone()
         } else {
-            let after_space = line.last().is_none_or(|(t, _)| t.ends_with(' '));
+            let after_space = line
+                .iter()
+                .rev()
+                .find(|(t, _)| !t.is_empty())
+                .is_none_or(|(t, _)| t.ends_with(' '));
             let mut out = String::new();
             for c in text.chars() {
-                if c.is_whitespace() {
+                // XML's whitespace only: a no-break space is text.
+                if matches!(c, ' ' | '\t' | '\r' | '\n') {
                     if !(out.ends_with(' ') || (out.is_empty() && after_space)) {
                         out.push(' ');
                     }
@@ -629,6 +655,41 @@ mod tests {
                     "<i>Who </i>is<i> </i><b><i>there?</i></b>\n<i><u>a &lt;b&gt;</u></i>"
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn spaces_between_styled_spans_collapse_to_one_and_no_break_spaces_stay() {
+        let doc = "<tt xmlns=\"http://www.w3.org/ns/ttml\" xmlns:tts=\"s\"><body><p begin=\"0s\" end=\"1s\">\
+            <span tts:fontStyle=\"italic\">Hello </span>\n  <span tts:fontWeight=\"bold\"> world</span>\
+            <br/> <span>a&#160;&#160;b</span></p></body></tt>";
+        assert_eq!(
+            parse_ttml(doc.as_bytes()).unwrap(),
+            [cue(0.0, 1.0, "<i>Hello </i><b>world</b>\na\u{a0}\u{a0}b")]
+        );
+    }
+
+    #[test]
+    fn style_references_cost_no_more_than_the_document_and_cycles_end() {
+        let many = vec!["a"; 200].join(" ");
+        let doc = format!(
+            r#"<tt xmlns="http://www.w3.org/ns/ttml" xmlns:tts="s"><head><styling>
+              <style xml:id="a" style="b {many}" tts:fontStyle="italic"/>
+              <style xml:id="b" style="a" tts:fontWeight="bold"/>
+            </styling></head><body><p begin="0s" end="1s" style="{many}">x</p></body></tt>"#
+        );
+        // (A cycle is an error of the document's; where it is cut depends on where it is met.)
+        let cues = parse_ttml(doc.as_bytes()).unwrap();
+        assert!(
+            cues.len() == 1 && cues[0].text.contains("<i>x</i>"),
+            "{cues:?}"
+        );
+        let spans = "<span>x</span><br/>".repeat(1100);
+        let doc = format!("<tt><body><p>{spans}</p></body></tt>");
+        assert!(
+            parse_ttml(doc.as_bytes())
+                .unwrap_err()
+                .contains("over 2048 pieces")
         );
     }
 
