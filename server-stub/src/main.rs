@@ -165,6 +165,11 @@ struct EncodeArgs {
     /// to WebVTT). Without any, the synthetic title gets English and French tracks of its own.
     #[arg(long, value_name = "LANG[:NAME]=FILE,...")]
     subtitles: Option<String>,
+    /// Audio tracks as LANG[:NAME]=FILE, e.g. `en:English=en.m4a,fr=fr.wav`, in place of the
+    /// source's own sound (any file GStreamer decodes; its picture is ignored). Without any,
+    /// the synthetic title gets English and French tracks of its own.
+    #[arg(long, value_name = "LANG[:NAME]=FILE,...")]
+    audio: Option<String>,
     /// Replace the title if it exists.
     #[arg(long)]
     force: bool,
@@ -245,6 +250,9 @@ fn run_encode(args: EncodeArgs) -> anyhow::Result<()> {
     opts.progress = true;
     if let Some(spec) = &args.subtitles {
         opts.subtitles = encode::SubtitleInput::parse_list(spec)?;
+    }
+    if let Some(spec) = &args.audio {
+        opts.audio = encode::AudioInput::parse_list(spec)?;
     }
     encode::encode(&opts).context("encode failed")?;
     Ok(())

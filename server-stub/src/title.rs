@@ -91,6 +91,12 @@ pub struct Rendition {
     /// Channel count (audio only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub channels: Option<u32>,
+    /// Language of an audio track (BCP 47), when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub language: Option<String>,
+    /// What menus call an audio track (`English`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
     /// The init segment (`ftyp` + `moov`).
     pub init: ByteRange,
     /// Media segments in presentation order.
@@ -191,7 +197,7 @@ pub struct TitleMeta {
     pub layout: Layout,
     /// Video renditions, lowest bitrate first.
     pub video: Vec<Rendition>,
-    /// Audio renditions (zero or one today).
+    /// Audio renditions, one per language (the first is the default).
     pub audio: Vec<Rendition>,
     /// How the ladder was chosen, for people reading the file.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -370,6 +376,8 @@ pub(crate) mod tests {
             frame_rate: Some(30),
             sample_rate: None,
             channels: None,
+            language: None,
+            name: None,
             init: ByteRange {
                 offset: 0,
                 length: 1000,
@@ -397,6 +405,8 @@ pub(crate) mod tests {
                 frame_rate: None,
                 sample_rate: Some(48_000),
                 channels: Some(2),
+                language: None,
+                name: None,
                 init: ByteRange {
                     offset: 0,
                     length: 700,

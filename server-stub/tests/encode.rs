@@ -103,9 +103,9 @@ fn play_with_playbin(uri: &str) -> Played {
     played
 }
 
-/// The languages of the subtitle streams `playbin3` offers for `uri` (its HLS demuxer, unlike
-/// the one `playbin` falls back to, reads `EXT-X-MEDIA` subtitle groups).
-fn subtitle_languages(uri: &str) -> Vec<String> {
+/// The languages of the streams of `kind` `playbin3` offers for `uri` (its HLS demuxer, unlike
+/// the one `playbin` falls back to, reads `EXT-X-MEDIA` groups).
+fn stream_languages(uri: &str, kind: gst::StreamType) -> Vec<String> {
     gst::init().unwrap();
     let fakesink = || gst::ElementFactory::make("fakesink").build().unwrap();
     let playbin = gst::ElementFactory::make("playbin3")
@@ -126,7 +126,7 @@ fn subtitle_languages(uri: &str) -> Vec<String> {
                 languages = c
                     .stream_collection()
                     .iter()
-                    .filter(|s| s.stream_type().contains(gst::StreamType::TEXT))
+                    .filter(|s| s.stream_type().contains(kind))
                     .map(|s| {
                         s.tags()
                             .and_then(|t| t.get::<gst::tags::LanguageCode>())
@@ -176,6 +176,30 @@ fn keyframe_times(file: &Path) -> Vec<f64> {
         .collect()
 }
 
+/// The pitch of the first second of an audio file, Hz, counted from its zero crossings.
+fn tone_hz(file: &Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-t", "1", "-ac", "1", "-ar", "48000", "-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let samples: Vec<i16> = out
+        .stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    // Skip the encoder's priming; count upward crossings over a whole number of samples.
+    let steady = &samples[samples.len() / 4..];
+    let ups = steady.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
+    ups as f64 * 48_000.0 / steady.len() as f64
+}
+
 fn assert_played_to_the_end(uri: &str, seconds: u32) {
     let played = play_with_playbin(uri);
     assert!(played.eos, "{uri}: no EOS, error {:?}", played.error);
@@ -208,7 +232,25 @@ async fn byte_range_title_plays_in_playbin_and_ffprobe_reads_it() {
 
     // The ladder, aligned segments and real (variable) sizes.
     assert_eq!(title.video.len(), 2);
-    assert_eq!(title.audio.len(), 1);
+    // Two audio tracks, English and French, a fifth apart.
+    let audio: Vec<(&str, Option<&str>, Option<&str>)> = title
+        .audio
+        .iter()
+        .map(|a| (a.id.as_str(), a.language.as_deref(), a.name.as_deref()))
+        .collect();
+    assert_eq!(
+        audio,
+        [
+            ("audio_aac", Some("en"), Some("English")),
+            ("audio_aac_fr", Some("fr"), Some("Français"))
+        ]
+    );
+    let tones = [&title.audio[0], &title.audio[1]]
+        .map(|a| tone_hz(&root.join("demo").join(a.media_file())));
+    assert!(
+        (tones[0] - 440.0).abs() < 5.0 && (tones[1] - 660.0).abs() < 5.0,
+        "the first scene's tone in each track: {tones:?}"
+    );
     assert_eq!(
         (title.video[0].width, title.video[0].height),
         (Some(428), Some(240))
@@ -263,10 +305,16 @@ async fn byte_range_title_plays_in_playbin_and_ffprobe_reads_it() {
         tokio::task::spawn_blocking(move || assert_played_to_the_end(&u, seconds))
             .await
             .unwrap();
-        let languages = tokio::task::spawn_blocking(move || subtitle_languages(&uri))
-            .await
-            .unwrap();
-        assert_eq!(languages, ["en", "fr"], "{manifest}");
+        let languages = tokio::task::spawn_blocking(move || {
+            [gst::StreamType::AUDIO, gst::StreamType::TEXT].map(|k| stream_languages(&uri, k))
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            languages,
+            [["en", "fr"], ["en", "fr"]],
+            "{manifest}: audio, text"
+        );
     }
     for manifest in ["master.m3u8", "manifest.mpd"] {
         let uri = format!("{}/demo/{manifest}", oca.url());
@@ -289,6 +337,11 @@ async fn byte_range_title_plays_in_playbin_and_ffprobe_reads_it() {
                 codecs.iter().filter(|c| **c == "webvtt").count(),
                 2,
                 "{manifest}: both subtitle tracks: {codecs:?}"
+            );
+            assert_eq!(
+                codecs.iter().filter(|c| **c == "aac").count(),
+                2,
+                "{manifest}: both audio tracks: {codecs:?}"
             );
         }
         let heights: Vec<u64> = streams
@@ -488,4 +541,112 @@ fn up_prints_the_stack_and_sample_sessions() {
         stdout.contains("pathways: oca-1 > oca-2 > oca-3"),
         "{stdout}"
     );
+}
+
+#[test]
+fn audio_files_replace_the_sources_sound_one_track_per_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let sine = |name: &str, hz: u32, seconds: u32| {
+        let path = dir.path().join(name);
+        let ok = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("sine=frequency={hz}:duration={seconds}"))
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ffmpeg writes {name}");
+        path
+    };
+    // German longer than the picture (cut at its end), Spanish shorter (ends early).
+    let de = sine("de.m4a", 300, 12);
+    let es = sine("es.wav", 500, 3);
+    let root = dir.path().join("media");
+    let mut opts = EncodeOptions::new(Source::Synthetic { seconds: 8 }, &root, "dubbed");
+    opts.ladder = LadderChoice::Fixed(small_ladder());
+    opts.preset = "ultrafast".into();
+    opts.audio =
+        encode::AudioInput::parse_list(&format!("de:Deutsch={},es={}", de.display(), es.display()))
+            .unwrap();
+    let title = encode::encode(&opts).unwrap();
+    let audio: Vec<(&str, Option<&str>, Option<&str>)> = title
+        .audio
+        .iter()
+        .map(|a| (a.id.as_str(), a.language.as_deref(), a.name.as_deref()))
+        .collect();
+    assert_eq!(
+        audio,
+        [
+            ("audio_aac", Some("de"), Some("Deutsch")),
+            ("audio_aac_es", Some("es"), Some("es"))
+        ]
+    );
+    let end = |a: &reel_stub::title::Rendition| {
+        let last = a.segments.last().unwrap();
+        last.start_s + last.duration_s
+    };
+    assert!(
+        (end(&title.audio[0]) - 8.0).abs() < 0.1,
+        "{}",
+        end(&title.audio[0])
+    );
+    assert!(
+        (end(&title.audio[1]) - 3.0).abs() < 0.1,
+        "{}",
+        end(&title.audio[1])
+    );
+    let tones = [&title.audio[0], &title.audio[1]]
+        .map(|a| tone_hz(&root.join("dubbed").join(a.media_file())));
+    assert!(
+        (tones[0] - 300.0).abs() < 5.0 && (tones[1] - 500.0).abs() < 5.0,
+        "each file's own sound, not the synthetic tones: {tones:?}"
+    );
+    let mpd = std::fs::read_to_string(root.join("dubbed/manifest.mpd")).unwrap();
+    assert!(
+        mpd.contains(r#"lang="de""#) && mpd.contains("<Label>Deutsch</Label>"),
+        "{mpd}"
+    );
+    let m3u8 = std::fs::read_to_string(root.join("dubbed/master.m3u8")).unwrap();
+    assert!(
+        m3u8.contains(r#"LANGUAGE="es""#) && m3u8.contains(r#"NAME="Deutsch",DEFAULT=YES"#),
+        "{m3u8}"
+    );
+
+    // Bad audio inputs fail before the encode, in one line naming the track.
+    let video_only = dir.path().join("silent.mp4");
+    let ok = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=1",
+        ])
+        .args(["-an", "-pix_fmt", "yuv420p"])
+        .arg(&video_only)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    for (spec, error) in [
+        (
+            format!("de={}", dir.path().join("missing.m4a").display()),
+            "audio de: ",
+        ),
+        (
+            format!("it={}", video_only.display()),
+            "has no audio stream",
+        ),
+        (
+            format!("de={},de={}", de.display(), es.display()),
+            "one track per language",
+        ),
+    ] {
+        let mut opts = EncodeOptions::new(Source::Synthetic { seconds: 2 }, &root, "bad");
+        opts.audio = encode::AudioInput::parse_list(&spec).unwrap();
+        let e = encode::encode(&opts).unwrap_err().to_string();
+        assert!(e.contains(error) && !e.contains('\n'), "{spec}: {e}");
+    }
 }

@@ -40,6 +40,8 @@ fn media_tree() -> (tempfile::TempDir, std::path::PathBuf) {
         frame_rate: Some(30),
         sample_rate: None,
         channels: None,
+        language: None,
+        name: None,
         init: ByteRange {
             offset: 0,
             length: 1000,

@@ -7,6 +7,7 @@
 //! packaged by `cmafmux` (gst-plugins-rs) into one fragment per segment. Keyframes are forced every
 //! segment duration with scene-cut detection off, so segment boundaries line up across rungs.
 
+pub mod audio;
 pub mod ladder;
 mod pipeline;
 mod source;
@@ -16,6 +17,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub use audio::AudioInput;
 pub use ladder::{Ladder, LadderError, Rung};
 pub use source::Source;
 pub use subtitles::SubtitleInput;
@@ -51,6 +53,9 @@ pub struct EncodeOptions {
     /// Subtitle files to package; without any, a synthetic source gets English and French
     /// tracks of its own.
     pub subtitles: Vec<SubtitleInput>,
+    /// Audio files to package, one track per language, in place of the source's audio; without
+    /// any, a synthetic source gets English and French tracks of its own.
+    pub audio: Vec<AudioInput>,
 }
 
 impl EncodeOptions {
@@ -73,6 +78,7 @@ impl EncodeOptions {
             force: false,
             progress: false,
             subtitles: Vec::new(),
+            audio: Vec::new(),
         }
     }
 }
@@ -158,7 +164,17 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
         let cues = subtitles::read(input)?;
         subtitle_cues.push((input.language.clone(), input.name.clone(), cues));
     }
+    // Audio files are checked first too.
+    for input in &opts.audio {
+        source::check_audio_file(&input.path)
+            .map_err(|e| EncodeError::Options(format!("audio {}: {e}", input.language)))?;
+    }
     let info = opts.source.probe()?;
+    let audio_tracks = audio::plan(
+        &opts.audio,
+        matches!(opts.source, Source::Synthetic { .. }),
+        info.has_audio,
+    );
     if subtitle_cues.is_empty() && matches!(opts.source, Source::Synthetic { .. }) {
         for (language, name) in subtitles::SYNTHETIC {
             let cues = subtitles::synthetic(language, info.duration_s);
@@ -203,7 +219,7 @@ pub fn encode(opts: &EncodeOptions) -> Result<TitleMeta, EncodeError> {
         .map_err(io_err(format!("creating {}", work_dir.display())))?;
 
     let result = (|| {
-        let outputs = pipeline::encode_ladder(opts, &info, &ladder, &work_dir)?;
+        let outputs = pipeline::encode_ladder(opts, &info, &ladder, &audio_tracks, &work_dir)?;
         let mut title = build_title(opts, outputs);
         title.ladder_note = ladder_note;
         if opts.layout == Layout::Files {
@@ -284,6 +300,16 @@ fn validate(opts: &EncodeOptions) -> Result<(), EncodeError> {
         return Err(EncodeError::Options("quality must be 0 to 50".into()));
     }
     let mut languages = std::collections::HashSet::new();
+    for input in &opts.audio {
+        subtitles::check_language(&input.language)?;
+        if !languages.insert(input.language.to_ascii_lowercase()) {
+            return Err(EncodeError::Options(format!(
+                "two audio files in {:?}: one track per language",
+                input.language
+            )));
+        }
+    }
+    let mut languages = std::collections::HashSet::new();
     for input in &opts.subtitles {
         subtitles::check_language(&input.language)?;
         if !languages.insert(input.language.to_ascii_lowercase()) {
@@ -328,6 +354,8 @@ pub(crate) struct RenditionOutput {
     pub height: Option<u32>,
     pub sample_rate: Option<u32>,
     pub channels: Option<u32>,
+    pub language: Option<String>,
+    pub name: Option<String>,
     pub written: writer::Written,
 }
 
@@ -354,6 +382,8 @@ fn build_title(opts: &EncodeOptions, outputs: Vec<RenditionOutput>) -> TitleMeta
             frame_rate: (out.kind == MediaKind::Video).then_some(opts.fps),
             sample_rate: out.sample_rate,
             channels: out.channels,
+            language: out.language,
+            name: out.name,
             init: out.written.init,
             segments,
         };

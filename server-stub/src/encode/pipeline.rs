@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 
+use super::audio::{AudioSource, AudioTrack};
 use super::ladder::{Ladder, Rung, TRIAL_HEIGHT};
-use super::source::{SourceInfo, make};
+use super::source::{self, SourceInfo, make};
 use super::writer::RenditionWriter;
 use super::{EncodeError, EncodeOptions, RenditionOutput};
 use crate::title::MediaKind;
@@ -23,6 +24,9 @@ fn gst_err(e: impl std::fmt::Display) -> EncodeError {
 /// One branch's sink side: the writer fed by an appsink, and the parser whose caps give the codec.
 struct Branch {
     id: String,
+    /// An audio track's language and name.
+    language: Option<String>,
+    name: Option<String>,
     kind: MediaKind,
     target_bitrate: u64,
     width: Option<u32>,
@@ -132,6 +136,8 @@ fn add_video_branch(
     tee.link(&q).map_err(gst_err)?;
     Ok(Branch {
         id: rung.id(),
+        language: None,
+        name: None,
         kind: MediaKind::Video,
         target_bitrate: bitrate_kbps as u64 * 1000,
         width: Some(width),
@@ -155,12 +161,13 @@ fn aac_encoder(bitrate_kbps: u32) -> Result<gst::Element, EncodeError> {
     ))
 }
 
-/// Adds `tee ! queue ! aacenc ! aacparse ! cmafmux ! appsink`.
+/// Adds `tee ! queue ! aacenc ! aacparse ! cmafmux ! appsink` for `track`.
 fn add_audio_branch(
     pipeline: &gst::Pipeline,
     tee: &gst::Element,
     opts: &EncodeOptions,
     bitrate_kbps: u32,
+    track: &AudioTrack,
     writer: RenditionWriter,
 ) -> Result<Branch, EncodeError> {
     let q = queue()?;
@@ -175,7 +182,9 @@ fn add_audio_branch(
     gst::Element::link_many(chain).map_err(gst_err)?;
     tee.link(&q).map_err(gst_err)?;
     Ok(Branch {
-        id: "audio_aac".into(),
+        id: track.id.clone(),
+        language: track.language.clone(),
+        name: track.name.clone(),
         kind: MediaKind::Audio,
         target_bitrate: bitrate_kbps as u64 * 1000,
         width: None,
@@ -297,15 +306,19 @@ fn codec_string(parser: &gst::Element) -> Option<String> {
         .map(|s| s.to_string())
 }
 
-/// Encodes every rung and the audio into `dir`, one file per rendition.
+/// Encodes every rung and each audio track into `dir`, one file per rendition.
 pub fn encode_ladder(
     opts: &EncodeOptions,
     info: &SourceInfo,
     ladder: &Ladder,
+    audio_tracks: &[AudioTrack],
     dir: &Path,
 ) -> Result<Vec<RenditionOutput>, EncodeError> {
     let pipeline = gst::Pipeline::with_name("reel-encode");
-    let outputs = opts.source.add_to(&pipeline, info, opts.fps, None)?;
+    // The source's own audio is decoded only when a track is made of it.
+    let mut main = info.clone();
+    main.has_audio &= audio_tracks.iter().any(|t| t.source == AudioSource::Main);
+    let outputs = opts.source.add_to(&pipeline, &main, opts.fps, None)?;
     let mut branches = Vec::new();
     for rung in &ladder.rungs {
         let writer = RenditionWriter::to_file(&dir.join(format!("{}.mp4", rung.id())))?;
@@ -320,16 +333,28 @@ pub fn encode_ladder(
             writer,
         )?);
     }
-    if let Some(audio_tee) = &outputs.audio {
-        let writer = RenditionWriter::to_file(&dir.join("audio_aac.mp4"))?;
+    for track in audio_tracks {
+        let tee = match &track.source {
+            AudioSource::Main => match &outputs.audio {
+                Some(tee) => tee.clone(),
+                None => continue,
+            },
+            other => source::add_audio(&pipeline, other, info, opts.fps)?,
+        };
+        let writer = RenditionWriter::to_file(&dir.join(format!("{}.mp4", track.id)))?;
         branches.push(add_audio_branch(
             &pipeline,
-            audio_tee,
+            &tee,
             opts,
             ladder.audio_bitrate_kbps,
+            track,
             writer,
         )?);
     }
+    let audio_count = branches
+        .iter()
+        .filter(|b| b.kind == MediaKind::Audio)
+        .count();
     eprintln!(
         "encoding {} video rungs ({}) + {}, {} s segments, x264 {}",
         ladder.rungs.len(),
@@ -339,10 +364,10 @@ pub fn encode_ladder(
             .map(|r| format!("{}p@{}k", r.height, r.bitrate_kbps))
             .collect::<Vec<_>>()
             .join(" "),
-        if outputs.audio.is_some() {
-            format!("AAC@{}k", ladder.audio_bitrate_kbps)
-        } else {
-            "no audio".into()
+        match audio_count {
+            0 => "no audio".to_string(),
+            1 => format!("AAC@{}k", ladder.audio_bitrate_kbps),
+            n => format!("{n} AAC tracks @{}k", ladder.audio_bitrate_kbps),
         },
         opts.segment_duration_s,
         opts.preset
@@ -379,6 +404,8 @@ pub fn encode_ladder(
             height: b.height,
             sample_rate: (b.kind == MediaKind::Audio).then_some(48_000),
             channels: (b.kind == MediaKind::Audio).then_some(2),
+            language: b.language,
+            name: b.name,
             written: writer.finish()?,
         });
     }

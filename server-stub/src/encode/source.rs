@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use gst::prelude::*;
 
 use super::EncodeError;
+use super::audio::AudioSource;
 
 /// Frame size of the synthetic title.
 pub const SYNTHETIC_SIZE: (u32, u32) = (1920, 1080);
@@ -233,31 +234,167 @@ fn add_synthetic(
     });
 
     if let Some(audio_head) = audio_head {
-        // One audio buffer per video frame, so both end together.
-        let samples_per_buffer = (48_000 / fps).max(1) as i32;
-        let audio = gst::ElementFactory::make("audiotestsrc")
-            .property("num-buffers", frames)
-            .property("samplesperbuffer", samples_per_buffer)
-            .property("is-live", false)
-            .property("volume", 0.2f64)
-            .property("freq", SCENES[0].1)
-            .build()
-            .map_err(|e| EncodeError::Gst(e.to_string()))?;
-        let caps = gst::ElementFactory::make("capsfilter")
-            .property(
-                "caps",
-                gst::Caps::builder("audio/x-raw")
-                    .field("rate", 48_000i32)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| EncodeError::Gst(e.to_string()))?;
-        link_all(pipeline, &[&audio, &caps, audio_head])?;
-        switch_scenes(&audio, |src, scene| {
-            src.set_property("freq", SCENES[scene].1)
-        });
+        add_tones(pipeline, seconds, fps, audio_head, 1.0)?;
     }
     Ok(())
+}
+
+/// The synthetic title's sound: each scene's tone times `factor`, into `head`.
+fn add_tones(
+    pipeline: &gst::Pipeline,
+    seconds: f64,
+    fps: u32,
+    head: &gst::Element,
+    factor: f64,
+) -> Result<(), EncodeError> {
+    let frames = (seconds * fps as f64).round().max(1.0) as i32;
+    // One audio buffer per video frame, so both end together.
+    let samples_per_buffer = (48_000 / fps).max(1) as i32;
+    let audio = gst::ElementFactory::make("audiotestsrc")
+        .property("num-buffers", frames)
+        .property("samplesperbuffer", samples_per_buffer)
+        .property("is-live", false)
+        .property("volume", 0.2f64)
+        .property("freq", SCENES[0].1 * factor)
+        .build()
+        .map_err(|e| EncodeError::Gst(e.to_string()))?;
+    let caps = gst::ElementFactory::make("capsfilter")
+        .property(
+            "caps",
+            gst::Caps::builder("audio/x-raw")
+                .field("rate", 48_000i32)
+                .build(),
+        )
+        .build()
+        .map_err(|e| EncodeError::Gst(e.to_string()))?;
+    link_all(pipeline, &[&audio, &caps, head])?;
+    switch_scenes(&audio, move |src, scene| {
+        src.set_property("freq", SCENES[scene].1 * factor)
+    });
+    Ok(())
+}
+
+/// Adds an audio track that is not the source's own: returns the tee carrying its 48 kHz
+/// stereo sound, cut at the title's end (`info.duration_s`).
+pub fn add_audio(
+    pipeline: &gst::Pipeline,
+    source: &AudioSource,
+    info: &SourceInfo,
+    fps: u32,
+) -> Result<gst::Element, EncodeError> {
+    let tee = make("tee")?;
+    pipeline
+        .add(&tee)
+        .map_err(|e| EncodeError::Gst(e.to_string()))?;
+    let head = audio_head(pipeline, &tee)?;
+    match source {
+        AudioSource::Main => {
+            return Err(EncodeError::Gst(
+                "the source's own audio comes with the source".into(),
+            ));
+        }
+        AudioSource::Tones(factor) => add_tones(pipeline, info.duration_s, fps, &head, *factor)?,
+        AudioSource::File(path) => {
+            cut_at(&head, info.duration_s);
+            add_audio_file(pipeline, path, head)?;
+        }
+    }
+    Ok(tee)
+}
+
+/// Ends what flows into `head` at `end_s` (nothing when the end is unknown): a longer audio
+/// file must not make more segments than the picture has.
+fn cut_at(head: &gst::Element, end_s: f64) {
+    if end_s <= 0.0 {
+        return;
+    }
+    let end = gst::ClockTime::from_nseconds((end_s * 1e9) as u64);
+    let ended = std::sync::atomic::AtomicBool::new(false);
+    let pad = head.static_pad("sink").expect("converters have a sink pad");
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+        let past = info
+            .buffer()
+            .and_then(|b| b.pts())
+            .is_some_and(|pts| pts >= end);
+        if !past {
+            return gst::PadProbeReturn::Ok;
+        }
+        // The end goes downstream; this buffer and any after it then meet an ended pad, and
+        // the file's decoder stops as it would at its own end.
+        if !ended.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            pad.send_event(gst::event::Eos::new());
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// Checks an audio file before the encode: GStreamer reads it and finds sound in it.
+pub fn check_audio_file(path: &std::path::Path) -> Result<(), String> {
+    let uri = file_uri(path).map_err(|e| e.to_string())?;
+    let discoverer = gst_pbutils::Discoverer::new(gst::ClockTime::from_seconds(20))
+        .map_err(|e| e.to_string())?;
+    let info = discoverer
+        .discover_uri(&uri)
+        .map_err(|e| format!("GStreamer cannot read {}: {e}", path.display()))?;
+    if info.audio_streams().is_empty() {
+        return Err(format!("{} has no audio stream", path.display()));
+    }
+    Ok(())
+}
+
+/// Decodes the first audio stream of `path` into `head`; its other streams go nowhere.
+fn add_audio_file(
+    pipeline: &gst::Pipeline,
+    path: &std::path::Path,
+    head: gst::Element,
+) -> Result<(), EncodeError> {
+    let decode = gst::ElementFactory::make("uridecodebin")
+        .property("uri", file_uri(path)?)
+        .build()
+        .map_err(|e| EncodeError::Gst(e.to_string()))?;
+    pipeline
+        .add(&decode)
+        .map_err(|e| EncodeError::Gst(e.to_string()))?;
+    let sink = head.static_pad("sink").expect("converters have a sink pad");
+    let no_more = sink.clone();
+    decode.connect_no_more_pads(move |_| {
+        if !no_more.is_linked() {
+            tracing::warn!("an audio file's sound was never decoded; ending its track");
+            no_more.send_event(gst::event::Eos::new());
+        }
+    });
+    let weak = pipeline.downgrade();
+    decode.connect_pad_added(move |_, pad| {
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let audio = caps
+            .structure(0)
+            .is_some_and(|s| s.name().starts_with("audio/"));
+        if audio && !sink.is_linked() {
+            if let Err(e) = pad.link(&sink) {
+                tracing::warn!("cannot link a decoded audio file: {e:?}");
+            }
+        } else if let Some(pipeline) = weak.upgrade() {
+            discard(&pipeline, pad);
+        }
+    });
+    Ok(())
+}
+
+/// Links `pad` to a fakesink of its own, so a stream nobody wants does not stop the others.
+fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) {
+    let Ok(sink) = gst::ElementFactory::make("fakesink")
+        .property("sync", false)
+        .property("async", false)
+        .build()
+    else {
+        return;
+    };
+    if pipeline.add(&sink).is_ok() {
+        let _ = sink.sync_state_with_parent();
+        if let Some(sinkpad) = sink.static_pad("sink") {
+            let _ = pad.link(&sinkpad);
+        }
+    }
 }
 
 /// Calls `apply(source, scene)` whenever a buffer leaving `src` starts a new scene.
@@ -337,6 +474,7 @@ fn add_file(
             }
         }
     });
+    let weak = pipeline.downgrade();
     decode.connect_pad_added(move |_, pad| {
         let Some(caps) = pad.current_caps().or_else(|| Some(pad.query_caps(None))) else {
             return;
@@ -351,12 +489,20 @@ fn add_file(
         } else {
             None
         };
-        if let Some(head) = head {
-            let sink = head.static_pad("sink").expect("converters have a sink pad");
-            if !sink.is_linked()
-                && let Err(e) = pad.link(&sink)
-            {
-                tracing::warn!("cannot link decoded {name}: {e:?}");
+        match head {
+            Some(head) => {
+                let sink = head.static_pad("sink").expect("converters have a sink pad");
+                if !sink.is_linked()
+                    && let Err(e) = pad.link(&sink)
+                {
+                    tracing::warn!("cannot link decoded {name}: {e:?}");
+                }
+            }
+            // The source's audio when `--audio` files replace it, or a stream of no use.
+            None => {
+                if let Some(pipeline) = weak.upgrade() {
+                    discard(&pipeline, pad);
+                }
             }
         }
     });

@@ -67,9 +67,15 @@ fn write_mpd(title: &TitleMeta, delivery: Delivery<'_>) -> io::Result<String> {
                 .with_attributes([("id", "0"), ("start", "PT0S")])
                 .write_inner_content(|w| {
                     write_adaptation_set(w, title, 1, &title.video)?;
-                    write_adaptation_set(w, title, 2, &title.audio)?;
-                    for (i, track) in title.subtitles.iter().enumerate() {
-                        write_subtitle_set(w, 3 + i as u32, track)?;
+                    // One set per audio language: players switch between sets, not within one.
+                    let mut id = 2;
+                    for a in &title.audio {
+                        write_adaptation_set(w, title, id, std::slice::from_ref(a))?;
+                        id += 1;
+                    }
+                    for track in &title.subtitles {
+                        write_subtitle_set(w, id, track)?;
+                        id += 1;
                     }
                     Ok(())
                 })?;
@@ -115,7 +121,10 @@ fn write_adaptation_set(
         MediaKind::Audio => attrs.extend([
             ("contentType", "audio".into()),
             ("mimeType", "audio/mp4".into()),
-            ("lang", "und".into()),
+            (
+                "lang",
+                first.language.clone().unwrap_or_else(|| "und".into()),
+            ),
             ("segmentAlignment", "true".into()),
             ("startWithSAP", "1".into()),
         ]),
@@ -127,9 +136,22 @@ fn write_adaptation_set(
             attrs.retain(|(k, _)| *k != "par");
         }
     }
+    let main_audio = title.audio.first().map(|a| a.id.as_str());
     w.create_element("AdaptationSet")
         .with_attributes(attrs.iter().map(|(k, v)| (*k, v.as_str())))
         .write_inner_content(|w| {
+            if first.kind == MediaKind::Audio {
+                w.create_element("Label")
+                    .write_text_content(BytesText::new(&super::hls::audio_name(first)))?;
+                let role = if main_audio == Some(first.id.as_str()) {
+                    "main"
+                } else {
+                    "dub"
+                };
+                w.create_element("Role")
+                    .with_attributes([("schemeIdUri", "urn:mpeg:dash:role:2011"), ("value", role)])
+                    .write_empty()?;
+            }
             for r in renditions {
                 write_representation(w, title, r)?;
             }

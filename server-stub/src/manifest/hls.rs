@@ -24,6 +24,14 @@ fn audio_group(pathway: Option<&str>) -> String {
     }
 }
 
+/// What menus call an audio track: its name, else its language, else "Main".
+pub(crate) fn audio_name(a: &Rendition) -> String {
+    a.name
+        .clone()
+        .or_else(|| a.language.clone())
+        .unwrap_or_else(|| "Main".into())
+}
+
 /// HLS subtitles group id for a pathway (one per pathway, as for audio).
 fn subtitles_group(pathway: Option<&str>) -> String {
     match pathway {
@@ -62,15 +70,18 @@ pub fn multivariant(title: &TitleMeta, delivery: Delivery<'_>) -> String {
         }
     };
     let audio = title.audio.first();
+    // Variants carry the largest audio track's bitrate: any of them may play beside the video.
+    let audio_peak = title.audio.iter().map(|a| a.peak_bitrate).max();
+    let audio_average = title.audio.iter().map(|a| a.average_bitrate).max();
     for (pathway, base) in &locations {
-        if let Some(a) = audio {
+        for (i, a) in title.audio.iter().enumerate() {
             playlist.alternatives.push(AlternativeMedia {
                 media_type: AlternativeMediaType::Audio,
                 uri: Some(format!("{base}{}", a.playlist_name())),
                 group_id: audio_group(*pathway),
-                language: Some("und".into()),
-                name: "Main".into(),
-                default: true,
+                language: Some(a.language.clone().unwrap_or_else(|| "und".into())),
+                name: audio_name(a),
+                default: i == 0,
                 autoselect: true,
                 channels: a.channels.map(|c| c.to_string()),
                 ..Default::default()
@@ -103,8 +114,8 @@ pub fn multivariant(title: &TitleMeta, delivery: Delivery<'_>) -> String {
             };
             playlist.variants.push(VariantStream {
                 uri: format!("{base}{}", v.playlist_name()),
-                bandwidth: v.peak_bitrate + audio.map_or(0, |a| a.peak_bitrate),
-                average_bandwidth: Some(v.average_bitrate + audio.map_or(0, |a| a.average_bitrate)),
+                bandwidth: v.peak_bitrate + audio_peak.unwrap_or(0),
+                average_bandwidth: Some(v.average_bitrate + audio_average.unwrap_or(0)),
                 codecs: Some(codecs),
                 resolution: match (v.width, v.height) {
                     (Some(width), Some(height)) => Some(Resolution {
