@@ -74,6 +74,15 @@ impl Rig {
     }
 
     async fn start_with(root: &std::path::Path, extra: Vec<(String, String)>) -> Rig {
+        Rig::start_steered(root, extra, 2).await
+    }
+
+    /// [`Rig::start_with`], the steering server answering with a TTL of `steering_ttl_s`.
+    async fn start_steered(
+        root: &std::path::Path,
+        extra: Vec<(String, String)>,
+        steering_ttl_s: u64,
+    ) -> Rig {
         let mut caches = Vec::new();
         for i in 0..3 {
             caches.push(
@@ -93,7 +102,7 @@ impl Rig {
             .collect();
         pathways.extend(extra);
         let mut config = BackendConfig::new(root, "127.0.0.1:0".parse().unwrap(), pathways);
-        config.steering_ttl_s = 2;
+        config.steering_ttl_s = steering_ttl_s;
         config.health_interval = Duration::from_millis(300);
         let backend = BackendServer::start(config).await.unwrap();
         Rig {
@@ -342,7 +351,10 @@ fn assert_moved_on(name: &str, o: &SessionOutcome, dead: &str, fault_at: f64) {
 #[test]
 fn a_cache_killed_with_a_request_in_flight_costs_no_stall_and_play_moves_to_the_next_pathway() {
     runtime().block_on(async {
-        let rig = Rig::start(Vec::new()).await;
+        // The steering server is asked again only after 10 s: seeing the first cache slow, it
+        // would otherwise put another first at the second poll (2 s in, as the kill comes), and
+        // no request would be in flight to the first when it dies.
+        let rig = Rig::start_steered(media().0.path(), Vec::new(), 10).await;
         let s = rig.session(Format::Hls).await;
         let first = s.pathways[0].id.clone();
         // Every answer from the first cache waits 400 ms, and the cache dies 100 ms after a video
