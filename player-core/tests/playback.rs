@@ -1756,3 +1756,79 @@ fn wvtt_and_stpp_tracks_in_fragmented_mp4_show_their_cues() {
         oca.shutdown().await;
     });
 }
+
+#[test]
+fn the_audio_language_follows_the_config_and_switches_while_playing() {
+    // The shared title's two audio tracks (English, and French a fifth up): French from the
+    // start as configured, English from 6 s on; over HLS and DASH. The caches see which files
+    // are fetched (CMCD records each request's path).
+    let (dir, _) = media_copy();
+    runtime().block_on(async {
+        let oca = serve(dir.path()).await;
+        for manifest in ["master.m3u8", "manifest.mpd"] {
+            let before = oca.cmcd_records().len();
+            let config = PlayerConfig {
+                audio_language: Some("fr".into()),
+                ..PlayerConfig::default()
+            };
+            let url = Url::parse(&format!("{}/demo/{manifest}", oca.url())).unwrap();
+            let player = Player::open(url, decoding_sink(), config);
+            let handle = player.handle();
+            let mut events = player.events();
+            let finished = player.finished();
+            tokio::pin!(finished);
+            let deadline = tokio::time::sleep(Duration::from_secs(90));
+            tokio::pin!(deadline);
+            let mut switched_at = None;
+            let o = loop {
+                tokio::select! {
+                    o = &mut finished => break o,
+                    e = events.recv() => {
+                        if let Ok(TimedEvent { event: PlayerEvent::Position { position_s, .. }, .. }) = e
+                            && position_s >= 6.0
+                            && switched_at.is_none()
+                        {
+                            switched_at = Some(position_s);
+                            handle.command(Command::SelectAudio(0));
+                        }
+                    }
+                    _ = &mut deadline => panic!("{manifest}: the session did not end"),
+                }
+            };
+            assert_eq!(o.state, PlayerState::Ended, "{manifest}: {:?}", o.error());
+            let switched_at = switched_at.expect("the playhead passed 6 s");
+            // The audio files fetched, in order: French until the switch, English after it.
+            let audio: Vec<String> = oca.cmcd_records()[before..]
+                .iter()
+                .filter(|r| r.path.contains("/audio_aac") && r.path.ends_with(".mp4"))
+                .map(|r| r.path.rsplit('/').next().unwrap().to_owned())
+                .collect();
+            let first_english = audio
+                .iter()
+                .position(|p| p == "audio_aac.mp4")
+                .unwrap_or_else(|| panic!("{manifest}: no English audio fetched: {audio:?}"));
+            assert!(first_english > 0, "{manifest}: French first: {audio:?}");
+            assert!(
+                audio[..first_english].iter().all(|p| p == "audio_aac_fr.mp4")
+                    && audio[first_english..].iter().all(|p| p == "audio_aac.mp4"),
+                "{manifest}: {audio:?}"
+            );
+            // The playhead stays where it was (the switch re-buffers from there) and no stall
+            // is counted.
+            let seeked: Vec<f64> = o
+                .events
+                .iter()
+                .filter_map(|e| match e.event {
+                    PlayerEvent::Seeked { position_s } => Some(position_s),
+                    _ => None,
+                })
+                .collect();
+            assert!(
+                seeked.len() == 1 && (seeked[0] - switched_at).abs() < 1.0,
+                "{manifest}: switched at {switched_at:.2} s, resumed at {seeked:?}"
+            );
+            assert_eq!(stalls_after_start(&o.events), 0, "{manifest}");
+        }
+        oca.shutdown().await;
+    });
+}

@@ -59,6 +59,7 @@ pub fn player_config(settings: &Settings, abr: Option<&str>) -> Result<PlayerCon
             ..BufferPolicy::default()
         },
         subtitle_language: settings.subtitle_language.clone(),
+        audio_language: settings.audio_language.clone(),
         ..PlayerConfig::default()
     })
 }

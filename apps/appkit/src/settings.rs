@@ -65,6 +65,9 @@ pub struct Settings {
     /// Subtitles to show from the start: the first track whose language starts with this
     /// (`en`, `pt-BR`); none by default (`j` picks one while playing).
     pub subtitle_language: Option<String>,
+    /// Audio to play from the start: the first track whose language starts with this; the
+    /// stream's default track otherwise.
+    pub audio_language: Option<String>,
 }
 
 impl Default for Settings {
@@ -77,6 +80,7 @@ impl Default for Settings {
             audio: true,
             resume: true,
             subtitle_language: None,
+            audio_language: None,
         }
     }
 }
@@ -128,8 +132,10 @@ mod tests {
         assert_eq!(s.buffer.low_watermark_s, 20.0);
         assert_eq!(s.keys["quit"], "x");
         assert!(s.resume, "resume is on unless turned off");
-        std::fs::write(&path, "resume = false\n").unwrap();
-        assert!(!Settings::load_from(&path).unwrap().resume);
+        std::fs::write(&path, "resume = false\naudio_language = \"fr\"\n").unwrap();
+        let s = Settings::load_from(&path).unwrap();
+        assert!(!s.resume);
+        assert_eq!(s.audio_language.as_deref(), Some("fr"));
     }
 
     #[test]

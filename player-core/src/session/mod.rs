@@ -453,7 +453,11 @@ fn pick_track(tracks: &[Track], kind: MediaKind, language: Option<&str>) -> Opti
     language
         .and_then(|l| {
             of_kind()
-                .find(|(_, t)| t.language.as_deref().is_some_and(|x| x.starts_with(l)))
+                .find(|(_, t)| {
+                    t.language.as_deref().is_some_and(|x| {
+                        x.to_ascii_lowercase().starts_with(&l.to_ascii_lowercase())
+                    })
+                })
                 .map(|(i, _)| i)
         })
         .or_else(|| of_kind().find(|(_, t)| t.default).map(|(i, _)| i))
