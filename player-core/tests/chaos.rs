@@ -628,7 +628,8 @@ fn cmcd_reaches_the_caches_as_headers_and_as_a_query() {
             };
             let (o, _) = play_with_fault(&s.manifest_url, config, 4.0, 0.0, || async {}).await;
             assert_complete("cmcd", &o);
-            let records = rig.cache(&s.pathways[0].id).cmcd_records();
+            // From every cache: under load the steering server may move play off the first.
+            let records: Vec<_> = rig.caches.iter().flat_map(Oca::cmcd_records).collect();
             let want = if mode == CmcdMode::Headers {
                 "header"
             } else {
