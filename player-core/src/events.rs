@@ -197,6 +197,13 @@ pub enum PlayerEvent {
         /// Seconds until the next reload.
         ttl_s: f64,
     },
+    /// The audio track playing changed (also said at the start).
+    AudioSelected {
+        /// Its index among `ManifestLoaded::audio_tracks`.
+        index: usize,
+        /// Its language, where known.
+        language: Option<String>,
+    },
     /// The subtitle track shown changed (also said at the start).
     SubtitlesSelected {
         /// Its index among `ManifestLoaded::text_tracks`; `None`: subtitles off.
@@ -401,6 +408,10 @@ impl std::fmt::Display for PlayerEvent {
                     format!(", cloned {}", cloned.join(", "))
                 }
             ),
+            PlayerEvent::AudioSelected { index, language } => match language {
+                Some(l) => format!("audio {l} (track {index})"),
+                None => format!("audio track {index}"),
+            },
             PlayerEvent::SubtitlesSelected { index, language } => match (index, language) {
                 (None, _) => "subtitles off".to_string(),
                 (Some(i), Some(l)) => format!("subtitles {l} (track {i})"),

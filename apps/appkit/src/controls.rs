@@ -35,6 +35,8 @@ pub enum Action {
     NextPathway,
     /// Next subtitle track, off after the last (mpv's `j`).
     CycleSubtitles,
+    /// Next audio track, the first after the last (mpv's `#`).
+    CycleAudio,
     /// Back to the beginning (after a resume, or any time).
     StartOver,
     /// Help overlay.
@@ -67,6 +69,7 @@ pub const DEFAULTS: &[(&str, &str, Action)] = &[
     ("auto", "0", Action::Auto),
     ("next_pathway", "p", Action::NextPathway),
     ("subtitles", "j", Action::CycleSubtitles),
+    ("audio_track", "#", Action::CycleAudio),
     ("start_over", "b", Action::StartOver),
     ("help", "?", Action::Help),
     ("quit", "q", Action::Quit),
@@ -171,6 +174,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("0", "back to auto (volume up when nothing is pinned)"),
     ("p", "next pathway (cache)"),
     ("j", "next subtitles (off after the last)"),
+    ("#", "next audio language"),
     ("b", "start over from the beginning"),
     ("?", "this help"),
     ("q", "quit"),
@@ -224,6 +228,7 @@ pub fn act(
         }
         Action::NextPathway => control.command(Command::SetPathway(None)),
         Action::CycleSubtitles => cycle_subtitles(view, control),
+        Action::CycleAudio => cycle_audio(view, control),
         Action::StartOver => {
             view.resumed_from = None;
             control.command(Command::Seek(0.0));
@@ -257,6 +262,16 @@ pub fn select_audio(view: &mut PlayerView, control: &PlayerHandle, index: usize)
     }
     view.audio_track = index;
     control.command(Command::SelectAudio(index));
+}
+
+/// Plays the next audio track, the first after the last (mpv's `#`).
+pub fn cycle_audio(view: &mut PlayerView, control: &PlayerHandle) {
+    if view.audio_tracks.len() < 2 {
+        view.note("this title has one audio track");
+        return;
+    }
+    let next = (view.audio_track + 1) % view.audio_tracks.len();
+    select_audio(view, control, next);
 }
 
 /// Shows the next subtitle track: off → the first → … → the last → off (mpv's `j`).

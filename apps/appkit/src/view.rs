@@ -267,6 +267,10 @@ impl PlayerView {
                     .collect();
                 false
             }
+            PlayerEvent::AudioSelected { index, .. } => {
+                self.audio_track = *index;
+                true
+            }
             PlayerEvent::SubtitlesSelected { index, .. } => {
                 self.text_track = *index;
                 true
@@ -423,6 +427,20 @@ mod tests {
             height: Some(height),
             codecs: None,
         }
+    }
+
+    #[test]
+    fn the_audio_track_playing_is_the_engines() {
+        let mut app = PlayerView::new("demo", "reel", true);
+        app.audio_tracks = vec!["English".into(), "Français".into()];
+        app.on_event(&at(
+            1.0,
+            PlayerEvent::AudioSelected {
+                index: 1,
+                language: Some("fr".into()),
+            },
+        ));
+        assert_eq!(app.audio_track, 1);
     }
 
     #[test]

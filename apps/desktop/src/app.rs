@@ -667,6 +667,7 @@ impl DesktopApp {
             keys_read: self.script.as_ref().map_or(0, |s| s.read),
             audio_only: self.video.audio_only,
             level_peaks_db: self.video.meter.bars().iter().map(|b| b.peak_db).collect(),
+            audio_track: self.view.audio_tracks.get(self.view.audio_track).cloned(),
             subtitle_track: self
                 .view
                 .text_track

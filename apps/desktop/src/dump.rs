@@ -57,6 +57,8 @@ pub struct StateDump {
     pub audio_only: bool,
     /// The newest audio level's peak per channel, dB of full scale.
     pub level_peaks_db: Vec<f64>,
+    /// The audio track playing (its name in the menu), if the title has any.
+    pub audio_track: Option<String>,
     /// The subtitle track shown (its name in the menu), if any.
     pub subtitle_track: Option<String>,
     /// The subtitle lines drawn over the picture now (markup dropped).

@@ -24,8 +24,11 @@ fn media() -> &'static Path {
     static MEDIA: OnceLock<PathBuf> = OnceLock::new();
     MEDIA.get_or_init(|| {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reel-desktop-media");
-        // A title encoded before the encoder made subtitle tracks is encoded again.
-        if root.join("demo/subtitles_fr.vtt").exists() {
+        // A title encoded before the encoder made subtitle and audio tracks in two languages
+        // is encoded again.
+        if root.join("demo/subtitles_fr.vtt").exists()
+            && root.join("demo/audio_aac_fr.mp4").exists()
+        {
             return root;
         }
         let scratch = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
@@ -620,7 +623,7 @@ fn subtitle_pixels(shot: &image::RgbImage, s: &Value) -> (f64, f64, f64) {
 }
 
 #[test]
-fn subtitles_in_the_chosen_language_are_drawn_over_the_picture_and_j_switches_them() {
+fn the_chosen_languages_play_subtitles_drawn_over_the_picture_and_j_and_hash_switch_them() {
     if !have_tools() {
         return;
     }
@@ -628,7 +631,7 @@ fn subtitles_in_the_chosen_language_are_drawn_over_the_picture_and_j_switches_th
     // ("Second N" in English, "Seconde N" in French).
     let media = media().to_str().unwrap().to_owned();
     let x = Xvfb::start();
-    let settings = format!("subtitle_language = \"fr\"\n{SETTINGS}");
+    let settings = format!("subtitle_language = \"fr\"\naudio_language = \"fr\"\n{SETTINGS}");
     let mut w = Window::start_with(
         &x,
         &["--demo", "--media", &media, "--no-audio"],
@@ -645,6 +648,8 @@ fn subtitles_in_the_chosen_language_are_drawn_over_the_picture_and_j_switches_th
         "cue {n} drawn at {position:.2} s"
     );
     assert_eq!(s["subtitle_track"].as_str(), Some("Français"), "{s:#?}");
+    // The audio too is French, as configured, and the menu says so.
+    assert_eq!(s["audio_track"].as_str(), Some("Français"), "{s:#?}");
 
     // On the screen: inside the video, in its lower part, white text on a dark box spanning
     // most of the box.
@@ -691,5 +696,10 @@ fn subtitles_in_the_chosen_language_are_drawn_over_the_picture_and_j_switches_th
         cue_drawn(s).is_some_and(|(word, _)| word == "Second")
     });
     assert_eq!(s["subtitle_track"].as_str(), Some("English"), "{s:#?}");
+    // #: the next audio track, English (the first after the last), and play goes on.
+    w.press("#");
+    w.wait_for("English audio", 20, |s| {
+        s["audio_track"].as_str() == Some("English") && s["state"] == "Playing"
+    });
     w.quit();
 }

@@ -579,3 +579,23 @@ fn subtitles_in_the_configured_language_show_under_the_video_and_j_cycles_them()
     s.keys("q");
     assert_eq!(s.wait_exit(20), 0);
 }
+
+#[test]
+fn the_configured_audio_language_plays_and_hash_switches_it() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let _ = media();
+    // The demo title's own audio tracks: English, and French a fifth up.
+    let settings = format!("audio_language = \"fr\"\n{SETTINGS}");
+    let s = Screen::start(&demo_args(), (140, 45), &settings);
+    s.wait_for("French audio playing", 60, |t| {
+        t.contains("audio fr (track 1)") && t.contains("Playing")
+    });
+    // #: the next track, English (the first after the last).
+    s.keys("#");
+    s.wait_for("English audio", 20, |t| t.contains("audio en (track 0)"));
+    s.wait_for("playing on", 20, |t| t.contains("Playing"));
+    s.keys("q");
+    assert_eq!(s.wait_exit(20), 0);
+}

@@ -157,6 +157,7 @@ impl Session {
         if let Some(s) = self.streams.iter_mut().find(|s| s.kind == MediaKind::Audio) {
             s.parts[0].1 = track;
         }
+        self.announce_audio();
         let t = self.sink.position_s();
         self.seek(t)?;
         Ok(Some(format!("audio track {index}")))

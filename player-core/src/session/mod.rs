@@ -737,10 +737,31 @@ impl Session {
         }
     }
 
+    /// Says which audio track plays (its index among the first period's audio tracks).
+    pub(super) fn announce_audio(&self) {
+        let Some(stream) = self.streams.iter().find(|s| s.kind == MediaKind::Audio) else {
+            return;
+        };
+        let chosen = stream.parts[0].1;
+        let tracks = &self.presentation.periods[0].tracks;
+        let index = tracks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.kind == MediaKind::Audio)
+            .position(|(i, _)| i == chosen);
+        if let Some(index) = index {
+            self.emitter.emit(PlayerEvent::AudioSelected {
+                index,
+                language: tracks[chosen].language.clone(),
+            });
+        }
+    }
+
     /// Builds the streams and positions them and the sink at the start: the configured start,
     /// or for a live stream at least three target durations behind its edge (RFC 8216 §6.3.3).
     fn start(&mut self) -> Result<(), SessionError> {
         self.prepare()?;
+        self.announce_audio();
         self.choose_subtitles();
         let mut start = self.config.start_at_s.max(0.0);
         if self.presentation.live {
