@@ -11,7 +11,9 @@ use std::time::Duration;
 use player_core::events::{PlayerEvent, TimedEvent};
 use player_core::presentation::MediaKind;
 use player_core::sink::{Chunk, GstSink, GstSinkConfig, NullSink, Sink, SinkError, VideoFrame};
-use player_core::{Command, Player, PlayerConfig, PlayerState, SessionError, SessionOutcome, Url};
+use player_core::{
+    Command, Player, PlayerConfig, PlayerHandle, PlayerState, SessionError, SessionOutcome, Url,
+};
 use reel_protocol::{FaultsUpdate, Format, LoginResponse, PlaybackResponse};
 use reel_stub::encode::{self, EncodeOptions, Ladder, LadderChoice, Source};
 use reel_stub::oca::{Oca, OcaConfig};
@@ -1240,6 +1242,33 @@ fn subtitles_shown(events: &[TimedEvent]) -> Vec<(f64, Option<String>)> {
         .collect()
 }
 
+/// Plays `url` to its end with `config`, showing each event to `react` (which may command the
+/// player through the handle); panics when it has not ended after 90 s.
+async fn play_reacting(
+    url: &str,
+    config: PlayerConfig,
+    mut react: impl FnMut(&PlayerEvent, &PlayerHandle),
+) -> SessionOutcome {
+    let player = Player::open(Url::parse(url).unwrap(), decoding_sink(), config);
+    let handle = player.handle();
+    let mut events = player.events();
+    let finished = player.finished();
+    tokio::pin!(finished);
+    let deadline = tokio::time::sleep(Duration::from_secs(90));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            o = &mut finished => break o,
+            e = events.recv() => {
+                if let Ok(e) = e {
+                    react(&e.event, &handle);
+                }
+            }
+            _ = &mut deadline => panic!("{url}: the session did not end"),
+        }
+    }
+}
+
 #[test]
 fn subtitles_in_the_chosen_language_appear_at_their_times_switch_and_go_off() {
     // The shared title's own tracks (en "Second N", fr "Seconde N"): a cue of 1.5 s every 2 s
@@ -1254,30 +1283,21 @@ fn subtitles_in_the_chosen_language_appear_at_their_times_switch_and_go_off() {
                 subtitle_language: Some("fr".into()),
                 ..PlayerConfig::default()
             };
-            let player = Player::open(Url::parse(&url).unwrap(), decoding_sink(), config);
-            let handle = player.handle();
-            let mut events = player.events();
-            let finished = player.finished();
-            tokio::pin!(finished);
-            let deadline = tokio::time::sleep(Duration::from_secs(90));
-            tokio::pin!(deadline);
-            loop {
-                tokio::select! {
-                    o = &mut finished => break o,
-                    e = events.recv() => {
-                        if let Ok(TimedEvent { event: PlayerEvent::Subtitle { text: Some(t), .. }, .. }) = e {
-                            match t.as_str() {
-                                "Seconde 4" => handle.command(Command::SelectSubtitles(Some(0))),
-                                "Second 8" => handle.command(Command::SelectSubtitles(None)),
-                                _ => {}
-                            }
-                        }
+            play_reacting(&url, config, |e, handle| {
+                if let PlayerEvent::Subtitle { text: Some(t), .. } = e {
+                    match t.as_str() {
+                        "Seconde 4" => handle.command(Command::SelectSubtitles(Some(0))),
+                        "Second 8" => handle.command(Command::SelectSubtitles(None)),
+                        _ => {}
                     }
-                    _ = &mut deadline => panic!("{url}: the session did not end"),
                 }
-            }
+            })
+            .await
         };
-        let (h, d) = tokio::join!(watch(hls.manifest_url.clone()), watch(dash.manifest_url.clone()));
+        let (h, d) = tokio::join!(
+            watch(hls.manifest_url.clone()),
+            watch(dash.manifest_url.clone())
+        );
         for (name, o) in [("hls", &h), ("dash", &d)] {
             assert_eq!(o.state, PlayerState::Ended, "{name}: {:?}", o.error());
             let selected: Vec<Option<String>> = o
@@ -1297,7 +1317,14 @@ fn subtitles_in_the_chosen_language_appear_at_their_times_switch_and_go_off() {
             let texts: Vec<&str> = shown.iter().filter_map(|(_, t)| t.as_deref()).collect();
             assert_eq!(
                 texts,
-                ["Seconde 0", "Seconde 2", "Seconde 4", "Second 4", "Second 6", "Second 8"],
+                [
+                    "Seconde 0",
+                    "Seconde 2",
+                    "Seconde 4",
+                    "Second 4",
+                    "Second 6",
+                    "Second 8"
+                ],
                 "{name}: {shown:?}"
             );
             // Each cue appears at its time (the English one already under way at the switch
@@ -1319,7 +1346,11 @@ fn subtitles_in_the_chosen_language_appear_at_their_times_switch_and_go_off() {
                     );
                 }
             }
-            assert_eq!(shown.last().map(|s| s.1.clone()), Some(None), "{name}: off at the end");
+            assert_eq!(
+                shown.last().map(|s| s.1.clone()),
+                Some(None),
+                "{name}: off at the end"
+            );
             assert_eq!(stalls_after_start(&o.events), 0, "{name}");
         }
         stack.shutdown().await;
@@ -1356,31 +1387,18 @@ fn a_ttml_sidecar_as_ffmpeg_writes_it_shows_its_cues_beside_a_webvtt_one() {
             subtitle_language: Some("fr".into()),
             ..PlayerConfig::default()
         };
-        let url = Url::parse(&format!("{}/demo/ttml.mpd", oca.url())).unwrap();
-        let player = Player::open(url, decoding_sink(), config);
-        let handle = player.handle();
-        let mut events = player.events();
-        let finished = player.finished();
-        tokio::pin!(finished);
-        let deadline = tokio::time::sleep(Duration::from_secs(90));
-        tokio::pin!(deadline);
-        let o = loop {
-            tokio::select! {
-                o = &mut finished => break o,
-                e = events.recv() => {
-                    if let Ok(TimedEvent { event: PlayerEvent::Subtitle { text: Some(t), .. }, .. }) = e
-                        && t == "Seconde 6"
-                    {
-                        handle.command(Command::SelectSubtitles(Some(0)));
-                    }
-                }
-                _ = &mut deadline => panic!("the session did not end"),
+        let url = format!("{}/demo/ttml.mpd", oca.url());
+        let o = play_reacting(&url, config, |e, handle| {
+            if matches!(e, PlayerEvent::Subtitle { text: Some(t), .. } if t == "Seconde 6") {
+                handle.command(Command::SelectSubtitles(Some(0)));
             }
-        };
+        })
+        .await;
         assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
         let shown = subtitles_shown(&o.events);
         let texts: Vec<&str> = shown.iter().filter_map(|(_, t)| t.as_deref()).collect();
-        let mut expected: Vec<String> = (0..=6).step_by(2).map(|n| format!("Seconde {n}")).collect();
+        let mut expected: Vec<String> =
+            (0..=6).step_by(2).map(|n| format!("Seconde {n}")).collect();
         expected.push("Second 6".into());
         expected.extend((8..SECONDS).step_by(2).map(|n| format!("Second {n}")));
         assert_eq!(texts, expected, "{shown:?}");
@@ -1390,7 +1408,10 @@ fn a_ttml_sidecar_as_ffmpeg_writes_it_shows_its_cues_beside_a_webvtt_one() {
                 continue;
             };
             let second: f64 = text.rsplit(' ').next().unwrap().parse().unwrap();
-            assert!((second - 0.05..second + 0.3).contains(at), "{text:?} shown at {at:.2} s");
+            assert!(
+                (second - 0.05..second + 0.3).contains(at),
+                "{text:?} shown at {at:.2} s"
+            );
             if text != "Seconde 6" {
                 let cleared = shown[i + 1].0;
                 assert!(
@@ -1689,27 +1710,13 @@ fn wvtt_and_stpp_tracks_in_fragmented_mp4_show_their_cues() {
             subtitle_language: Some("de".into()),
             ..PlayerConfig::default()
         };
-        let url = Url::parse(&format!("{}/demo/mp4text.mpd", oca.url())).unwrap();
-        let player = Player::open(url, decoding_sink(), config);
-        let handle = player.handle();
-        let mut events = player.events();
-        let finished = player.finished();
-        tokio::pin!(finished);
-        let deadline = tokio::time::sleep(Duration::from_secs(90));
-        tokio::pin!(deadline);
-        let o = loop {
-            tokio::select! {
-                o = &mut finished => break o,
-                e = events.recv() => {
-                    if let Ok(TimedEvent { event: PlayerEvent::Subtitle { text: Some(t), .. }, .. }) = e
-                        && t == "Sekunde 6"
-                    {
-                        handle.command(Command::SelectSubtitles(Some(3)));
-                    }
-                }
-                _ = &mut deadline => panic!("the session did not end"),
+        let url = format!("{}/demo/mp4text.mpd", oca.url());
+        let o = play_reacting(&url, config, |e, handle| {
+            if matches!(e, PlayerEvent::Subtitle { text: Some(t), .. } if t == "Sekunde 6") {
+                handle.command(Command::SelectSubtitles(Some(3)));
             }
-        };
+        })
+        .await;
         assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
         let selected: Vec<Option<String>> = o
             .events
@@ -1722,7 +1729,8 @@ fn wvtt_and_stpp_tracks_in_fragmented_mp4_show_their_cues() {
         assert_eq!(selected, [Some("de".to_string()), Some("es".to_string())]);
         let shown = subtitles_shown(&o.events);
         let texts: Vec<&str> = shown.iter().filter_map(|(_, t)| t.as_deref()).collect();
-        let mut expected: Vec<String> = (0..=6).step_by(2).map(|n| format!("Sekunde {n}")).collect();
+        let mut expected: Vec<String> =
+            (0..=6).step_by(2).map(|n| format!("Sekunde {n}")).collect();
         expected.extend((6..SECONDS).step_by(2).map(|n| format!("Segundo {n}")));
         assert_eq!(texts, expected, "{shown:?}");
         // Each cue appears at its time (the Spanish one under way at the switch at once) and
@@ -1731,7 +1739,10 @@ fn wvtt_and_stpp_tracks_in_fragmented_mp4_show_their_cues() {
             let Some(text) = text else { continue };
             let second: f64 = text.rsplit(' ').next().unwrap().parse().unwrap();
             let late = if text == "Segundo 6" { 1.5 } else { 0.3 };
-            assert!((second - 0.05..second + late).contains(at), "{text:?} shown at {at:.2} s");
+            assert!(
+                (second - 0.05..second + late).contains(at),
+                "{text:?} shown at {at:.2} s"
+            );
             if text != "Sekunde 6"
                 && let Some((cleared, None)) = shown.get(i + 1)
             {
@@ -1771,30 +1782,18 @@ fn the_audio_language_follows_the_config_and_switches_while_playing() {
                 audio_language: Some("fr".into()),
                 ..PlayerConfig::default()
             };
-            let url = Url::parse(&format!("{}/demo/{manifest}", oca.url())).unwrap();
-            let player = Player::open(url, decoding_sink(), config);
-            let handle = player.handle();
-            let mut events = player.events();
-            let finished = player.finished();
-            tokio::pin!(finished);
-            let deadline = tokio::time::sleep(Duration::from_secs(90));
-            tokio::pin!(deadline);
+            let url = format!("{}/demo/{manifest}", oca.url());
             let mut switched_at = None;
-            let o = loop {
-                tokio::select! {
-                    o = &mut finished => break o,
-                    e = events.recv() => {
-                        if let Ok(TimedEvent { event: PlayerEvent::Position { position_s, .. }, .. }) = e
-                            && position_s >= 6.0
-                            && switched_at.is_none()
-                        {
-                            switched_at = Some(position_s);
-                            handle.command(Command::SelectAudio(0));
-                        }
-                    }
-                    _ = &mut deadline => panic!("{manifest}: the session did not end"),
+            let o = play_reacting(&url, config, |e, handle| {
+                if let PlayerEvent::Position { position_s, .. } = e
+                    && *position_s >= 6.0
+                    && switched_at.is_none()
+                {
+                    switched_at = Some(*position_s);
+                    handle.command(Command::SelectAudio(0));
                 }
-            };
+            })
+            .await;
             assert_eq!(o.state, PlayerState::Ended, "{manifest}: {:?}", o.error());
             let switched_at = switched_at.expect("the playhead passed 6 s");
             // The audio files fetched, in order: French until the switch, English after it.
@@ -1809,7 +1808,9 @@ fn the_audio_language_follows_the_config_and_switches_while_playing() {
                 .unwrap_or_else(|| panic!("{manifest}: no English audio fetched: {audio:?}"));
             assert!(first_english > 0, "{manifest}: French first: {audio:?}");
             assert!(
-                audio[..first_english].iter().all(|p| p == "audio_aac_fr.mp4")
+                audio[..first_english]
+                    .iter()
+                    .all(|p| p == "audio_aac_fr.mp4")
                     && audio[first_english..].iter().all(|p| p == "audio_aac.mp4"),
                 "{manifest}: {audio:?}"
             );

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::EncodeError;
-use super::subtitles::check_language;
+use super::subtitles::parse_labelled;
 
 /// An audio file to package as a track in a language.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,24 +23,14 @@ pub struct AudioInput {
 impl AudioInput {
     /// Parses a comma-separated list of `LANG[:NAME]=FILE` (`en:English=a.m4a,fr=b.wav`).
     pub fn parse_list(spec: &str) -> Result<Vec<AudioInput>, EncodeError> {
-        spec.split(',')
-            .filter(|item| !item.trim().is_empty())
-            .map(|item| {
-                let (label, path) = item.split_once('=').ok_or_else(|| {
-                    EncodeError::Options(format!(
-                        "audio {item:?}: expected LANG=FILE, as in en=english.m4a"
-                    ))
-                })?;
-                let (language, name) = label.split_once(':').unwrap_or((label, label));
-                let language = language.trim();
-                check_language(language)?;
-                Ok(AudioInput {
-                    language: language.to_string(),
-                    name: name.trim().to_string(),
-                    path: PathBuf::from(path.trim()),
-                })
+        Ok(parse_labelled(spec, "audio", "en=english.m4a")?
+            .into_iter()
+            .map(|(language, name, path)| AudioInput {
+                language,
+                name,
+                path,
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -28,25 +28,42 @@ pub struct SubtitleInput {
 impl SubtitleInput {
     /// Parses a comma-separated list of `LANG[:NAME]=FILE` (`en:English=a.vtt,fr=b.srt`).
     pub fn parse_list(spec: &str) -> Result<Vec<SubtitleInput>, EncodeError> {
-        spec.split(',')
-            .filter(|item| !item.trim().is_empty())
-            .map(|item| {
-                let (label, path) = item.split_once('=').ok_or_else(|| {
-                    EncodeError::Options(format!(
-                        "subtitles {item:?}: expected LANG=FILE, as in en=a.vtt"
-                    ))
-                })?;
-                let (language, name) = label.split_once(':').unwrap_or((label, label));
-                let language = language.trim();
-                check_language(language)?;
-                Ok(SubtitleInput {
-                    language: language.to_string(),
-                    name: name.trim().to_string(),
-                    path: PathBuf::from(path.trim()),
-                })
+        Ok(parse_labelled(spec, "subtitles", "en=a.vtt")?
+            .into_iter()
+            .map(|(language, name, path)| SubtitleInput {
+                language,
+                name,
+                path,
             })
-            .collect()
+            .collect())
     }
+}
+
+/// A comma-separated list of `LANG[:NAME]=FILE` as (language, name, file); the name is the
+/// language unless given. `what` and `example` go in the error (`subtitles`, `en=a.vtt`).
+pub(crate) fn parse_labelled(
+    spec: &str,
+    what: &str,
+    example: &str,
+) -> Result<Vec<(String, String, PathBuf)>, EncodeError> {
+    spec.split(',')
+        .filter(|item| !item.trim().is_empty())
+        .map(|item| {
+            let (label, path) = item.split_once('=').ok_or_else(|| {
+                EncodeError::Options(format!(
+                    "{what} {item:?}: expected LANG=FILE, as in {example}"
+                ))
+            })?;
+            let (language, name) = label.split_once(':').unwrap_or((label, label));
+            let language = language.trim();
+            check_language(language)?;
+            Ok((
+                language.to_string(),
+                name.trim().to_string(),
+                PathBuf::from(path.trim()),
+            ))
+        })
+        .collect()
 }
 
 /// A well-formed BCP 47 (RFC 5646) language tag, as HLS `LANGUAGE` and DASH `@lang` need.
