@@ -1242,6 +1242,19 @@ fn subtitles_shown(events: &[TimedEvent]) -> Vec<(f64, Option<String>)> {
         .collect()
 }
 
+/// The warnings of a session about subtitles.
+fn subtitle_warnings(events: &[TimedEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            PlayerEvent::Warning { message } if message.contains("subtitle") => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Plays `url` to its end with `config`, showing each event to `react` (which may command the
 /// player through the handle); panics when it has not ended after 90 s.
 async fn play_reacting(
@@ -1420,16 +1433,7 @@ fn a_ttml_sidecar_as_ffmpeg_writes_it_shows_its_cues_beside_a_webvtt_one() {
                 );
             }
         }
-        let warnings: Vec<String> = o
-            .events
-            .iter()
-            .filter_map(|e| match &e.event {
-                PlayerEvent::Warning { message } if message.contains("subtitle") => {
-                    Some(message.clone())
-                }
-                _ => None,
-            })
-            .collect();
+        let warnings = subtitle_warnings(&o.events);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(stalls_after_start(&o.events), 0);
         oca.shutdown().await;
@@ -1752,16 +1756,7 @@ fn wvtt_and_stpp_tracks_in_fragmented_mp4_show_their_cues() {
                 );
             }
         }
-        let warnings: Vec<String> = o
-            .events
-            .iter()
-            .filter_map(|e| match &e.event {
-                PlayerEvent::Warning { message } if message.contains("subtitle") => {
-                    Some(message.clone())
-                }
-                _ => None,
-            })
-            .collect();
+        let warnings = subtitle_warnings(&o.events);
         assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(stalls_after_start(&o.events), 0);
         oca.shutdown().await;
