@@ -342,12 +342,11 @@ pub fn check_audio_file(path: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Decodes the first audio stream of `path` into `head`; its other streams go nowhere.
-fn add_audio_file(
+/// A `uridecodebin` reading `path`, added to `pipeline`; its pads are the caller's to link.
+fn add_decoder(
     pipeline: &gst::Pipeline,
     path: &std::path::Path,
-    head: gst::Element,
-) -> Result<(), EncodeError> {
+) -> Result<gst::Element, EncodeError> {
     let decode = gst::ElementFactory::make("uridecodebin")
         .property("uri", file_uri(path)?)
         .build()
@@ -355,6 +354,16 @@ fn add_audio_file(
     pipeline
         .add(&decode)
         .map_err(|e| EncodeError::Gst(e.to_string()))?;
+    Ok(decode)
+}
+
+/// Decodes the first audio stream of `path` into `head`; its other streams go nowhere.
+fn add_audio_file(
+    pipeline: &gst::Pipeline,
+    path: &std::path::Path,
+    head: gst::Element,
+) -> Result<(), EncodeError> {
+    let decode = add_decoder(pipeline, path)?;
     let sink = head.static_pad("sink").expect("converters have a sink pad");
     let no_more = sink.clone();
     decode.connect_no_more_pads(move |_| {
@@ -452,13 +461,7 @@ fn add_file(
     video_head: gst::Element,
     audio_head: Option<gst::Element>,
 ) -> Result<(), EncodeError> {
-    let decode = gst::ElementFactory::make("uridecodebin")
-        .property("uri", file_uri(path)?)
-        .build()
-        .map_err(|e| EncodeError::Gst(e.to_string()))?;
-    pipeline
-        .add(&decode)
-        .map_err(|e| EncodeError::Gst(e.to_string()))?;
+    let decode = add_decoder(pipeline, path)?;
     // A stream the probe saw but uridecodebin never exposes (no decoder) must not keep its
     // branch waiting forever: once all pads are out, unlinked heads get EOS.
     let heads: Vec<gst::Element> = std::iter::once(video_head.clone())
