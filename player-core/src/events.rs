@@ -116,6 +116,20 @@ pub enum PlayerEvent {
         /// Pathway it came from.
         pathway: Option<String>,
     },
+    /// A segment was left out (a gap, a missing segment): playback goes on after it, and the
+    /// hole counts as a stall.
+    SegmentSkipped {
+        /// Video or audio.
+        kind: MediaKind,
+        /// Segment number.
+        segment: u64,
+        /// Presentation start.
+        start_s: f64,
+        /// Duration.
+        duration_s: f64,
+        /// Why.
+        reason: String,
+    },
     /// A request failed and is tried again.
     Retry {
         /// The URL.
@@ -337,6 +351,17 @@ impl std::fmt::Display for PlayerEvent {
                     .map_or(String::new(), |p| format!(" from {p}"))
             )
             .to_lowercase(),
+            PlayerEvent::SegmentSkipped {
+                kind,
+                segment,
+                start_s,
+                duration_s,
+                reason,
+            } => format!(
+                "{} segment {segment} skipped ({start_s:.1}-{:.1} s): {reason}",
+                format!("{kind:?}").to_lowercase(),
+                start_s + duration_s
+            ),
             PlayerEvent::Retry {
                 url,
                 attempt,

@@ -86,6 +86,9 @@ pub struct Segment {
     pub discontinuity: bool,
     /// The key the segment is encrypted with, if it is.
     pub key: Option<SegmentKey>,
+    /// The segment holds no media (`EXT-X-GAP`): another rendition's is fetched, or the span is
+    /// skipped.
+    pub gap: bool,
 }
 
 impl Segment {
@@ -101,6 +104,7 @@ impl Segment {
             init: None,
             discontinuity: false,
             key: None,
+            gap: false,
         }
     }
 

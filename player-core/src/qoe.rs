@@ -26,6 +26,8 @@ pub struct QoeReport {
     pub qoe_lin: f64,
     /// Retried requests.
     pub retries: u32,
+    /// Segments left out (gaps, missing segments); each hole is counted as a stall too.
+    pub skipped: u32,
 }
 
 /// Computes the report from a session's events (the ladder bitrates come from the events).
@@ -36,6 +38,9 @@ pub fn report(events: &[TimedEvent]) -> QoeReport {
     let mut scored = MediaKind::Video;
     let mut ladder: Vec<u64> = Vec::new();
     let mut weight = abr::qoe::DEFAULT_REBUFFER_WEIGHT;
+    // The spans skipped, merged once all are known: video and audio skipping the same span is
+    // one stall.
+    let mut holes: Vec<(f64, f64)> = Vec::new();
     for e in events {
         match &e.event {
             PlayerEvent::ManifestLoaded {
@@ -61,8 +66,25 @@ pub fn report(events: &[TimedEvent]) -> QoeReport {
                 ..
             } if *kind == scored => segments.push((*rendition, *bytes, *duration_s)),
             PlayerEvent::Retry { .. } => r.retries += 1,
+            PlayerEvent::SegmentSkipped {
+                start_s,
+                duration_s,
+                ..
+            } => {
+                r.skipped += 1;
+                holes.push((*start_s, start_s + duration_s));
+            }
             _ => {}
         }
+    }
+    holes.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut counted_to_s = f64::NEG_INFINITY;
+    for (start_s, end_s) in holes {
+        if start_s >= counted_to_s {
+            r.rebuffer_count += 1;
+        }
+        r.rebuffer_s += (end_s - start_s.max(counted_to_s)).max(0.0);
+        counted_to_s = counted_to_s.max(end_s);
     }
     // A rendition the manifest gives no bitrate for (a media playlist given directly) is rated
     // by what its segments measured over the session: one figure per rendition, so that VBR
@@ -201,5 +223,29 @@ mod tests {
         // (100 + 140) kB × 8 over 8 s, one figure for the rendition: no switch.
         assert!((r.mean_bitrate_kbps - 240.0).abs() < 1e-9, "{r:?}");
         assert_eq!(r.switches, 0);
+    }
+
+    #[test]
+    fn skipped_spans_count_as_stalls_once_whichever_stream_skipped_them() {
+        let skipped = |kind, start_s, duration_s| PlayerEvent::SegmentSkipped {
+            kind,
+            segment: 0,
+            start_s,
+            duration_s,
+            reason: "missing (HTTP 404)".into(),
+        };
+        let events = vec![
+            at(0.0, loaded(vec![rung(1_000_000)], MediaKind::Video)),
+            // Video runs ahead: its later hole is reported before audio's earlier one.
+            at(1.0, skipped(MediaKind::Video, 8.0, 4.0)),
+            at(1.5, skipped(MediaKind::Video, 20.0, 4.0)),
+            at(2.0, skipped(MediaKind::Audio, 8.0, 4.0)),
+            at(2.5, skipped(MediaKind::Audio, 10.0, 4.0)),
+        ];
+        let r = report(&events);
+        assert_eq!(r.skipped, 4);
+        // 8–14 s (video 8–12 with audio 8–12 and 10–14) and 20–24 s.
+        assert_eq!(r.rebuffer_count, 2);
+        assert!((r.rebuffer_s - 10.0).abs() < 1e-9, "{r:?}");
     }
 }

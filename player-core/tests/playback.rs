@@ -694,6 +694,187 @@ fn a_seek_inside_a_segment_shows_the_frame_asked_for() {
     });
 }
 
+/// A VOD media playlist of one of the shared title's video renditions: segments listed in
+/// `gaps` are marked `EXT-X-GAP`, those in `missing` point at a file no cache has, and
+/// `missing_after` more missing segments follow the title's own.
+fn vod_playlist(
+    rendition: &reel_stub::title::Rendition,
+    gaps: &[usize],
+    missing: &[usize],
+    missing_after: usize,
+) -> String {
+    let mut text = format!(
+        "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n\
+         #EXT-X-MAP:URI=\"{}\",BYTERANGE=\"{}@0\"\n",
+        rendition.media_file(),
+        rendition.init.length
+    );
+    for (i, s) in rendition.segments.iter().enumerate() {
+        if gaps.contains(&i) {
+            text.push_str("#EXT-X-GAP\n");
+        }
+        if missing.contains(&i) {
+            text.push_str(&format!("#EXTINF:{:.3},\nmissing-{i}.m4s\n", s.duration_s));
+        } else {
+            text.push_str(&format!(
+                "#EXTINF:{:.3},\n#EXT-X-BYTERANGE:{}@{}\n{}\n",
+                s.duration_s,
+                s.range.length,
+                s.range.offset,
+                rendition.media_file()
+            ));
+        }
+    }
+    for i in 0..missing_after {
+        text.push_str(&format!("#EXTINF:4.000,\nmissing-after-{i}.m4s\n"));
+    }
+    text + "#EXT-X-ENDLIST\n"
+}
+
+/// Always the top rendition.
+struct Highest;
+
+impl abr::Abr for Highest {
+    fn name(&self) -> &'static str {
+        "highest"
+    }
+    fn choose(&mut self, ctx: &abr::Context<'_>) -> abr::Decision {
+        abr::Decision {
+            rendition: ctx.ladder.len() - 1,
+            reason: "test: the top rendition".into(),
+        }
+    }
+}
+
+/// (segment, reason) of every segment skipped.
+fn skipped_segments(events: &[TimedEvent]) -> Vec<(u64, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            PlayerEvent::SegmentSkipped {
+                segment, reason, ..
+            } => Some((*segment, reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn gaps_and_missing_segments_are_skipped_as_stalls_and_a_broken_stream_fails_in_one_line() {
+    runtime().block_on(async {
+        let (dir, title_dir) = media_copy();
+        let (_, title) = media();
+        let (low, high) = (&title.video[0], &title.video[2]);
+        // Segment 1 has no media at the top rendition, segment 2 is missing from both.
+        std::fs::write(title_dir.join("low.m3u8"), vod_playlist(low, &[], &[2], 0)).unwrap();
+        std::fs::write(
+            title_dir.join("high.m3u8"),
+            vod_playlist(high, &[1], &[2], 0),
+        )
+        .unwrap();
+        std::fs::write(
+            title_dir.join("holes.m3u8"),
+            format!(
+                "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH={},RESOLUTION=426x240,CODECS=\"{}\"\n\
+                 low.m3u8\n#EXT-X-STREAM-INF:BANDWIDTH={},RESOLUTION=854x480,CODECS=\"{}\"\n\
+                 high.m3u8\n",
+                low.peak_bitrate, low.codecs, high.peak_bitrate, high.codecs
+            ),
+        )
+        .unwrap();
+        // A stream whose segments are gone after the first: the fourth missing in a row ends it.
+        std::fs::write(
+            title_dir.join("gone.m3u8"),
+            vod_playlist(low, &[], &[1, 2, 3], 1),
+        )
+        .unwrap();
+        let oca = serve(dir.path()).await;
+
+        let config = PlayerConfig {
+            abr: Box::new(Highest),
+            ..PlayerConfig::default()
+        };
+        let url = Url::parse(&format!("{}/demo/holes.m3u8", oca.url())).unwrap();
+        let player = Player::open(url, decoding_sink(), config);
+        let o = tokio::time::timeout(Duration::from_secs(60), player.finished())
+            .await
+            .expect("the session ends by itself");
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let fetched: Vec<(u64, usize)> = o
+            .events
+            .iter()
+            .filter_map(|e| match e.event {
+                PlayerEvent::SegmentFetched {
+                    segment, rendition, ..
+                } => Some((segment, rendition)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            fetched,
+            [(0, 1), (1, 0), (3, 1)],
+            "the gap fetched from the rendition that has it; the missing segment skipped"
+        );
+        let skipped = skipped_segments(&o.events);
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(skipped[0].0, 2);
+        assert!(skipped[0].1.contains("HTTP 404"), "{skipped:?}");
+        assert_eq!(o.qoe.skipped, 1);
+        assert!(o.qoe.rebuffer_count >= 1, "{:?}", o.qoe);
+        assert!(o.qoe.rebuffer_s >= 3.9, "{:?}", o.qoe);
+        assert!(
+            o.events.iter().any(|e| matches!(&e.event,
+                PlayerEvent::Downswitch { segment: 1, from: 1, to: 0, reason }
+                    if reason.contains("EXT-X-GAP"))),
+            "the gap is shown as a step down"
+        );
+
+        let o = play(&format!("{}/demo/gone.m3u8", oca.url()), decoding_sink()).await;
+        let e = o.error().expect("a stream of missing segments fails");
+        assert!(
+            e.contains("segment 4 could not be played")
+                && e.contains("4 segments missing in a row"),
+            "{e}"
+        );
+        assert_eq!(skipped_segments(&o.events).len(), 3);
+        oca.shutdown().await;
+    });
+}
+
+#[test]
+fn trick_play_empty_and_subtitle_only_playlists_fail_in_one_line() {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let head = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n";
+        for (name, body) in [
+            (
+                "trick.m3u8",
+                format!("{head}#EXT-X-I-FRAMES-ONLY\n#EXTINF:4,\n#EXT-X-BYTERANGE:9000@376\na.ts\n#EXT-X-ENDLIST\n"),
+            ),
+            ("empty.m3u8", format!("{head}#EXT-X-ENDLIST\n")),
+            (
+                "subs.m3u8",
+                format!("{head}#EXTINF:4,\nsub-0.vtt\n#EXTINF:4,\nsub-1.vtt\n#EXT-X-ENDLIST\n"),
+            ),
+        ] {
+            std::fs::write(dir.path().join(name), body).unwrap();
+        }
+        let oca = serve(dir.path()).await;
+        for (name, said) in [
+            ("trick.m3u8", "I-frame-only playlist (EXT-X-I-FRAMES-ONLY) is for trick play"),
+            ("empty.m3u8", "the video track has no segments"),
+            ("subs.m3u8", "the manifest holds only subtitles: no video or audio to play"),
+        ] {
+            let o = play(&format!("{}/{name}", oca.url()), decoding_sink()).await;
+            let e = o.error().unwrap_or_else(|| panic!("{name} fails"));
+            assert!(e.contains(said), "{name}: {e}");
+            assert!(!e.contains('\n'), "{name}: one line: {e}");
+            assert!(fetched_segments(&o.events).is_empty(), "{name}");
+        }
+        oca.shutdown().await;
+    });
+}
+
 #[test]
 fn starting_past_the_end_ends_instead_of_hanging() {
     runtime().block_on(async {

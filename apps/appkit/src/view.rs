@@ -290,6 +290,7 @@ impl PlayerView {
             }
             PlayerEvent::RenditionSwitch { .. }
             | PlayerEvent::Retry { .. }
+            | PlayerEvent::SegmentSkipped { .. }
             | PlayerEvent::Downswitch { .. }
             | PlayerEvent::StallStart { .. }
             | PlayerEvent::StallEnd { .. }

@@ -506,6 +506,7 @@ fn template_segments(
         size: None,
         discontinuity: false,
         key: None,
+        gap: false,
     };
     if let Some(timeline) = &t.SegmentTimeline {
         let end_ticks = ctx
@@ -618,6 +619,7 @@ fn list_segments(
                 size: range.map(|r| r.length),
                 discontinuity: false,
                 key: None,
+                gap: false,
             })
         })
         .collect()

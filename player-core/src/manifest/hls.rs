@@ -47,7 +47,7 @@ pub fn parse(body: &[u8], url: &Url) -> Result<Presentation, ManifestError> {
                     duration_s: duration,
                     tracks: vec![Track {
                         id: "main".into(),
-                        kind: MediaKind::Video,
+                        kind: media_playlist_kind(&m),
                         language: None,
                         name: None,
                         default: true,
@@ -62,6 +62,24 @@ pub fn parse(body: &[u8], url: &Url) -> Result<Presentation, ManifestError> {
             "not a valid HLS playlist: {}",
             first_line(&e.to_string())
         ))),
+    }
+}
+
+/// What a media playlist given directly carries: nothing says until it is decoded, so video
+/// (audio-only streams are found by the decoder), unless its segments are WebVTT documents.
+fn media_playlist_kind(m: &MediaPlaylist) -> MediaKind {
+    let is_webvtt = |uri: &str| {
+        let path = uri
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        path.ends_with(".vtt") || path.ends_with(".webvtt")
+    };
+    if !m.segments.is_empty() && m.segments.iter().all(|s| is_webvtt(&s.uri)) {
+        MediaKind::Text
+    } else {
+        MediaKind::Video
     }
 }
 
@@ -311,6 +329,13 @@ fn media_segments(
     m: &MediaPlaylist,
     start_s: f64,
 ) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
+    if m.i_frames_only {
+        return Err(ManifestError::Unsupported(
+            "an I-frame-only playlist (EXT-X-I-FRAMES-ONLY) is for trick play; it has no \
+             playable video"
+                .into(),
+        ));
+    }
     let mut segments = Vec::with_capacity(m.segments.len());
     let mut t = start_s;
     let mut init: Option<Resource> = None;
@@ -377,6 +402,8 @@ fn media_segments(
                 uri: uri.clone(),
                 iv: iv.unwrap_or_else(|| u128::from(m.media_sequence + i as u64).to_be_bytes()),
             }),
+            // m3u8-rs 6 keeps `EXT-X-GAP` among the unknown tags of the segment it marks.
+            gap: s.unknown_tags.iter().any(|t| t.tag == "X-GAP"),
         });
         t += duration;
     }
@@ -626,5 +653,30 @@ v.m3u8
             let e = parse_media(text.as_bytes()).unwrap_err().to_string();
             assert!(e.contains(said), "{tag}: {e}");
         }
+    }
+
+    #[test]
+    fn gaps_are_marked_i_frame_playlists_refused_and_webvtt_playlists_are_text() {
+        let url = Url::parse("http://x.test/a.m3u8").unwrap();
+        let text = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\na.ts\n#EXT-X-GAP\n#EXTINF:4,\n\
+            b.ts\n#EXTINF:4,\nc.ts\n#EXT-X-ENDLIST\n";
+        let (segments, _, _) = parse_media(text.as_bytes()).unwrap();
+        let gaps: Vec<bool> = segments.iter().map(|s| s.gap).collect();
+        assert_eq!(gaps, [false, true, false]);
+
+        let trick = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-I-FRAMES-ONLY\n\
+            #EXTINF:4,\n#EXT-X-BYTERANGE:9000@376\na.ts\n#EXT-X-ENDLIST\n";
+        for e in [
+            parse(trick.as_bytes(), &url).unwrap_err(),
+            parse_media(trick.as_bytes()).unwrap_err(),
+        ] {
+            assert!(matches!(e, ManifestError::Unsupported(_)), "{e}");
+            assert!(e.to_string().contains("I-frame-only"), "{e}");
+        }
+
+        let subtitles = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nsub-0.vtt\n\
+            #EXTINF:4,\nsub-1.webvtt?token=1\n#EXT-X-ENDLIST\n";
+        let p = parse(subtitles.as_bytes(), &url).unwrap();
+        assert_eq!(p.periods[0].tracks[0].kind, MediaKind::Text);
     }
 }

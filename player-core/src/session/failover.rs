@@ -7,8 +7,11 @@
 //!    or more, would spend the buffer);
 //! 2. any other failure leaves the pathway (penalizing it) for the next usable one;
 //! 3. with no pathway to move to, the next try goes one rendition lower;
-//! 4. at the lowest rendition, the segment is tried again while the buffer lasts;
-//! 5. the session fails when the buffer is empty, or at once when the segment is missing (404).
+//! 4. at the lowest rendition, a missing segment (404) is skipped: a hole in the timeline the
+//!    viewer sees as a stall, not the end of playback — unless three in a row were missing
+//!    already (the stream, not a segment, is broken): then the session fails;
+//! 5. any other failure at the lowest rendition is tried again while the buffer lasts, and the
+//!    session fails when the buffer is empty.
 //!
 //! A successful download can also make the session leave a pathway: [`too_slow_to_stay`].
 
@@ -30,6 +33,8 @@ pub(super) struct Failure<'a> {
     pub abandoned_at_bps: Option<f64>,
     /// The server said the segment does not exist.
     pub not_found: bool,
+    /// Segments of this stream skipped as missing just before this one.
+    pub missing_in_a_row: u32,
 }
 
 /// What the session knows when it decides.
@@ -98,6 +103,8 @@ pub(super) enum Next {
     StepDown { to: usize, reason: String },
     /// It is fetched again after `after`; the viewer is warned.
     RetryLater { after: Duration, warning: String },
+    /// It is left out, for this reason: playback goes on after it.
+    Skip(String),
     /// Playback stops, for this reason.
     Fail(String),
 }
@@ -115,6 +122,8 @@ const LAST_TRY_BUFFER_S: f64 = 0.5;
 const RETRY_EVERYWHERE_AFTER: Duration = Duration::from_millis(500);
 /// A pathway measured under this multiple of the lowest rendition's bitrate cannot carry it.
 const CARRY_MARGIN: f64 = 1.2;
+/// Missing segments in a row that are skipped; one more fails the session.
+const MAX_MISSING_IN_A_ROW: u32 = 3;
 
 /// Decides what to do after `failure` (see the module doc for the order).
 pub(super) fn decide(failure: &Failure<'_>, at: &Circumstances) -> Decision {
@@ -153,7 +162,16 @@ pub(super) fn decide(failure: &Failure<'_>, at: &Circumstances) -> Decision {
             MediaKind::Audio => "audio",
             MediaKind::Text => "text",
         };
-        if !failure.not_found && at.buffer_s > LAST_TRY_BUFFER_S {
+        if failure.not_found && failure.missing_in_a_row < MAX_MISSING_IN_A_ROW {
+            Next::Skip(format!("missing ({})", failure.error))
+        } else if failure.not_found {
+            Next::Fail(format!(
+                "{kind} segment {} could not be played: {} ({} segments missing in a row)",
+                failure.segment,
+                failure.error,
+                failure.missing_in_a_row + 1
+            ))
+        } else if at.buffer_s > LAST_TRY_BUFFER_S {
             Next::RetryLater {
                 after: RETRY_EVERYWHERE_AFTER,
                 warning: format!(
@@ -197,6 +215,7 @@ mod tests {
             error: "HTTP 503",
             abandoned_at_bps: None,
             not_found: false,
+            missing_in_a_row: 0,
         }
     }
 
@@ -277,21 +296,47 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_segment_fails_at_once_even_with_buffer() {
+    fn a_missing_segment_is_skipped_even_without_buffer_but_a_fourth_in_a_row_fails() {
         let missing = Failure {
             kind: MediaKind::Audio,
             not_found: true,
             error: "HTTP 404",
             ..failure(0)
         };
-        let at = Circumstances {
+        let dry = Circumstances {
             can_leave: false,
+            buffer_s: 0.0,
             ..two_pathways()
         };
         assert_eq!(
-            decide(&missing, &at).next,
-            Next::Fail("audio segment 7 could not be played: HTTP 404".into())
+            decide(&missing, &dry).next,
+            Next::Skip("missing (HTTP 404)".into())
         );
+        let third = Failure {
+            missing_in_a_row: 2,
+            ..missing.clone()
+        };
+        assert!(matches!(decide(&third, &dry).next, Next::Skip(_)));
+        let fourth = Failure {
+            missing_in_a_row: 3,
+            ..missing.clone()
+        };
+        assert_eq!(
+            decide(&fourth, &dry).next,
+            Next::Fail(
+                "audio segment 7 could not be played: HTTP 404 (4 segments missing in a row)"
+                    .into()
+            )
+        );
+        // Above the lowest rendition, a lower one may have it.
+        let higher = Failure {
+            rendition: 2,
+            ..missing
+        };
+        assert!(matches!(
+            decide(&higher, &dry).next,
+            Next::StepDown { to: 1, .. }
+        ));
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::events::{Command, PlayerEvent, PlayerState, RenditionInfo, TimedEvent
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use crate::manifest;
 use crate::presentation::{
-    ManifestFormat, MediaKind, Presentation, Representation, Resource, SegmentIndex, Track,
+    ManifestFormat, MediaKind, Presentation, Representation, Resource, Segment, SegmentIndex, Track,
 };
 use crate::qoe::{QoeReport, report};
 use crate::sink::{Chunk, Sink};
@@ -266,6 +266,8 @@ struct Stream {
     gate: FetchGate,
     /// Presentation times of packed audio segments, from their ID3 timestamps.
     packed_clock: PackedAudioClock,
+    /// Segments skipped as missing (404) since the last one fetched.
+    missing_in_a_row: u32,
 }
 
 /// The init segment last pushed to the sink for a stream: another is pushed when the part, the
@@ -437,6 +439,12 @@ fn checked(f: &Fetch, check_init: bool) -> Result<(Downloaded, MediaFormat), Str
     }
     let format = validate_media(&downloaded.media)
         .map_err(|e| format!("corrupt segment {}: {e}", f.segment.number))?;
+    if format == MediaFormat::WebVtt {
+        return Err(format!(
+            "segment {} is a WebVTT document, not audio or video",
+            f.segment.number
+        ));
+    }
     if check_init && let Some(init) = &downloaded.init {
         validate_media(init).map_err(|e| format!("corrupt init segment: {e}"))?;
     }
@@ -519,9 +527,14 @@ impl Session {
             }
         }
         if self.streams.is_empty() {
-            return Err(SessionError::Unsupported(
-                "no playable video or audio track in the manifest".into(),
-            ));
+            let text_only = (self.presentation.periods.iter())
+                .flat_map(|p| &p.tracks)
+                .any(|t| t.kind == MediaKind::Text);
+            return Err(SessionError::Unsupported(if text_only {
+                "the manifest holds only subtitles: no video or audio to play".into()
+            } else {
+                "no playable video or audio track in the manifest".into()
+            }));
         }
         self.sink.configure(&inputs)?;
         self.announce_manifest();
@@ -583,6 +596,7 @@ impl Session {
             done: false,
             gate: FetchGate::default(),
             packed_clock: PackedAudioClock::default(),
+            missing_in_a_row: 0,
         };
         Ok(Some((stream, codecs)))
     }
@@ -907,6 +921,7 @@ impl Session {
         };
         self.streams[i].gate.force_below = None;
         self.streams[i].gate.retry_at_s = None;
+        self.streams[i].missing_in_a_row = 0;
         self.leave_if_too_slow(i, &f, &downloaded.sample);
         if let Some(c) = &mut self.steering
             && !c.is_stopped()
@@ -1012,6 +1027,7 @@ impl Session {
                 .as_ref()
                 .err()
                 .is_some_and(FetchError::is_not_found),
+            missing_in_a_row: self.streams[i].missing_in_a_row,
         };
         let now = self.now_s();
         let circumstances = failover::Circumstances {
@@ -1036,6 +1052,12 @@ impl Session {
                 });
                 self.streams[i].gate.force_below = Some(to);
             }
+            failover::Next::Skip(reason) => {
+                // The next segment gets a fresh choice of rendition.
+                self.streams[i].gate.force_below = None;
+                self.streams[i].missing_in_a_row += 1;
+                self.skip_segment(i, &f.segment, reason);
+            }
             failover::Next::RetryLater { after, warning } => {
                 self.emitter.emit(PlayerEvent::Warning { message: warning });
                 self.streams[i].gate.retry_at_s = Some(self.now_s() + after.as_secs_f64());
@@ -1058,6 +1080,21 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Moves stream `i` past `segment` without playing it (a gap, a missing segment): the
+    /// decoders show the hole as a frozen picture and silence, and it counts as a stall.
+    fn skip_segment(&mut self, i: usize, segment: &Segment, reason: String) {
+        let s = &mut self.streams[i];
+        self.emitter.emit(PlayerEvent::SegmentSkipped {
+            kind: s.kind,
+            segment: segment.number,
+            start_s: segment.start_s,
+            duration_s: segment.duration_s,
+            reason,
+        });
+        s.buffered_end_s = s.buffered_end_s.max(segment.end_s());
+        s.next_start_s = segment.end_s();
     }
 
     /// A pathway that cannot deliver even the lowest rendition in real time is left for the next

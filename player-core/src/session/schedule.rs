@@ -184,9 +184,34 @@ impl Session {
         next_segment(rep.segment_list(), stream.next_start_s).cloned()
     }
 
-    /// Starts the download of stream `i`'s next segment at `rendition` (or the highest rendition
-    /// below it that has the segment).
+    /// Where stream `i`'s next segment can be fetched, for the `wanted` rendition: there, else
+    /// at the highest rendition below it that has the segment with media, else at the lowest
+    /// above it that does (a rendition may lack the segment: unaddressable, shorter after a live
+    /// reload, or an `EXT-X-GAP`). `Err` with the segment when it is a gap everywhere.
+    fn fetchable(&self, i: usize, wanted: usize) -> Option<Result<(usize, Segment), Segment>> {
+        let stream = &self.streams[i];
+        let reps = &self.track(stream).representations;
+        let wanted = wanted.min(reps.len() - 1);
+        let candidates = (0..=wanted).rev().chain(wanted + 1..reps.len());
+        let mut gap = None;
+        for r in candidates {
+            let Some(segment) = next_segment(reps[r].segment_list(), stream.next_start_s) else {
+                continue;
+            };
+            if !segment.gap {
+                return Some(Ok((r, segment.clone())));
+            }
+            gap.get_or_insert_with(|| segment.clone());
+        }
+        gap.map(Err)
+    }
+
+    /// Starts the download of stream `i`'s next segment at `rendition` (or another rendition that
+    /// has it: [`Session::fetchable`]), first skipping segments that are gaps everywhere.
     fn start_fetch(&mut self, i: usize, rendition: usize, inflight: &mut InFlight) {
+        while let Some(Err(gap)) = self.fetchable(i, rendition) {
+            self.skip_segment(i, &gap, "no media in any rendition (EXT-X-GAP)".into());
+        }
         let Some(request) = self.plan_request(i, rendition) else {
             return;
         };
@@ -202,15 +227,20 @@ impl Session {
         let pathway = self.pathways.current().map(str::to_owned);
         let position_s = self.sink.position_s();
         let throughput = self.throughput_estimate();
+        let (wanted, (rendition, segment)) = (rendition, self.fetchable(i, rendition)?.ok()?);
         let stream = &self.streams[i];
         let track = self.track(stream);
-        let wanted = rendition.min(track.representations.len() - 1);
-        // The chosen rendition may lack this segment (unaddressable, or shorter after a live
-        // reload): take the highest one below it that has it.
-        let (rendition, segment) = (0..=wanted).rev().find_map(|r| {
-            next_segment(track.representations[r].segment_list(), stream.next_start_s)
-                .map(|s| (r, s.clone()))
-        })?;
+        if self
+            .segment_at(stream, wanted)
+            .is_some_and(|s| s.gap && s.number == segment.number)
+        {
+            self.emitter.emit(PlayerEvent::Downswitch {
+                segment: segment.number,
+                from: wanted,
+                to: rendition,
+                reason: "no media at this rendition (EXT-X-GAP)".into(),
+            });
+        }
         let rep = &track.representations[rendition];
         let media_url = rep.url(&segment.resource, pathway.as_deref());
         let init = segment
