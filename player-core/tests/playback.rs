@@ -842,6 +842,59 @@ fn gaps_and_missing_segments_are_skipped_as_stalls_and_a_broken_stream_fails_in_
 }
 
 #[test]
+fn extinf_durations_in_any_form_other_players_read_play_to_the_end_in_time() {
+    runtime().block_on(async {
+        let (dir, title_dir) = media_copy();
+        let (_, title) = media();
+        // The 240p rendition's 4 s segments, their durations written four ways other packagers
+        // write them: a space before the number, exponent form, no comma, junk after the number
+        // and commas in the title.
+        let forms = [
+            "#EXTINF: 4.000,Part one, the start",
+            "#EXTINF:4.0E0,",
+            "#EXTINF:4",
+            "#EXTINF:4.000000 tvg-name=\"x\",A, B",
+        ];
+        let mut n = 0;
+        let playlist: String = vod_playlist(&title.video[0], &[], &[], 0)
+            .lines()
+            .map(|line| {
+                if line.starts_with("#EXTINF:") {
+                    n += 1;
+                    format!("{}\n", forms[n - 1])
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        assert_eq!(n, 4);
+        std::fs::write(title_dir.join("odd.m3u8"), playlist).unwrap();
+        let oca = serve(dir.path()).await;
+        let o = play(&format!("{}/demo/odd.m3u8", oca.url()), decoding_sink()).await;
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        assert_eq!(fetched_segments(&o.events), [0, 1, 2, 3]);
+        let duration_s = o.events.iter().find_map(|e| match e.event {
+            PlayerEvent::ManifestLoaded { duration_s, .. } => duration_s,
+            _ => None,
+        });
+        assert_eq!(duration_s, Some(f64::from(SECONDS)));
+        let last_position = o
+            .events
+            .iter()
+            .filter_map(|e| match e.event {
+                PlayerEvent::Position { position_s, .. } => Some(position_s),
+                _ => None,
+            })
+            .fold(0.0, f64::max);
+        assert!(
+            last_position > f64::from(SECONDS) - 2.0 && last_position <= f64::from(SECONDS) + 0.1,
+            "played to the end and not past it: {last_position}"
+        );
+        oca.shutdown().await;
+    });
+}
+
+#[test]
 fn trick_play_empty_and_subtitle_only_playlists_fail_in_one_line() {
     runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();

@@ -22,10 +22,11 @@ pub fn parse(body: &[u8], url: &Url) -> Result<Presentation, ManifestError> {
             "not an HLS playlist: it does not start with #EXTM3U".into(),
         ));
     }
-    match m3u8_rs::parse_playlist_res(body) {
+    let (text, durations) = read_extinf(text)?;
+    match m3u8_rs::parse_playlist_res(text.as_bytes()) {
         Ok(Playlist::MasterPlaylist(m)) => multivariant(&m, url),
         Ok(Playlist::MediaPlaylist(m)) => {
-            let (segments, live, target) = media_segments(&m, 0.0)?;
+            let (segments, live, target) = media_segments(&m, &durations)?;
             let rep = Representation::new(
                 "main",
                 vec![Location {
@@ -313,8 +314,11 @@ fn kind_name(kind: MediaKind) -> &'static str {
 
 /// Parses a media playlist's segments. Returns (segments, live, target duration).
 pub fn parse_media(body: &[u8]) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
-    match m3u8_rs::parse_playlist_res(body) {
-        Ok(Playlist::MediaPlaylist(m)) => media_segments(&m, 0.0),
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ManifestError::Invalid("the HLS media playlist is not UTF-8 text".into()))?;
+    let (text, durations) = read_extinf(text)?;
+    match m3u8_rs::parse_playlist_res(text.as_bytes()) {
+        Ok(Playlist::MediaPlaylist(m)) => media_segments(&m, &durations),
         Ok(Playlist::MasterPlaylist(_)) => Err(ManifestError::Invalid(
             "expected a media playlist, got a multivariant playlist".into(),
         )),
@@ -325,10 +329,60 @@ pub fn parse_media(body: &[u8]) -> Result<(Vec<Segment>, bool, f64), ManifestErr
     }
 }
 
+/// Reads every `#EXTINF` duration as other players do — hls.js takes the number before the
+/// first comma, space before it or junk after it notwithstanding, in double precision — and
+/// rewrites the tags in the plain form m3u8-rs reads. Left to itself, m3u8-rs reads durations as
+/// `f32`, reads `1.0E1` as 1.0 and ` 4.0` as nothing, and takes a comma in a segment's title for
+/// the start of another segment. Returns the rewritten text and the durations, in order.
+fn read_extinf(text: &str) -> Result<(String, Vec<f64>), ManifestError> {
+    let mut out = String::with_capacity(text.len());
+    let mut durations = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let Some(value) = line.strip_prefix("#EXTINF:") else {
+            out.push_str(line);
+            continue;
+        };
+        let number = value
+            .split([',', '\r', '\n'])
+            .next()
+            .unwrap_or("")
+            .trim_start();
+        let duration = leading_number(number)
+            .filter(|d| d.is_finite() && *d >= 0.0)
+            .ok_or_else(|| {
+                ManifestError::Invalid(format!(
+                    "segment {} has a bad duration: #EXTINF:{}",
+                    durations.len(),
+                    first_line(number)
+                ))
+            })?;
+        durations.push(duration);
+        out.push_str(&format!("#EXTINF:{duration},\n"));
+    }
+    Ok((out, durations))
+}
+
+/// The number `text` starts with (as JavaScript's `parseFloat` reads it), if it starts with one.
+fn leading_number(text: &str) -> Option<f64> {
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')))
+        .unwrap_or(text.len());
+    (1..=end).rev().find_map(|n| text[..n].parse::<f64>().ok())
+}
+
+/// The segments of a media playlist, with the durations [`read_extinf`] read (one per segment,
+/// in order).
 fn media_segments(
     m: &MediaPlaylist,
-    start_s: f64,
+    durations: &[f64],
 ) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
+    if durations.len() != m.segments.len() {
+        return Err(ManifestError::Invalid(format!(
+            "the playlist lists {} segments but {} #EXTINF durations",
+            m.segments.len(),
+            durations.len()
+        )));
+    }
     if m.i_frames_only {
         return Err(ManifestError::Unsupported(
             "an I-frame-only playlist (EXT-X-I-FRAMES-ONLY) is for trick play; it has no \
@@ -337,7 +391,7 @@ fn media_segments(
         ));
     }
     let mut segments = Vec::with_capacity(m.segments.len());
-    let mut t = start_s;
+    let mut t = 0.0;
     let mut init: Option<Resource> = None;
     let mut next_offset: HashMap<String, u64> = HashMap::new();
     // The key in force: a tag applies to every segment after it until the next.
@@ -380,13 +434,7 @@ fn media_segments(
             }
             None => None,
         };
-        let duration = f64::from(s.duration);
-        if !duration.is_finite() || duration < 0.0 {
-            return Err(ManifestError::Invalid(format!(
-                "segment {} has a bad duration {}",
-                i, s.duration
-            )));
-        }
+        let duration = durations[i];
         segments.push(Segment {
             number: m.media_sequence + i as u64,
             start_s: t,
@@ -678,5 +726,41 @@ v.m3u8
             #EXTINF:4,\nsub-1.webvtt?token=1\n#EXT-X-ENDLIST\n";
         let p = parse(subtitles.as_bytes(), &url).unwrap();
         assert_eq!(p.periods[0].tracks[0].kind, MediaKind::Text);
+    }
+
+    #[test]
+    fn durations_are_read_as_other_players_read_them() {
+        let playlist = |extinf: &str| {
+            format!(
+                "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXT-X-MAP:URI=\"i.mp4\"\n{extinf}\r\na.m4s\n\
+                 {extinf}\nb.m4s\n#EXT-X-ENDLIST\n"
+            )
+        };
+        for (extinf, seconds) in [
+            ("#EXTINF:6.006,", 6.006),
+            ("#EXTINF: 4.5,", 4.5),
+            ("#EXTINF:1.0E1,", 10.0),
+            ("#EXTINF:10", 10.0),
+            ("#EXTINF:4,Title, with a comma", 4.0),
+            ("#EXTINF:4.000000 tvg-id=\"x\",A title", 4.0),
+        ] {
+            let (segments, _, _) = parse_media(playlist(extinf).as_bytes()).unwrap();
+            let read: Vec<(f64, f64, &str)> = segments
+                .iter()
+                .map(|s| (s.start_s, s.duration_s, s.resource.uri.as_str()))
+                .collect();
+            assert_eq!(
+                read,
+                [(0.0, seconds, "a.m4s"), (seconds, seconds, "b.m4s")],
+                "{extinf}"
+            );
+        }
+        for extinf in ["#EXTINF:-1,", "#EXTINF:,", "#EXTINF:abc,"] {
+            let e = parse_media(playlist(extinf).as_bytes()).unwrap_err();
+            assert!(
+                e.to_string().contains("segment 0 has a bad duration"),
+                "{extinf}: {e}"
+            );
+        }
     }
 }
