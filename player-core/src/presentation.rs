@@ -89,6 +89,10 @@ pub struct Segment {
     /// The segment holds no media (`EXT-X-GAP`): another rendition's is fetched, or the span is
     /// skipped.
     pub gap: bool,
+    /// Presentation time less the media's own timestamps: a DASH period's start less its
+    /// `presentationTimeOffset` (a period's media may start at 0 wherever the period starts);
+    /// 0 where they agree (HLS).
+    pub media_offset_s: f64,
 }
 
 impl Segment {
@@ -105,6 +109,7 @@ impl Segment {
             discontinuity: false,
             key: None,
             gap: false,
+            media_offset_s: 0.0,
         }
     }
 

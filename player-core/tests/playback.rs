@@ -894,6 +894,144 @@ fn extinf_durations_in_any_form_other_players_read_play_to_the_end_in_time() {
     });
 }
 
+/// A DASH `Representation` of one of the shared title's renditions, listing its segments
+/// `segments` from its own file: their media times are the title's, whatever the period.
+fn dash_representation(
+    r: &reel_stub::title::Rendition,
+    segments: std::ops::Range<usize>,
+) -> String {
+    let size = match (r.width, r.height) {
+        (Some(w), Some(h)) => format!(" width=\"{w}\" height=\"{h}\""),
+        _ => String::new(),
+    };
+    let urls: String = r.segments[segments]
+        .iter()
+        .map(|s| {
+            format!(
+                "<SegmentURL mediaRange=\"{}-{}\"/>",
+                s.range.offset,
+                s.range.offset + s.range.length - 1
+            )
+        })
+        .collect();
+    format!(
+        "<Representation id=\"{}\" bandwidth=\"{}\" codecs=\"{}\"{size}><BaseURL>{}</BaseURL>\
+         <SegmentList timescale=\"1000\" duration=\"4000\"><Initialization range=\"0-{}\"/>{urls}\
+         </SegmentList></Representation>",
+        r.id,
+        r.peak_bitrate,
+        r.codecs,
+        r.media_file(),
+        r.init.length - 1
+    )
+}
+
+#[test]
+fn a_two_period_dash_presentation_plays_across_a_ladder_change_and_a_timestamp_reset() {
+    runtime().block_on(async {
+        let (dir, title_dir) = media_copy();
+        let (_, title) = media();
+        let audio = &title.audio[0];
+        let (v240, v360, v480) = (&title.video[0], &title.video[1], &title.video[2]);
+        // Period 1: 240p and 480p, the title's first 8 s. Period 2 (its start derived from the
+        // first's duration): 360p alone, the same 8 s again, its media times starting over at
+        // 0 as an inserted programme's do.
+        let set = |kind: &str, mime: &str, reps: String| {
+            format!(
+                "<AdaptationSet contentType=\"{kind}\" mimeType=\"{mime}\">{reps}</AdaptationSet>"
+            )
+        };
+        let mpd = format!(
+            "<?xml version=\"1.0\"?><MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"static\" \
+             mediaPresentationDuration=\"PT16S\" minBufferTime=\"PT4S\" \
+             profiles=\"urn:mpeg:dash:profile:isoff-main:2011\">\
+             <Period id=\"first\" start=\"PT0S\" duration=\"PT8S\">{}{}</Period>\
+             <Period id=\"second\">{}{}</Period></MPD>",
+            set(
+                "video",
+                "video/mp4",
+                dash_representation(v240, 0..2) + &dash_representation(v480, 0..2)
+            ),
+            set("audio", "audio/mp4", dash_representation(audio, 0..2)),
+            set("video", "video/mp4", dash_representation(v360, 0..2)),
+            set("audio", "audio/mp4", dash_representation(audio, 0..2)),
+        );
+        std::fs::write(title_dir.join("periods.mpd"), mpd).unwrap();
+        let oca = serve(dir.path()).await;
+        let (sink, shown) = frame_timing_sink();
+        let o = play(&format!("{}/demo/periods.mpd", oca.url()), sink).await;
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let video: Vec<(f64, usize)> = o
+            .events
+            .iter()
+            .filter_map(|e| match e.event {
+                PlayerEvent::SegmentFetched {
+                    kind: MediaKind::Video,
+                    start_s,
+                    rendition,
+                    ..
+                } => Some((start_s, rendition)),
+                _ => None,
+            })
+            .collect();
+        let starts: Vec<f64> = video.iter().map(|v| v.0).collect();
+        assert_eq!(starts, [0.0, 4.0, 8.0, 12.0], "{video:?}");
+        assert_eq!(video[2].1, 0, "the second period's one rendition");
+        let audio_starts = o
+            .events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.event,
+                    PlayerEvent::SegmentFetched {
+                        kind: MediaKind::Audio,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(audio_starts, 4);
+        // Every frame of both periods is shown once, in order, on one timeline.
+        let shown = shown.lock().unwrap().clone();
+        let frames = f64::from(SECONDS * FPS);
+        assert!(
+            shown.len() as f64 >= 0.95 * frames,
+            "{} frames",
+            shown.len()
+        );
+        let backwards: Vec<&[f64]> = shown.windows(2).filter(|w| w[1] <= w[0]).collect();
+        assert!(backwards.is_empty(), "frames in order: {backwards:?}");
+        let second = shown.iter().filter(|&&t| t >= 8.0).count() as f64;
+        assert!(
+            second >= 0.95 * frames / 2.0,
+            "{second} frames in the second period"
+        );
+        assert!(*shown.last().unwrap() > f64::from(SECONDS) - 0.1);
+        assert_eq!(stalls_after_start(&o.events), 0, "{:?}", o.qoe);
+
+        // Started at 10 s, inside the second period: its first frame is the one at 10 s.
+        let (sink, shown) = frame_timing_sink();
+        let url = Url::parse(&format!("{}/demo/periods.mpd", oca.url())).unwrap();
+        let config = PlayerConfig {
+            start_at_s: 10.0,
+            ..PlayerConfig::default()
+        };
+        let player = Player::open(url, sink, config);
+        let o = tokio::time::timeout(Duration::from_secs(60), player.finished())
+            .await
+            .expect("the session ends by itself");
+        assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
+        let shown = shown.lock().unwrap().clone();
+        let first = shown.first().copied().unwrap_or(f64::NAN);
+        assert!(
+            (first - 10.0).abs() < 1.0 / f64::from(FPS),
+            "first frame at {first}"
+        );
+        assert!(*shown.last().unwrap() > f64::from(SECONDS) - 0.1);
+        oca.shutdown().await;
+    });
+}
+
 #[test]
 fn trick_play_empty_and_subtitle_only_playlists_fail_in_one_line() {
     runtime().block_on(async {

@@ -35,6 +35,9 @@ pub fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, Ma
     let mut periods = Vec::new();
     let mut next_start = 0.0;
     for (pi, p) in mpd.periods.iter().enumerate() {
+        if !wanted(p.href.as_deref(), "Period")? {
+            continue;
+        }
         let start = p.start.map_or(next_start, |d| d.as_secs_f64());
         let following_start = mpd
             .periods
@@ -60,6 +63,9 @@ pub fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, Ma
             .collect::<Result<_, _>>()?;
         let mut tracks = Vec::new();
         for (ai, a) in p.adaptations.iter().enumerate() {
+            if !wanted(a.href.as_deref(), "AdaptationSet")? {
+                continue;
+            }
             let Some(kind) = adaptation_kind(a) else {
                 continue; // thumbnails and other non-playable sets
             };
@@ -140,6 +146,20 @@ pub fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, Ma
         pathways,
         steering: content_steering(text, url),
     })
+}
+
+/// Whether an element with this `xlink:href` is part of the presentation: one without is, one
+/// resolving to nothing (`urn:mpeg:dash:resolve-to-zero:2013`) is not, and one defined elsewhere
+/// is refused: remote elements are not fetched.
+fn wanted(href: Option<&str>, element: &str) -> Result<bool, ManifestError> {
+    match href.map(str::trim) {
+        None => Ok(true),
+        Some("urn:mpeg:dash:resolve-to-zero:2013") => Ok(false),
+        Some(href) => Err(ManifestError::Unsupported(format!(
+            "DASH xlink is not supported: a {element} is defined remotely at {}",
+            one_line(href)
+        ))),
+    }
 }
 
 fn one_line(s: &str) -> String {
@@ -507,6 +527,7 @@ fn template_segments(
         discontinuity: false,
         key: None,
         gap: false,
+        media_offset_s: ctx.start_s - pto as f64 / ts as f64,
     };
     if let Some(timeline) = &t.SegmentTimeline {
         let end_ticks = ctx
@@ -620,6 +641,8 @@ fn list_segments(
                 discontinuity: false,
                 key: None,
                 gap: false,
+                // dash-mpd-core keeps no presentationTimeOffset for a SegmentList: 0.
+                media_offset_s: ctx.start_s,
             })
         })
         .collect()
@@ -849,5 +872,56 @@ mod tests {
             e.contains("ContentProtection: common encryption cenc, Widevine, PlayReady"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn periods_follow_one_another_and_remote_elements_are_refused_in_one_line() {
+        let mpd = |period2: &str| {
+            format!(
+                r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" xmlns:xlink="http://www.w3.org/1999/xlink" type="static" mediaPresentationDuration="PT20S">
+  <Period id="a" duration="PT8S"><AdaptationSet mimeType="video/mp4">
+    <SegmentTemplate media="a$Number$.m4s" duration="4" startNumber="1"/><Representation id="v" bandwidth="1"/>
+  </AdaptationSet></Period>
+  {period2}
+  <Period id="c"><AdaptationSet mimeType="video/mp4">
+    <SegmentTemplate media="c$Number$.m4s" duration="4" startNumber="1"/><Representation id="v" bandwidth="1"/>
+  </AdaptationSet></Period></MPD>"#
+            )
+        };
+        let p = parse(mpd("").as_bytes(), &url(), SystemTime::now()).unwrap();
+        let spans: Vec<(f64, Option<f64>)> = p
+            .periods
+            .iter()
+            .map(|p| (p.start_s, p.duration_s))
+            .collect();
+        assert_eq!(spans, [(0.0, Some(8.0)), (8.0, Some(12.0))]);
+        let second = &p.periods[1].tracks[0].representations[0];
+        let segments = second.segment_list();
+        assert_eq!(
+            (segments[0].start_s, segments[0].media_offset_s),
+            (8.0, 8.0)
+        );
+        assert_eq!(segments.len(), 3);
+
+        let zero =
+            r#"<Period xlink:href="urn:mpeg:dash:resolve-to-zero:2013" xlink:actuate="onLoad"/>"#;
+        let p = parse(mpd(zero).as_bytes(), &url(), SystemTime::now()).unwrap();
+        assert_eq!(
+            p.periods.len(),
+            2,
+            "a period resolving to nothing is left out"
+        );
+
+        for remote in [
+            r#"<Period xlink:href="https://ads.example/break.xml" xlink:actuate="onLoad"/>"#,
+            r#"<Period id="b" duration="PT4S"><AdaptationSet xlink:href="remote.xml"/></Period>"#,
+        ] {
+            let e = parse(mpd(remote).as_bytes(), &url(), SystemTime::now()).unwrap_err();
+            assert!(matches!(e, ManifestError::Unsupported(_)), "{e}");
+            assert!(
+                e.to_string().starts_with("DASH xlink is not supported"),
+                "{e}"
+            );
+        }
     }
 }

@@ -452,6 +452,7 @@ fn media_segments(
             }),
             // m3u8-rs 6 keeps `EXT-X-GAP` among the unknown tags of the segment it marks.
             gap: s.unknown_tags.iter().any(|t| t.tag == "X-GAP"),
+            media_offset_s: 0.0,
         });
         t += duration;
     }

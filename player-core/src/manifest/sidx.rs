@@ -40,6 +40,7 @@ pub fn segments(
         let duration_s = r.subsegment_duration as f64 / ts;
         out.push(Segment {
             init: init.clone(),
+            media_offset_s: -time_offset_s,
             ..Segment::new(i as u64 + 1, start_s, duration_s, resource)
         });
         offset += length;

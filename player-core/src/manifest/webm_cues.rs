@@ -163,6 +163,7 @@ pub fn segments(
         };
         out.push(Segment {
             init: init.clone(),
+            media_offset_s: -time_offset_s,
             ..Segment::new(
                 i as u64 + 1,
                 start_s - time_offset_s,

@@ -940,6 +940,7 @@ impl Session {
                 init: true,
                 start_s: f.segment.start_s,
                 duration_s: 0.0,
+                media_offset_s: f.segment.media_offset_s,
             })?;
         }
         self.streams[i].pushed_init = Some(pushed);
@@ -963,6 +964,7 @@ impl Session {
             init: false,
             start_s,
             duration_s: f.segment.duration_s,
+            media_offset_s: f.segment.media_offset_s,
         })?;
         self.emitter.emit(PlayerEvent::SegmentFetched {
             kind: f.kind,

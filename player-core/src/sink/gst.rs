@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use gst::prelude::*;
 use gst_app::{AppSrc, AppStreamType};
 
+use super::timeline::MediaTimeline;
 use super::{AudioLevel, Chunk, Sink, SinkError};
 use crate::presentation::MediaKind;
 
@@ -64,6 +65,8 @@ pub struct GstSink {
     config: GstSinkConfig,
     pipeline: gst::Pipeline,
     sources: HashMap<MediaKind, AppSrc>,
+    /// Each input's media timeline on the presentation's.
+    timelines: HashMap<MediaKind, MediaTimeline>,
     frames: Arc<AtomicU64>,
     first_frame: Arc<std::sync::OnceLock<std::time::Instant>>,
     /// The first audio buffer out, and whether the video input turned out to hold no video (an
@@ -77,6 +80,21 @@ pub struct GstSink {
     /// The sound output found at creation, by factory name (only looked for when audio output
     /// is wanted).
     sound_sink: Option<String>,
+}
+
+/// A decoded frame's presentation time: its timestamp as stream time in its segment (the two
+/// differ where media times do not follow the presentation's, see `MediaTimeline`).
+fn presentation_time_s(sample: &gst::Sample, buffer: &gst::BufferRef) -> f64 {
+    let Some(pts) = buffer.pts() else {
+        return 0.0;
+    };
+    sample
+        .segment()
+        .and_then(|s| s.downcast_ref::<gst::ClockTime>())
+        .and_then(|s| s.to_stream_time(pts))
+        .unwrap_or(pts)
+        .nseconds() as f64
+        / 1e9
 }
 
 fn gst_err(e: impl std::fmt::Display) -> SinkError {
@@ -197,6 +215,7 @@ impl GstSink {
             config,
             pipeline,
             sources: HashMap::new(),
+            timelines: HashMap::new(),
             frames: Arc::new(AtomicU64::new(0)),
             first_frame: Arc::new(std::sync::OnceLock::new()),
             first_audio: Arc::new(std::sync::OnceLock::new()),
@@ -244,7 +263,7 @@ impl GstSink {
                                     width: w,
                                     height: h,
                                     rgba,
-                                    pts_s: buffer.pts().map_or(0.0, |t| t.nseconds() as f64 / 1e9),
+                                    pts_s: presentation_time_s(&sample, buffer),
                                 });
                             }
                             Ok(gst::FlowSuccess::Ok)
@@ -502,6 +521,8 @@ impl Sink for GstSink {
                 .max_bytes(0)
                 .block(false)
                 .build();
+            // Segments given with samples are sent downstream: see `MediaTimeline`.
+            src.set_property("handle-segment-change", true);
             src.set_callbacks(
                 gst_app::AppSrcCallbacks::builder()
                     .seek_data(|_, _| true)
@@ -611,6 +632,7 @@ impl Sink for GstSink {
             return Ok(());
         };
         let mut buffer = gst::Buffer::from_slice(chunk.data);
+        let mut new_segment = None;
         if !chunk.init {
             let b = buffer.get_mut().expect("a new buffer is writable");
             b.set_pts(gst::ClockTime::from_nseconds(
@@ -619,8 +641,30 @@ impl Sink for GstSink {
             b.set_duration(gst::ClockTime::from_nseconds(
                 (chunk.duration_s.max(0.0) * 1e9) as u64,
             ));
+            new_segment = self
+                .timelines
+                .entry(chunk.kind)
+                .or_default()
+                .chunk(chunk.start_s, chunk.media_offset_s);
         }
-        src.push_buffer(buffer)
+        let pushed = match new_segment {
+            Some(s) => {
+                let ns = |s: f64| gst::ClockTime::from_nseconds((s.max(0.0) * 1e9) as u64);
+                let mut segment = gst::FormattedSegment::<gst::ClockTime>::new();
+                segment.set_start(ns(s.start_s));
+                segment.set_position(ns(s.start_s));
+                segment.set_time(ns(s.time_s));
+                segment.set_base(ns(s.base_s));
+                tracing::debug!(kind = ?chunk.kind, ?s, "media timeline offset changed");
+                let sample = gst::Sample::builder()
+                    .buffer(&buffer)
+                    .segment(&segment)
+                    .build();
+                src.push_sample(&sample)
+            }
+            None => src.push_buffer(buffer),
+        };
+        pushed
             .map(|_| ())
             .map_err(|e| SinkError::Decode(format!("the pipeline refused data: {e:?}")))
     }
@@ -678,6 +722,10 @@ impl Sink for GstSink {
             }
         }
         self.last_position = position_s;
+        for kind in self.sources.keys() {
+            self.timelines
+                .insert(*kind, MediaTimeline::after_seek(position_s));
+        }
         Ok(())
     }
 

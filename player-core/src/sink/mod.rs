@@ -3,6 +3,8 @@
 //! `GstSink` (feature `gstreamer`) decodes with GStreamer.
 
 mod null;
+#[cfg(feature = "gstreamer")]
+mod timeline;
 
 #[cfg(feature = "gstreamer")]
 mod gst;
@@ -39,6 +41,10 @@ pub struct Chunk {
     pub start_s: f64,
     /// Duration of a media segment.
     pub duration_s: f64,
+    /// Presentation time less the media's own timestamps ([`Segment::media_offset_s`]).
+    ///
+    /// [`Segment::media_offset_s`]: crate::presentation::Segment::media_offset_s
+    pub media_offset_s: f64,
 }
 
 /// The sound level of the audio being played, per channel, in dB of full scale (0 dB is the

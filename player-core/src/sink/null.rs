@@ -155,6 +155,7 @@ mod tests {
             init: false,
             start_s,
             duration_s: 1.0,
+            media_offset_s: 0.0,
         }
     }
 
