@@ -80,7 +80,8 @@ pub fn report(events: &[TimedEvent]) -> QoeReport {
     holes.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut counted_to_s = f64::NEG_INFINITY;
     for (start_s, end_s) in holes {
-        if start_s >= counted_to_s {
+        // Holes that touch are one freeze.
+        if start_s > counted_to_s + 1e-3 {
             r.rebuffer_count += 1;
         }
         r.rebuffer_s += (end_s - start_s.max(counted_to_s)).max(0.0);
@@ -241,11 +242,12 @@ mod tests {
             at(1.5, skipped(MediaKind::Video, 20.0, 4.0)),
             at(2.0, skipped(MediaKind::Audio, 8.0, 4.0)),
             at(2.5, skipped(MediaKind::Audio, 10.0, 4.0)),
+            at(3.0, skipped(MediaKind::Video, 24.0, 4.0)),
         ];
         let r = report(&events);
-        assert_eq!(r.skipped, 4);
-        // 8–14 s (video 8–12 with audio 8–12 and 10–14) and 20–24 s.
+        assert_eq!(r.skipped, 5);
+        // 8–14 s (video 8–12 with audio 8–12 and 10–14) and 20–28 s (two holes that touch).
         assert_eq!(r.rebuffer_count, 2);
-        assert!((r.rebuffer_s - 10.0).abs() < 1e-9, "{r:?}");
+        assert!((r.rebuffer_s - 14.0).abs() < 1e-9, "{r:?}");
     }
 }

@@ -39,9 +39,9 @@ pub fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, Ma
             continue;
         }
         let start = p.start.map_or(next_start, |d| d.as_secs_f64());
-        let following_start = mpd
-            .periods
-            .get(pi + 1)
+        let following_start = mpd.periods[pi + 1..]
+            .iter()
+            .find(|n| wanted(n.href.as_deref(), "Period").unwrap_or(true))
             .and_then(|n| n.start)
             .map(|d| d.as_secs_f64());
         let duration = p

@@ -337,8 +337,14 @@ pub fn parse_media(body: &[u8]) -> Result<(Vec<Segment>, bool, f64), ManifestErr
 fn read_extinf(text: &str) -> Result<(String, Vec<f64>), ManifestError> {
     let mut out = String::with_capacity(text.len());
     let mut durations = Vec::new();
+    // The last #EXTINF has no URI after it yet (a live playlist caught being written).
+    let mut dangling = false;
     for line in text.split_inclusive('\n') {
         let Some(value) = line.strip_prefix("#EXTINF:") else {
+            let uri = line.trim();
+            if !uri.is_empty() && !uri.starts_with('#') {
+                dangling = false;
+            }
             out.push_str(line);
             continue;
         };
@@ -357,17 +363,41 @@ fn read_extinf(text: &str) -> Result<(String, Vec<f64>), ManifestError> {
                 ))
             })?;
         durations.push(duration);
+        dangling = true;
         out.push_str(&format!("#EXTINF:{duration},\n"));
+    }
+    if dangling {
+        // m3u8-rs drops it, as other players do.
+        durations.pop();
     }
     Ok((out, durations))
 }
 
-/// The number `text` starts with (as JavaScript's `parseFloat` reads it), if it starts with one.
+/// The number `text` starts with (as JavaScript's `parseFloat` reads it: sign, digits, a
+/// fraction, an exponent), if it starts with one.
 fn leading_number(text: &str) -> Option<f64> {
-    let end = text
-        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')))
-        .unwrap_or(text.len());
-    (1..=end).rev().find_map(|n| text[..n].parse::<f64>().ok())
+    let b = text.as_bytes();
+    let digits = |from: usize| from + b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut end = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let whole = digits(end);
+    let mut mantissa = whole > end;
+    end = whole;
+    if b.get(end) == Some(&b'.') {
+        let fraction = digits(end + 1);
+        mantissa |= fraction > end + 1;
+        end = fraction;
+    }
+    if !mantissa {
+        return None;
+    }
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(b.get(end + 1), Some(b'+' | b'-')));
+        let exponent = digits(end + 1 + sign);
+        if exponent > end + 1 + sign {
+            end = exponent;
+        }
+    }
+    text[..end].parse().ok()
 }
 
 /// The segments of a media playlist, with the durations [`read_extinf`] read (one per segment,
@@ -744,6 +774,9 @@ v.m3u8
             ("#EXTINF:10", 10.0),
             ("#EXTINF:4,Title, with a comma", 4.0),
             ("#EXTINF:4.000000 tvg-id=\"x\",A title", 4.0),
+            ("#EXTINF:.5e1,", 5.0),
+            ("#EXTINF:+4.e0x,", 4.0),
+            ("#EXTINF:4e,", 4.0),
         ] {
             let (segments, _, _) = parse_media(playlist(extinf).as_bytes()).unwrap();
             let read: Vec<(f64, f64, &str)> = segments
@@ -756,7 +789,20 @@ v.m3u8
                 "{extinf}"
             );
         }
-        for extinf in ["#EXTINF:-1,", "#EXTINF:,", "#EXTINF:abc,"] {
+        // An #EXTINF with no URI after it yet is left out.
+        let writing = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\na.ts\n#EXTINF:4,\n";
+        let (segments, live, _) = parse_media(writing.as_bytes()).unwrap();
+        assert_eq!((segments.len(), live), (1, true));
+        // Read in one pass: a hostile line is refused at once (the number is too large).
+        let long = format!("#EXTINF:{}{},", "1".repeat(100_000), "-".repeat(100_000));
+        assert!(parse_media(playlist(&long).as_bytes()).is_err());
+        for extinf in [
+            "#EXTINF:-1,",
+            "#EXTINF:,",
+            "#EXTINF:abc,",
+            "#EXTINF:1e400,",
+            "#EXTINF:.,",
+        ] {
             let e = parse_media(playlist(extinf).as_bytes()).unwrap_err();
             assert!(
                 e.to_string().contains("segment 0 has a bad duration"),

@@ -656,6 +656,7 @@ impl Session {
             s.pushed_init = None;
             s.in_flight = false;
             s.gate = FetchGate::default();
+            s.missing_in_a_row = 0;
             s.packed_clock.restart();
             let mut found = None;
             'parts: for (pi, &(p, tr)) in s.parts.iter().enumerate() {

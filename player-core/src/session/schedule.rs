@@ -185,16 +185,16 @@ impl Session {
     }
 
     /// Where stream `i`'s next segment can be fetched, for the `wanted` rendition: there, else
-    /// at the highest rendition below it that has the segment with media, else at the lowest
-    /// above it that does (a rendition may lack the segment: unaddressable, shorter after a live
-    /// reload, or an `EXT-X-GAP`). `Err` with the segment when it is a gap everywhere.
+    /// at the highest rendition below it that has the segment with media (a rendition may lack
+    /// it: unaddressable, shorter after a live reload, or an `EXT-X-GAP`). Never above: `wanted`
+    /// already holds the viewer's cap or pin and any step down after a failure. `Err` with the
+    /// segment when it is a gap at every rendition up to `wanted`.
     fn fetchable(&self, i: usize, wanted: usize) -> Option<Result<(usize, Segment), Segment>> {
         let stream = &self.streams[i];
         let reps = &self.track(stream).representations;
         let wanted = wanted.min(reps.len() - 1);
-        let candidates = (0..=wanted).rev().chain(wanted + 1..reps.len());
         let mut gap = None;
-        for r in candidates {
+        for r in (0..=wanted).rev() {
             let Some(segment) = next_segment(reps[r].segment_list(), stream.next_start_s) else {
                 continue;
             };
@@ -210,7 +210,11 @@ impl Session {
     /// has it: [`Session::fetchable`]), first skipping segments that are gaps everywhere.
     fn start_fetch(&mut self, i: usize, rendition: usize, inflight: &mut InFlight) {
         while let Some(Err(gap)) = self.fetchable(i, rendition) {
-            self.skip_segment(i, &gap, "no media in any rendition (EXT-X-GAP)".into());
+            self.skip_segment(
+                i,
+                &gap,
+                "no media at this rendition or below (EXT-X-GAP)".into(),
+            );
         }
         let Some(request) = self.plan_request(i, rendition) else {
             return;
