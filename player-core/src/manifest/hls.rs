@@ -337,14 +337,8 @@ pub fn parse_media(body: &[u8]) -> Result<(Vec<Segment>, bool, f64), ManifestErr
 fn read_extinf(text: &str) -> Result<(String, Vec<f64>), ManifestError> {
     let mut out = String::with_capacity(text.len());
     let mut durations = Vec::new();
-    // The last #EXTINF has no URI after it yet (a live playlist caught being written).
-    let mut dangling = false;
     for line in text.split_inclusive('\n') {
         let Some(value) = line.strip_prefix("#EXTINF:") else {
-            let uri = line.trim();
-            if !uri.is_empty() && !uri.starts_with('#') {
-                dangling = false;
-            }
             out.push_str(line);
             continue;
         };
@@ -363,12 +357,7 @@ fn read_extinf(text: &str) -> Result<(String, Vec<f64>), ManifestError> {
                 ))
             })?;
         durations.push(duration);
-        dangling = true;
         out.push_str(&format!("#EXTINF:{duration},\n"));
-    }
-    if dangling {
-        // m3u8-rs drops it, as other players do.
-        durations.pop();
     }
     Ok((out, durations))
 }
@@ -406,6 +395,12 @@ fn media_segments(
     m: &MediaPlaylist,
     durations: &[f64],
 ) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
+    // A last #EXTINF with no URI after it yet (a live playlist caught being written) is left
+    // out by m3u8-rs, as other players leave it.
+    let durations = match durations.len().checked_sub(m.segments.len()) {
+        Some(1) => &durations[..m.segments.len()],
+        _ => durations,
+    };
     if durations.len() != m.segments.len() {
         return Err(ManifestError::Invalid(format!(
             "the playlist lists {} segments but {} #EXTINF durations",
