@@ -1032,6 +1032,96 @@ fn a_two_period_dash_presentation_plays_across_a_ladder_change_and_a_timestamp_r
     });
 }
 
+/// Plays `url` decoded from `start_at_s`, to the end; returns the session and the presentation
+/// time of every frame shown.
+async fn play_frames(url: &str, start_at_s: f64) -> (SessionOutcome, Vec<f64>) {
+    let (sink, shown) = frame_timing_sink();
+    let config = PlayerConfig {
+        start_at_s,
+        ..PlayerConfig::default()
+    };
+    let player = Player::open(Url::parse(url).unwrap(), sink, config);
+    let o = tokio::time::timeout(Duration::from_secs(60), player.finished())
+        .await
+        .expect("the session ends by itself");
+    let shown = shown.lock().unwrap().clone();
+    (o, shown)
+}
+
+#[test]
+fn ts_timestamps_across_a_discontinuity_and_the_33_bit_rollover_keep_one_timeline() {
+    const TS_FPS: f64 = 25.0;
+    let dir = tempfile::tempdir().unwrap();
+    // Two 8 s programmes, both starting at ffmpeg's usual 1.4 s, one after the other behind
+    // EXT-X-DISCONTINUITY; and 8 s whose 90 kHz clock passes 2^33 after about 2.3 s.
+    reel_stub::fixtures::ffmpeg_ts_hls(dir.path(), "a", 8, 0.0).unwrap();
+    reel_stub::fixtures::ffmpeg_ts_hls(dir.path(), "b", 8, 0.0).unwrap();
+    reel_stub::fixtures::ffmpeg_ts_hls(dir.path(), "wrap", 8, 95_440.0).unwrap();
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let entries = |text: String| -> String {
+        text.lines()
+            .filter(|l| l.starts_with("#EXTINF") || l.ends_with(".ts"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let joined = format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n{}\
+         #EXT-X-DISCONTINUITY\n{}#EXT-X-ENDLIST\n",
+        entries(read("a.m3u8")),
+        entries(read("b.m3u8"))
+    );
+    std::fs::write(dir.path().join("joined.m3u8"), joined).unwrap();
+    runtime().block_on(async {
+        let oca = serve(dir.path()).await;
+        for (name, seconds, start_at_s) in [
+            ("joined.m3u8", 16.0, 0.0),
+            ("joined.m3u8", 16.0, 11.0),
+            ("wrap.m3u8", 8.0, 0.0),
+            ("wrap.m3u8", 8.0, 5.0),
+        ] {
+            let what = format!("{name} from {start_at_s} s");
+            let (o, shown) = play_frames(&format!("{}/{name}", oca.url()), start_at_s).await;
+            assert_eq!(o.state, PlayerState::Ended, "{what}: {:?}", o.error());
+            let backwards: Vec<&[f64]> = shown.windows(2).filter(|w| w[1] <= w[0]).collect();
+            assert!(
+                backwards.is_empty(),
+                "{what}: frames in order: {backwards:?}"
+            );
+            let first = shown.first().copied().unwrap_or(f64::NAN);
+            let last = shown.last().copied().unwrap_or(f64::NAN);
+            assert!(
+                (first - start_at_s).abs() < 1.0 / TS_FPS + 1e-3,
+                "{what}: first frame at {first}"
+            );
+            assert!(
+                last > seconds - 2.0 / TS_FPS && last < seconds,
+                "{what}: last frame at {last}"
+            );
+            let expected = (seconds - start_at_s) * TS_FPS;
+            assert!(
+                shown.len() as f64 >= 0.95 * expected,
+                "{what}: {} frames of {expected}",
+                shown.len()
+            );
+            let positions: Vec<f64> = o
+                .events
+                .iter()
+                .filter_map(|e| match e.event {
+                    PlayerEvent::Position { position_s, .. } => Some(position_s),
+                    _ => None,
+                })
+                .collect();
+            assert!(
+                positions.windows(2).all(|w| w[1] >= w[0])
+                    && positions.iter().all(|p| *p <= seconds + 0.1),
+                "{what}: positions {positions:?}"
+            );
+            assert_eq!(stalls_after_start(&o.events), 0, "{what}");
+        }
+        oca.shutdown().await;
+    });
+}
+
 #[test]
 fn trick_play_empty_and_subtitle_only_playlists_fail_in_one_line() {
     runtime().block_on(async {

@@ -46,6 +46,29 @@ pub fn ffmpeg_audio_only_hls(dir: &Path, encoder: &str, seconds: u32) -> Result<
     }
 }
 
+/// An MPEG-TS HLS stream with muxed video and audio as ffmpeg's HLS muxer writes it into `dir`:
+/// `seconds` of a test pattern (H.264, 320×240, 25 fps, a keyframe every second) and a 440 Hz
+/// AAC tone, in 2 s segments `NAME0.ts`, … listed by `NAME.m3u8`, the timestamps shifted by
+/// `ts_offset_s` — to near 2³³ ticks of 90 kHz (95 443.7 s) for a stream that crosses the
+/// 33-bit rollover.
+pub fn ffmpeg_ts_hls(dir: &Path, name: &str, seconds: u32, ts_offset_s: f64) -> Result<(), String> {
+    let t = seconds.to_string();
+    let offset = ts_offset_s.to_string();
+    let segments = dir.join(format!("{name}%d.ts"));
+    let segments = segments.to_str().ok_or("a non-UTF-8 path")?;
+    let playlist = dir.join(format!("{name}.m3u8"));
+    let playlist = playlist.to_str().ok_or("a non-UTF-8 path")?;
+    #[rustfmt::skip]
+    let args = [
+        "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", &t,
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac",
+        "-output_ts_offset", &offset, "-f", "hls", "-hls_time", "2",
+        "-hls_playlist_type", "vod", "-hls_segment_filename", segments, playlist,
+    ];
+    ffmpeg(&args, playlist)
+}
+
 /// Runs ffmpeg with `args` after its quiet flags; `what` names the output in the error.
 fn ffmpeg(args: &[&str], what: &str) -> Result<(), String> {
     let status = Command::new("ffmpeg")

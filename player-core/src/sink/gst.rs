@@ -10,6 +10,7 @@ use gst::prelude::*;
 use gst_app::{AppSrc, AppStreamType};
 
 use super::timeline::MediaTimeline;
+use super::ts_clock;
 use super::{AudioLevel, Chunk, Sink, SinkError};
 use crate::presentation::MediaKind;
 
@@ -96,6 +97,10 @@ fn presentation_time_s(sample: &gst::Sample, buffer: &gst::BufferRef) -> f64 {
         .nseconds() as f64
         / 1e9
 }
+
+/// How far one MPEG-TS segment's clock lead may differ from the one in force before the
+/// timeline is laid anew (a muxer samples its clock per packet: leads jitter by milliseconds).
+const TS_LEAD_TOLERANCE_S: f64 = 0.1;
 
 fn gst_err(e: impl std::fmt::Display) -> SinkError {
     SinkError::Setup(e.to_string())
@@ -631,6 +636,12 @@ impl Sink for GstSink {
         let Some(src) = self.sources.get(&chunk.kind) else {
             return Ok(());
         };
+        // tsdemux lays a segment's first clock reference on its timestamp, its frames that much
+        // later: see `ts_clock`. They are laid back onto the playlist's time like any offset.
+        let (offset_s, tolerance_s) = match ts_clock::media_lead_s(&chunk.data) {
+            Some(lead_s) if !chunk.init => (chunk.media_offset_s - lead_s, TS_LEAD_TOLERANCE_S),
+            _ => (chunk.media_offset_s, 0.0),
+        };
         let mut buffer = gst::Buffer::from_slice(chunk.data);
         let mut new_segment = None;
         if !chunk.init {
@@ -641,11 +652,11 @@ impl Sink for GstSink {
             b.set_duration(gst::ClockTime::from_nseconds(
                 (chunk.duration_s.max(0.0) * 1e9) as u64,
             ));
-            new_segment = self
-                .timelines
-                .entry(chunk.kind)
-                .or_default()
-                .chunk(chunk.start_s, chunk.media_offset_s);
+            new_segment = self.timelines.entry(chunk.kind).or_default().chunk(
+                chunk.start_s,
+                offset_s,
+                tolerance_s,
+            );
         }
         let pushed = match new_segment {
             Some(s) => {

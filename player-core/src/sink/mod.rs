@@ -5,6 +5,8 @@
 mod null;
 #[cfg(feature = "gstreamer")]
 mod timeline;
+#[cfg(feature = "gstreamer")]
+mod ts_clock;
 
 #[cfg(feature = "gstreamer")]
 mod gst;

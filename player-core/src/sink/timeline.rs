@@ -45,11 +45,11 @@ impl MediaTimeline {
     }
 
     /// A chunk starting at presentation time `start_s` whose media is offset by `offset_s`: the
-    /// new segment to send first, when the offset changed. It starts at the chunk (or where the
-    /// segment in force starts, if later: a seek target inside the chunk), at the running time
-    /// the segment in force gives that instant.
-    pub fn chunk(&mut self, start_s: f64, offset_s: f64) -> Option<TimeSegment> {
-        if (offset_s - self.offset_s).abs() < 1e-6 {
+    /// new segment to send first, when the offset changed by more than `tolerance_s`. It starts
+    /// at the chunk (or where the segment in force starts, if later: a seek target inside the
+    /// chunk), at the running time the segment in force gives that instant.
+    pub fn chunk(&mut self, start_s: f64, offset_s: f64, tolerance_s: f64) -> Option<TimeSegment> {
+        if (offset_s - self.offset_s).abs() <= tolerance_s.max(1e-6) {
             return None;
         }
         let at_s = start_s.max(self.segment.time_s);
@@ -71,10 +71,10 @@ mod tests {
     fn a_period_whose_media_starts_over_is_mapped_without_breaking_the_clock() {
         let mut t = MediaTimeline::default();
         // Period 1 (0–8 s): media and presentation agree.
-        assert_eq!(t.chunk(0.0, 0.0), None);
-        assert_eq!(t.chunk(4.0, 0.0), None);
+        assert_eq!(t.chunk(0.0, 0.0, 0.0), None);
+        assert_eq!(t.chunk(4.0, 0.0, 0.0), None);
         // Period 2 from 8 s, its media from 0: media 0 is presentation 8, running time 8.
-        let s = t.chunk(8.0, 8.0).unwrap();
+        let s = t.chunk(8.0, 8.0, 0.0).unwrap();
         assert_eq!(
             s,
             TimeSegment {
@@ -83,9 +83,9 @@ mod tests {
                 base_s: 8.0
             }
         );
-        assert_eq!(t.chunk(12.0, 8.0), None);
+        assert_eq!(t.chunk(12.0, 8.0, 0.0), None);
         // Period 3 from 16 s, media from 100 s.
-        let s = t.chunk(16.0, -84.0).unwrap();
+        let s = t.chunk(16.0, -84.0, 0.0).unwrap();
         assert_eq!((s.start_s, s.time_s, s.base_s), (100.0, 16.0, 16.0));
     }
 
@@ -93,10 +93,12 @@ mod tests {
     fn after_a_seek_into_an_offset_period_the_segment_starts_at_the_target() {
         // Seek to 10 s, inside a chunk at 8–12 s of a period offset by 8 s.
         let mut t = MediaTimeline::after_seek(10.0);
-        let s = t.chunk(8.0, 8.0).unwrap();
+        let s = t.chunk(8.0, 8.0, 0.0).unwrap();
         assert_eq!((s.start_s, s.time_s, s.base_s), (2.0, 10.0, 0.0));
+        // A lead that jitters within the tolerance keeps the segment.
+        assert_eq!(t.chunk(12.0, 8.05, 0.1), None);
         // Back into a period without offset: running time goes on from there.
-        let s = t.chunk(16.0, 0.0).unwrap();
+        let s = t.chunk(16.0, 0.0, 0.0).unwrap();
         assert_eq!((s.start_s, s.time_s, s.base_s), (16.0, 16.0, 6.0));
     }
 }
