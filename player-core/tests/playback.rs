@@ -126,17 +126,39 @@ fn stalls_after_start(events: &[TimedEvent]) -> usize {
         .count()
 }
 
-fn video_renditions(events: &[TimedEvent]) -> Vec<usize> {
+/// A segment fetched.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Fetched {
+    segment: u64,
+    rendition: usize,
+    start_s: f64,
+}
+
+/// The segments of `kind` fetched, in order.
+fn fetched_of(events: &[TimedEvent], kind: MediaKind) -> Vec<Fetched> {
     events
         .iter()
         .filter_map(|e| match e.event {
             PlayerEvent::SegmentFetched {
-                kind: MediaKind::Video,
+                kind: k,
+                segment,
                 rendition,
+                start_s,
                 ..
-            } => Some(rendition),
+            } if k == kind => Some(Fetched {
+                segment,
+                rendition,
+                start_s,
+            }),
             _ => None,
         })
+        .collect()
+}
+
+fn video_renditions(events: &[TimedEvent]) -> Vec<usize> {
+    fetched_of(events, MediaKind::Video)
+        .iter()
+        .map(|f| f.rendition)
         .collect()
 }
 
@@ -800,15 +822,9 @@ fn gaps_and_missing_segments_are_skipped_as_stalls_and_a_broken_stream_fails_in_
             .await
             .expect("the session ends by itself");
         assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
-        let fetched: Vec<(u64, usize)> = o
-            .events
+        let fetched: Vec<(u64, usize)> = fetched_of(&o.events, MediaKind::Video)
             .iter()
-            .filter_map(|e| match e.event {
-                PlayerEvent::SegmentFetched {
-                    segment, rendition, ..
-                } => Some((segment, rendition)),
-                _ => None,
-            })
+            .map(|f| (f.segment, f.rendition))
             .collect();
         assert_eq!(
             fetched,
@@ -961,36 +977,11 @@ fn a_two_period_dash_presentation_plays_across_a_ladder_change_and_a_timestamp_r
         let (sink, shown) = frame_timing_sink();
         let o = play(&format!("{}/demo/periods.mpd", oca.url()), sink).await;
         assert_eq!(o.state, PlayerState::Ended, "{:?}", o.error());
-        let video: Vec<(f64, usize)> = o
-            .events
-            .iter()
-            .filter_map(|e| match e.event {
-                PlayerEvent::SegmentFetched {
-                    kind: MediaKind::Video,
-                    start_s,
-                    rendition,
-                    ..
-                } => Some((start_s, rendition)),
-                _ => None,
-            })
-            .collect();
-        let starts: Vec<f64> = video.iter().map(|v| v.0).collect();
+        let video = fetched_of(&o.events, MediaKind::Video);
+        let starts: Vec<f64> = video.iter().map(|v| v.start_s).collect();
         assert_eq!(starts, [0.0, 4.0, 8.0, 12.0], "{video:?}");
-        assert_eq!(video[2].1, 0, "the second period's one rendition");
-        let audio_starts = o
-            .events
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.event,
-                    PlayerEvent::SegmentFetched {
-                        kind: MediaKind::Audio,
-                        ..
-                    }
-                )
-            })
-            .count();
-        assert_eq!(audio_starts, 4);
+        assert_eq!(video[2].rendition, 0, "the second period's one rendition");
+        assert_eq!(fetched_of(&o.events, MediaKind::Audio).len(), 4);
         // Every frame of both periods is shown once, in order, on one timeline.
         let shown = shown.lock().unwrap().clone();
         let frames = f64::from(SECONDS * FPS);
@@ -1573,41 +1564,17 @@ fn webm_dash_plays_vp9_and_opus_through_switches_and_from_a_start_position() {
             assert_eq!(stalls_after_start(&o.events), 0, "{what}");
             // One cluster per 2 s key frame interval, from the cluster holding the start.
             let first = (start_at_s / 2.0).floor() as u64;
-            let video: Vec<(u64, usize)> = o
-                .events
-                .iter()
-                .filter_map(|e| match e.event {
-                    PlayerEvent::SegmentFetched {
-                        kind: MediaKind::Video,
-                        segment,
-                        rendition,
-                        ..
-                    } => Some((segment, rendition)),
-                    _ => None,
-                })
-                .collect();
-            let numbers: Vec<u64> = video.iter().map(|v| v.0).collect();
+            let video = fetched_of(&o.events, MediaKind::Video);
+            let numbers: Vec<u64> = video.iter().map(|v| v.segment).collect();
             assert_eq!(numbers, (first + 1..=4).collect::<Vec<_>>(), "{what}");
-            let mut renditions: Vec<usize> = video.iter().map(|v| v.1).collect();
+            let mut renditions: Vec<usize> = video.iter().map(|v| v.rendition).collect();
             renditions.dedup();
             assert_eq!(
                 renditions.len(),
                 video.len(),
                 "{what}: a switch every segment"
             );
-            let audio = o
-                .events
-                .iter()
-                .filter(|e| {
-                    matches!(
-                        e.event,
-                        PlayerEvent::SegmentFetched {
-                            kind: MediaKind::Audio,
-                            ..
-                        }
-                    )
-                })
-                .count();
+            let audio = fetched_of(&o.events, MediaKind::Audio).len();
             assert!(
                 audio >= 4 - first as usize,
                 "{what}: {audio} audio clusters"
