@@ -16,7 +16,7 @@ use url::Url;
 use crate::cmcd::{CmcdRequest, CmcdSession, ObjectType};
 use crate::presentation::ByteRange;
 
-/// Timeouts and retry policy.
+/// Timeouts, retry policy and the limits that keep a hostile server from holding the player.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchConfig {
     /// Time to open a connection.
@@ -31,6 +31,19 @@ pub struct FetchConfig {
     pub backoff: Duration,
     /// Longest backoff.
     pub max_backoff: Duration,
+    /// Largest manifest, playlist, index or steering manifest body, bytes (a larger one fails
+    /// as soon as its length or its bytes say so).
+    pub max_manifest_bytes: u64,
+    /// Longest a manifest request may take, retries included: a body trickled a byte at a
+    /// time ends here, not when its bytes run out.
+    pub manifest_deadline: Duration,
+    /// Redirects followed per request.
+    pub max_redirects: usize,
+    /// A segment may be this many times its rendition's declared bitrate × its duration …
+    pub segment_size_slack: f64,
+    /// … or this many bytes, whichever is more (renditions that declare no bitrate, short
+    /// segments).
+    pub min_segment_limit_bytes: u64,
 }
 
 impl Default for FetchConfig {
@@ -42,7 +55,31 @@ impl Default for FetchConfig {
             retries: 2,
             backoff: Duration::from_millis(150),
             max_backoff: Duration::from_secs(2),
+            max_manifest_bytes: 16 << 20,
+            manifest_deadline: Duration::from_secs(20),
+            max_redirects: 5,
+            segment_size_slack: 4.0,
+            min_segment_limit_bytes: 8 << 20,
         }
+    }
+}
+
+impl FetchConfig {
+    /// Largest body accepted for a segment of a rendition declaring `bandwidth_bps`, lasting
+    /// `duration_s`.
+    pub fn segment_limit(&self, bandwidth_bps: u64, duration_s: f64) -> u64 {
+        let declared = bandwidth_bps as f64 / 8.0 * duration_s.max(0.0);
+        ((declared * self.segment_size_slack) as u64).max(self.min_segment_limit_bytes)
+    }
+}
+
+/// A byte count as a reader wants it: `16 MiB`, `512 KiB`, `900 bytes`.
+fn shown_bytes(n: &u64) -> String {
+    match *n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1 << 20) as f64),
+        n if n >= 1 << 10 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
     }
 }
 
@@ -83,6 +120,33 @@ pub enum FetchError {
         /// Why.
         reason: String,
     },
+    /// The body is larger than its limit ([`FetchConfig::max_manifest_bytes`],
+    /// [`FetchConfig::segment_limit`]).
+    #[error("{what} too large: over {} from {url}", shown_bytes(.limit))]
+    TooLarge {
+        /// `manifest`, `segment`, `key`, ...
+        what: &'static str,
+        /// The limit, bytes.
+        limit: u64,
+        /// The URL.
+        url: String,
+    },
+    /// A manifest request outlasted [`FetchConfig::manifest_deadline`].
+    #[error("manifest load took longer than {} s: {url}", .after_ms / 1000)]
+    Deadline {
+        /// The deadline.
+        after_ms: u64,
+        /// The URL.
+        url: String,
+    },
+    /// More redirects than [`FetchConfig::max_redirects`].
+    #[error("too many redirects (over {max}) from {url}")]
+    Redirects {
+        /// The limit.
+        max: usize,
+        /// The URL.
+        url: String,
+    },
     /// Abandoned by the caller (too slow).
     #[error("download of {url} abandoned after {bytes} bytes in {elapsed_ms} ms")]
     Abandoned {
@@ -100,7 +164,10 @@ impl FetchError {
     pub fn is_retryable(&self) -> bool {
         match self {
             FetchError::Status { status, .. } => *status >= 500 || *status == 408 || *status == 429,
-            FetchError::Abandoned { .. } => false,
+            FetchError::Abandoned { .. }
+            | FetchError::TooLarge { .. }
+            | FetchError::Deadline { .. }
+            | FetchError::Redirects { .. } => false,
             _ => true,
         }
     }
@@ -190,6 +257,7 @@ impl Fetcher {
             reqwest::Client::builder()
                 .connect_timeout(config.connect_timeout)
                 .pool_idle_timeout(Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
                 .user_agent(concat!("reel/", env!("CARGO_PKG_VERSION")))
         };
         // Should reqwest ever refuse the shared settings, it builds its own as before.
@@ -232,6 +300,7 @@ impl Fetcher {
             headers: HeaderMap::new(),
             budget: None,
             manifest: false,
+            limit: None,
             progress: Box::new(|_, _| Progress::Continue),
             on_retry: Box::new(|_, _| {}),
         }
@@ -253,6 +322,7 @@ impl Fetcher {
         range: Option<ByteRange>,
         mut headers: HeaderMap,
         budget: Option<Duration>,
+        limit: Option<Limit>,
         progress: &mut (dyn FnMut(u64, Duration) -> Progress + Send),
     ) -> Result<Fetched, FetchError> {
         let shown = url.to_string();
@@ -294,7 +364,7 @@ impl Fetcher {
             .map(String::from);
         let expected = response.content_length();
         let body = self
-            .read_body(response, &shown, started, ttfb_timeout, progress)
+            .read_body(response, &shown, started, ttfb_timeout, limit, progress)
             .await?;
         if let Some(n) = expected
             && n != body.len() as u64
@@ -359,6 +429,10 @@ impl Fetcher {
                 after_ms: ttfb_timeout.as_millis() as u64,
                 url: url.to_string(),
             }),
+            Ok(Err(e)) if e.is_redirect() => Err(FetchError::Redirects {
+                max: self.config.max_redirects,
+                url: url.to_string(),
+            }),
             Ok(Err(e)) if e.is_connect() || e.is_timeout() => Err(FetchError::Connect {
                 url: url.to_string(),
                 reason: root_cause(&e),
@@ -372,20 +446,34 @@ impl Fetcher {
     }
 
     /// Reads the body chunk by chunk, reporting progress after each: a wait for the next chunk
-    /// longer than `idle_timeout` (a hung server) or a download past the total timeout fails,
-    /// and so does the progress callback's abandon.
+    /// longer than `idle_timeout` (a hung server), a download past the total timeout or a body
+    /// past its `limit` fails, and so does the progress callback's abandon.
     async fn read_body(
         &self,
         mut response: reqwest::Response,
         shown: &str,
         started: Instant,
         idle_timeout: Duration,
+        limit: Option<Limit>,
         progress: &mut (dyn FnMut(u64, Duration) -> Progress + Send),
     ) -> Result<Vec<u8>, FetchError> {
         let total_timeout = self.config.total_timeout;
         let deadline = started + total_timeout;
         let expected = response.content_length();
-        let mut body = Vec::with_capacity(expected.unwrap_or(64 * 1024).min(64 << 20) as usize);
+        let too_large = |(what, limit): Limit| FetchError::TooLarge {
+            what,
+            limit,
+            url: shown.to_owned(),
+        };
+        if let (Some(n), Some(l)) = (expected, limit)
+            && n > l.1
+        {
+            return Err(too_large(l));
+        }
+        let reserve = expected
+            .unwrap_or(64 * 1024)
+            .min(limit.map_or(64 << 20, |l| l.1));
+        let mut body = Vec::with_capacity(reserve.min(64 << 20) as usize);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let idle = left.min(idle_timeout);
@@ -413,6 +501,11 @@ impl Fetcher {
                 Ok(Ok(None)) => return Ok(body),
                 Ok(Ok(Some(c))) => c,
             };
+            if let Some(l) = limit
+                && (body.len() + chunk.len()) as u64 > l.1
+            {
+                return Err(too_large(l));
+            }
             body.extend_from_slice(&chunk);
             if progress(body.len() as u64, started.elapsed()) == Progress::Abandon {
                 return Err(FetchError::Abandoned {
@@ -436,10 +529,13 @@ pub struct Get<'a> {
     headers: HeaderMap,
     budget: Option<Duration>,
     manifest: bool,
+    limit: Option<Limit>,
     progress: Box<OnProgress<'a>>,
     on_retry: Box<OnRetry<'a>>,
 }
 
+/// What a body is and the most bytes it may have.
+type Limit = (&'static str, u64);
 /// Told the bytes so far and the time elapsed; may abandon the download.
 type OnProgress<'a> = dyn FnMut(u64, Duration) -> Progress + Send + 'a;
 /// Told of a failed attempt (its number, its error) before the retry.
@@ -466,9 +562,18 @@ impl<'a> Get<'a> {
         self
     }
 
-    /// A manifest or playlist: with CMCD on, the request says so (`ot=m`).
+    /// A manifest, playlist or index: with CMCD on, the request says so (`ot=m`); its body is
+    /// held to [`FetchConfig::max_manifest_bytes`] and the request, retries included, to
+    /// [`FetchConfig::manifest_deadline`].
     pub fn manifest(mut self) -> Self {
         self.manifest = true;
+        self.limit = Some(("manifest", self.fetcher.config.max_manifest_bytes));
+        self
+    }
+
+    /// Fails once the body is over `bytes` (saying what it was: `segment`, `key`, ...).
+    pub fn limit(mut self, what: &'static str, bytes: u64) -> Self {
+        self.limit = Some((what, bytes));
         self
     }
 
@@ -499,7 +604,23 @@ impl<'a> Get<'a> {
     }
 
     /// Sends it, retrying transient failures.
-    pub async fn send(mut self) -> Result<Fetched, FetchError> {
+    pub async fn send(self) -> Result<Fetched, FetchError> {
+        if !self.manifest {
+            return self.send_retrying().await;
+        }
+        let deadline = self.fetcher.config.manifest_deadline;
+        let url = self.url.to_string();
+        tokio::time::timeout(deadline, self.send_retrying())
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::Deadline {
+                    after_ms: deadline.as_millis() as u64,
+                    url,
+                })
+            })
+    }
+
+    async fn send_retrying(mut self) -> Result<Fetched, FetchError> {
         self.with_manifest_cmcd();
         let fetcher = self.fetcher;
         let deadline = self.budget.map(|b| Instant::now() + b);
@@ -512,6 +633,7 @@ impl<'a> Get<'a> {
                     self.range,
                     self.headers.clone(),
                     left,
+                    self.limit,
                     &mut *self.progress,
                 )
                 .await
@@ -532,62 +654,77 @@ impl<'a> Get<'a> {
     }
 
     /// Sends it once, without retries, and returns the response whatever its status (for
-    /// steering manifests, where 410 and 429 mean something).
+    /// steering manifests, where 410 and 429 mean something). The body is held to
+    /// [`FetchConfig::max_manifest_bytes`] and the request to
+    /// [`FetchConfig::manifest_deadline`].
     pub async fn send_raw(mut self) -> Result<RawResponse, FetchError> {
         self.with_manifest_cmcd();
         let config = &self.fetcher.config;
         let shown = self.url.to_string();
-        let send = self
-            .fetcher
-            .client
-            .get(self.url.clone())
-            .headers(self.headers.clone())
-            .send();
-        let response = match tokio::time::timeout(config.ttfb_timeout, send).await {
-            Err(_) => {
-                return Err(FetchError::Timeout {
-                    phase: "first byte",
-                    after_ms: config.ttfb_timeout.as_millis() as u64,
-                    url: shown,
-                });
-            }
-            Ok(Err(e)) => {
-                return Err(FetchError::Connect {
-                    url: shown,
-                    reason: root_cause(&e),
-                });
-            }
-            Ok(Ok(r)) => r,
+        let once = async {
+            let started = Instant::now();
+            let send = self
+                .fetcher
+                .client
+                .get(self.url.clone())
+                .headers(self.headers.clone())
+                .send();
+            let response = match tokio::time::timeout(config.ttfb_timeout, send).await {
+                Err(_) => {
+                    return Err(FetchError::Timeout {
+                        phase: "first byte",
+                        after_ms: config.ttfb_timeout.as_millis() as u64,
+                        url: shown.clone(),
+                    });
+                }
+                Ok(Err(e)) if e.is_redirect() => {
+                    return Err(FetchError::Redirects {
+                        max: config.max_redirects,
+                        url: shown.clone(),
+                    });
+                }
+                Ok(Err(e)) => {
+                    return Err(FetchError::Connect {
+                        url: shown.clone(),
+                        reason: root_cause(&e),
+                    });
+                }
+                Ok(Ok(r)) => r,
+            };
+            let status = response.status().as_u16();
+            let final_url = response.url().clone();
+            let retry_after_s = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<f64>().ok());
+            let limit = Some(("steering manifest", config.max_manifest_bytes));
+            let body = self
+                .fetcher
+                .read_body(
+                    response,
+                    &shown,
+                    started,
+                    config.ttfb_timeout,
+                    limit,
+                    &mut |_, _| Progress::Continue,
+                )
+                .await?;
+            Ok(RawResponse {
+                url: final_url,
+                status,
+                retry_after_s,
+                body: Bytes::from(body),
+            })
         };
-        let status = response.status().as_u16();
-        let final_url = response.url().clone();
-        let retry_after_s = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok());
-        let body = match tokio::time::timeout(config.total_timeout, response.bytes()).await {
-            Err(_) => {
-                return Err(FetchError::Timeout {
-                    phase: "download",
-                    after_ms: config.total_timeout.as_millis() as u64,
-                    url: shown,
-                });
-            }
-            Ok(Err(e)) => {
-                return Err(FetchError::Body {
-                    url: shown,
-                    reason: root_cause(&e),
-                });
-            }
-            Ok(Ok(b)) => b,
-        };
-        Ok(RawResponse {
-            url: final_url,
-            status,
-            retry_after_s,
-            body,
-        })
+        tokio::time::timeout(config.manifest_deadline, once)
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::Deadline {
+                    after_ms: config.manifest_deadline.as_millis() as u64,
+                    url: shown.clone(),
+                })
+            })
     }
 }
 
@@ -628,6 +765,20 @@ mod tests {
         assert!(!s(403).is_retryable());
         assert!(s(404).is_not_found());
         assert!(!s(500).is_not_found());
+    }
+
+    #[test]
+    fn a_segment_may_be_four_times_its_declared_size_or_eight_mib() {
+        let c = FetchConfig::default();
+        // 8 Mbit/s for 6 s is 6 MB declared: 24 MB accepted.
+        assert_eq!(c.segment_limit(8_000_000, 6.0), 24_000_000);
+        // A rendition that declares nothing, or a trickle of a bitrate: the floor.
+        assert_eq!(c.segment_limit(0, 6.0), 8 << 20);
+        assert_eq!(c.segment_limit(100_000, 2.0), 8 << 20);
+        assert_eq!(shown_bytes(&(16 << 20)), "16 MiB");
+        assert_eq!(shown_bytes(&24_000_000), "22.9 MiB");
+        assert_eq!(shown_bytes(&1024), "1 KiB");
+        assert_eq!(shown_bytes(&900), "900 bytes");
     }
 
     #[test]

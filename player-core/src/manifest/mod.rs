@@ -211,7 +211,14 @@ async fn load_index_from(
             let url = rep.url(&resource, pathway).ok_or_else(|| {
                 ManifestError::Invalid(format!("representation {} has no BaseURL", rep.id))
             })?;
-            let body = fetcher.get(&url).range(Some(*index)).send().await?.body;
+            let most = fetcher.config().max_manifest_bytes;
+            let body = fetcher
+                .get(&url)
+                .range(Some(*index))
+                .limit("index", most)
+                .send()
+                .await?
+                .body;
             let segments = if webm_cues::is_cues(&body) {
                 // The demuxer times WebM frames by their clusters, not by what is pushed.
                 if *time_offset_s != 0.0 {
@@ -232,6 +239,7 @@ async fn load_index_from(
                 let head = fetcher
                     .get(&init_url)
                     .range(init_resource.range)
+                    .limit("index", most)
                     .send()
                     .await?
                     .body;

@@ -285,7 +285,12 @@ impl Session {
             });
             (session, request)
         });
+        let size_limit = self
+            .fetcher
+            .config()
+            .segment_limit(rep.bandwidth, segment.duration_s);
         Some(Request {
+            size_limit,
             kind: stream.kind,
             part: stream.part,
             epoch: self.epoch,
@@ -326,6 +331,8 @@ struct Request {
     buffer_s: f64,
     /// A download too slow for the buffer may be abandoned (video above the lowest rendition).
     can_abandon: bool,
+    /// Largest body accepted for the segment (and for its init segment), bytes.
+    size_limit: u64,
     cmcd: Option<(CmcdSession, CmcdRequest)>,
 }
 
@@ -428,6 +435,7 @@ impl Request {
             let fetched = fetcher
                 .get(&url)
                 .range(Some(both))
+                .limit("segment", self.size_limit)
                 .headers(headers)
                 .budget(budget)
                 .on_retry(on_retry)
@@ -447,6 +455,7 @@ impl Request {
                 let fetched = fetcher
                     .get(&url)
                     .range(*range)
+                    .limit("init segment", self.size_limit)
                     .headers(headers)
                     .budget(budget)
                     .on_retry(on_retry)
@@ -462,6 +471,7 @@ impl Request {
         let media = fetcher
             .get(&url)
             .range(self.segment.resource.range)
+            .limit("segment", self.size_limit)
             .headers(headers)
             .budget(budget)
             .on_progress(|bytes, elapsed| {
@@ -502,7 +512,14 @@ impl Request {
         let key = match cached {
             Some(key) => key,
             None => {
-                let key = fetcher.get(url).budget(budget).send().await?.body;
+                // A key is 16 bytes: a page of anything else is refused below, unread.
+                let key = fetcher
+                    .get(url)
+                    .limit("key", 1024)
+                    .budget(budget)
+                    .send()
+                    .await?
+                    .body;
                 // An error page served with 200 is not kept as the key.
                 if key.len() != 16 {
                     return Err(FetchError::Body {

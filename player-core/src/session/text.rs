@@ -164,6 +164,10 @@ impl Session {
                                 Some(url) => fetcher
                                     .get(&url)
                                     .range(resource.range)
+                                    .limit(
+                                        "subtitle segment",
+                                        fetcher.config().min_segment_limit_bytes,
+                                    )
                                     .send()
                                     .await
                                     .map(|r| r.body)
