@@ -41,9 +41,12 @@ pub struct FetchConfig {
     pub max_redirects: usize,
     /// A segment may be this many times its rendition's declared bitrate × its duration …
     pub segment_size_slack: f64,
-    /// … or this many bytes, whichever is more (renditions that declare no bitrate, short
-    /// segments).
+    /// … or this many bytes, whichever is more (short segments).
     pub min_segment_limit_bytes: u64,
+    /// The bitrate assumed for a rendition that declares none (a media playlist opened
+    /// directly, HLS audio renditions), bit/s: generous, since only an endless body is to be
+    /// stopped there.
+    pub undeclared_bandwidth_bps: u64,
 }
 
 impl Default for FetchConfig {
@@ -60,16 +63,30 @@ impl Default for FetchConfig {
             max_redirects: 5,
             segment_size_slack: 4.0,
             min_segment_limit_bytes: 8 << 20,
+            undeclared_bandwidth_bps: 50_000_000,
         }
     }
 }
 
 impl FetchConfig {
-    /// Largest body accepted for a segment of a rendition declaring `bandwidth_bps`, lasting
-    /// `duration_s`.
+    /// Largest body accepted for a segment of a rendition declaring `bandwidth_bps` (0: none,
+    /// and [`FetchConfig::undeclared_bandwidth_bps`] is assumed), lasting `duration_s`.
     pub fn segment_limit(&self, bandwidth_bps: u64, duration_s: f64) -> u64 {
-        let declared = bandwidth_bps as f64 / 8.0 * duration_s.max(0.0);
+        let bps = match bandwidth_bps {
+            0 => self.undeclared_bandwidth_bps,
+            bps => bps,
+        };
+        let declared = bps as f64 / 8.0 * duration_s.max(0.0);
         ((declared * self.segment_size_slack) as u64).max(self.min_segment_limit_bytes)
+    }
+}
+
+/// A duration as a reader wants it: `20 s`, `2.5 s`, `500 ms`.
+fn shown_ms(ms: &u64) -> String {
+    match *ms {
+        ms if ms < 1000 => format!("{ms} ms"),
+        ms if ms % 1000 == 0 => format!("{} s", ms / 1000),
+        ms => format!("{:.1} s", ms as f64 / 1000.0),
     }
 }
 
@@ -78,7 +95,8 @@ fn shown_bytes(n: &u64) -> String {
     match *n {
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
         n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1 << 20) as f64),
-        n if n >= 1 << 10 => format!("{} KiB", n >> 10),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
         n => format!("{n} bytes"),
     }
 }
@@ -132,7 +150,7 @@ pub enum FetchError {
         url: String,
     },
     /// A manifest request outlasted [`FetchConfig::manifest_deadline`].
-    #[error("manifest load took longer than {} s: {url}", .after_ms / 1000)]
+    #[error("manifest load took longer than {}: {url}", shown_ms(.after_ms))]
     Deadline {
         /// The deadline.
         after_ms: u64,
@@ -301,6 +319,7 @@ impl Fetcher {
             budget: None,
             manifest: false,
             limit: None,
+            deadline: None,
             progress: Box::new(|_, _| Progress::Continue),
             on_retry: Box::new(|_, _| {}),
         }
@@ -530,6 +549,7 @@ pub struct Get<'a> {
     budget: Option<Duration>,
     manifest: bool,
     limit: Option<Limit>,
+    deadline: Option<Duration>,
     progress: Box<OnProgress<'a>>,
     on_retry: Box<OnRetry<'a>>,
 }
@@ -568,6 +588,14 @@ impl<'a> Get<'a> {
     pub fn manifest(mut self) -> Self {
         self.manifest = true;
         self.limit = Some(("manifest", self.fetcher.config.max_manifest_bytes));
+        self.deadline = Some(self.fetcher.config.manifest_deadline);
+        self
+    }
+
+    /// The longest the request may take, retries included (a segment index loaded before play,
+    /// which must not hold the start as long as a trickling server likes).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -605,10 +633,9 @@ impl<'a> Get<'a> {
 
     /// Sends it, retrying transient failures.
     pub async fn send(self) -> Result<Fetched, FetchError> {
-        if !self.manifest {
+        let Some(deadline) = self.deadline else {
             return self.send_retrying().await;
-        }
-        let deadline = self.fetcher.config.manifest_deadline;
+        };
         let url = self.url.to_string();
         tokio::time::timeout(deadline, self.send_retrying())
             .await
@@ -772,12 +799,19 @@ mod tests {
         let c = FetchConfig::default();
         // 8 Mbit/s for 6 s is 6 MB declared: 24 MB accepted.
         assert_eq!(c.segment_limit(8_000_000, 6.0), 24_000_000);
-        // A rendition that declares nothing, or a trickle of a bitrate: the floor.
-        assert_eq!(c.segment_limit(0, 6.0), 8 << 20);
+        // A trickle of a bitrate, or a segment of no duration: the floor.
         assert_eq!(c.segment_limit(100_000, 2.0), 8 << 20);
+        assert_eq!(c.segment_limit(0, 0.0), 8 << 20);
         assert_eq!(shown_bytes(&(16 << 20)), "16 MiB");
         assert_eq!(shown_bytes(&24_000_000), "22.9 MiB");
         assert_eq!(shown_bytes(&1024), "1 KiB");
+        assert_eq!(shown_bytes(&1536), "1.5 KiB");
+        assert_eq!(shown_ms(&20_000), "20 s");
+        assert_eq!(shown_ms(&2_500), "2.5 s");
+        assert_eq!(shown_ms(&500), "500 ms");
+        // Nothing declared (a media playlist opened directly): 50 Mbit/s assumed, so a 10 s
+        // segment of 8 Mbit/s video, 10 MB, is far inside.
+        assert_eq!(c.segment_limit(0, 10.0), 250_000_000);
         assert_eq!(shown_bytes(&900), "900 bytes");
     }
 

@@ -17,7 +17,7 @@ enum Reply {
     Whole(Vec<u8>),
     /// 302 to this path.
     Redirect(String),
-    /// A chunked body of this chunk repeated for as long as the client reads.
+    /// A chunked body of this line repeated (64 KiB a chunk) for as long as the client reads.
     Endless(&'static [u8]),
     /// This body, its length announced, one byte every interval.
     Trickle(Vec<u8>, Duration),
@@ -86,7 +86,8 @@ async fn respond(
                 b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
             )
             .await?;
-            let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+            let chunk = chunk.repeat((64 << 10) / chunk.len().max(1));
+            let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
             loop {
                 tcp.write_all(&framed).await?;
             }
@@ -221,8 +222,16 @@ fn a_segment_far_over_its_declared_bitrate_fails_naming_the_limit() {
             _ => Reply::Missing,
         })
         .await;
-        let (error, took) =
-            play_error(base.join("master.m3u8").unwrap(), PlayerConfig::default()).await;
+        // A short download timeout: without the limit the test fails on its assertion, not by
+        // filling the memory for 20 s.
+        let config = PlayerConfig {
+            fetch: FetchConfig {
+                total_timeout: Duration::from_secs(5),
+                ..FetchConfig::default()
+            },
+            ..PlayerConfig::default()
+        };
+        let (error, took) = play_error(base.join("master.m3u8").unwrap(), config).await;
         assert!(
             error.contains("video segment 0 could not be played")
                 && error.contains("segment too large: over 8 MiB"),

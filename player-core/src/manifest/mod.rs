@@ -211,11 +211,15 @@ async fn load_index_from(
             let url = rep.url(&resource, pathway).ok_or_else(|| {
                 ManifestError::Invalid(format!("representation {} has no BaseURL", rep.id))
             })?;
-            let most = fetcher.config().max_manifest_bytes;
+            let (most, deadline) = (
+                fetcher.config().max_manifest_bytes,
+                fetcher.config().manifest_deadline,
+            );
             let body = fetcher
                 .get(&url)
                 .range(Some(*index))
                 .limit("index", most)
+                .deadline(deadline)
                 .send()
                 .await?
                 .body;
@@ -239,7 +243,8 @@ async fn load_index_from(
                 let head = fetcher
                     .get(&init_url)
                     .range(init_resource.range)
-                    .limit("index", most)
+                    .limit("init segment", most)
+                    .deadline(deadline)
                     .send()
                     .await?
                     .body;

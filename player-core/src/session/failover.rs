@@ -33,6 +33,8 @@ pub(super) struct Failure<'a> {
     pub abandoned_at_bps: Option<f64>,
     /// The server said the segment does not exist.
     pub not_found: bool,
+    /// The body was over its size limit: the content's fault, the same on every pathway.
+    pub too_large: bool,
     /// Segments of this stream skipped as missing just before this one.
     pub missing_in_a_row: u32,
 }
@@ -144,6 +146,22 @@ pub(super) fn decide(failure: &Failure<'_>, at: &Circumstances) -> Decision {
             },
         };
     }
+    if failure.too_large {
+        let next = if failure.rendition > 0 {
+            Next::StepDown {
+                to: failure.rendition - 1,
+                reason: failure.error.to_owned(),
+            }
+        } else {
+            Next::Fail(format!(
+                "{} segment {} could not be played: {}",
+                kind_name(failure.kind),
+                failure.segment,
+                failure.error
+            ))
+        };
+        return Decision { leave: None, next };
+    }
     let leave = (at.pathways > 1).then(|| Leave::Failed {
         segment: failure.segment,
         error: failure.error.to_owned(),
@@ -157,11 +175,7 @@ pub(super) fn decide(failure: &Failure<'_>, at: &Circumstances) -> Decision {
             reason: failure.error.to_owned(),
         }
     } else {
-        let kind = match failure.kind {
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-            MediaKind::Text => "text",
-        };
+        let kind = kind_name(failure.kind);
         if failure.not_found && failure.missing_in_a_row < MAX_MISSING_IN_A_ROW {
             Next::Skip(format!("missing ({})", failure.error))
         } else if failure.not_found {
@@ -187,6 +201,14 @@ pub(super) fn decide(failure: &Failure<'_>, at: &Circumstances) -> Decision {
         }
     };
     Decision { leave, next }
+}
+
+fn kind_name(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Video => "video",
+        MediaKind::Audio => "audio",
+        MediaKind::Text => "text",
+    }
 }
 
 /// A pathway that cannot deliver even the lowest rendition in real time — a segment of the
@@ -215,6 +237,7 @@ mod tests {
             error: "HTTP 503",
             abandoned_at_bps: None,
             not_found: false,
+            too_large: false,
             missing_in_a_row: 0,
         }
     }
@@ -337,6 +360,29 @@ mod tests {
             decide(&higher, &dry).next,
             Next::StepDown { to: 1, .. }
         ));
+    }
+
+    #[test]
+    fn an_oversized_segment_steps_down_leaving_no_pathway_and_fails_at_the_lowest() {
+        let big = |rendition| Failure {
+            error: "segment too large: over 8 MiB from http://a/s.ts",
+            too_large: true,
+            ..failure(rendition)
+        };
+        // The content is as large on every pathway: none is left or penalized.
+        let d = decide(&big(2), &two_pathways());
+        assert_eq!(d.leave, None);
+        assert!(matches!(d.next, Next::StepDown { to: 1, .. }), "{d:?}");
+        let d = decide(&big(0), &two_pathways());
+        assert_eq!(d.leave, None);
+        assert_eq!(
+            d.next,
+            Next::Fail(
+                "video segment 7 could not be played: segment too large: over 8 MiB from \
+                 http://a/s.ts"
+                    .into()
+            )
+        );
     }
 
     #[test]

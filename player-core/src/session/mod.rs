@@ -1030,6 +1030,7 @@ impl Session {
                 .as_ref()
                 .err()
                 .is_some_and(FetchError::is_not_found),
+            too_large: matches!(f.result, Err(FetchError::TooLarge { .. })),
             missing_in_a_row: self.streams[i].missing_in_a_row,
         };
         let now = self.now_s();

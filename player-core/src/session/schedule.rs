@@ -285,10 +285,21 @@ impl Session {
             });
             (session, request)
         });
-        let size_limit = self
-            .fetcher
-            .config()
-            .segment_limit(rep.bandwidth, segment.duration_s);
+        // A segment of known length (a byte range, a sidx entry) must be that long; otherwise
+        // it may be a few times what its rendition declares, or the track's top rendition when
+        // it declares nothing (HLS audio renditions).
+        let declared = match rep.bandwidth {
+            0 => track.representations.iter().map(|r| r.bandwidth).max(),
+            bps => Some(bps),
+        };
+        let size_limit = segment
+            .size
+            .or(segment.resource.range.map(|r| r.length))
+            .unwrap_or_else(|| {
+                self.fetcher
+                    .config()
+                    .segment_limit(declared.unwrap_or(0), segment.duration_s)
+            });
         Some(Request {
             size_limit,
             kind: stream.kind,
@@ -435,7 +446,7 @@ impl Request {
             let fetched = fetcher
                 .get(&url)
                 .range(Some(both))
-                .limit("segment", self.size_limit)
+                .limit("segment", both.length)
                 .headers(headers)
                 .budget(budget)
                 .on_retry(on_retry)
@@ -455,7 +466,7 @@ impl Request {
                 let fetched = fetcher
                     .get(&url)
                     .range(*range)
-                    .limit("init segment", self.size_limit)
+                    .limit("init segment", range.map_or(self.size_limit, |r| r.length))
                     .headers(headers)
                     .budget(budget)
                     .on_retry(on_retry)
@@ -512,7 +523,7 @@ impl Request {
         let key = match cached {
             Some(key) => key,
             None => {
-                // A key is 16 bytes: a page of anything else is refused below, unread.
+                // A key is 16 bytes: a page of anything else is not read past 1 KiB.
                 let key = fetcher
                     .get(url)
                     .limit("key", 1024)

@@ -157,6 +157,9 @@ impl Session {
                         .map_err(|e| e.to_string()),
                 ),
                 (Some(rep), Some((n, segment, init))) => {
+                    let most = fetcher
+                        .config()
+                        .segment_limit(rep.bandwidth, segment.duration_s);
                     let get = |resource: Resource| {
                         let (fetcher, rep, pathway) = (&fetcher, &rep, pathway.as_deref());
                         async move {
@@ -166,7 +169,7 @@ impl Session {
                                     .range(resource.range)
                                     .limit(
                                         "subtitle segment",
-                                        fetcher.config().min_segment_limit_bytes,
+                                        resource.range.map_or(most, |r| r.length),
                                     )
                                     .send()
                                     .await
