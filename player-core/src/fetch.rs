@@ -14,6 +14,7 @@ use reqwest::header::{HeaderMap, HeaderValue, RANGE};
 use url::Url;
 
 use crate::cmcd::{CmcdRequest, CmcdSession, ObjectType};
+use crate::manifest::ManifestLimits;
 use crate::presentation::ByteRange;
 
 /// Timeouts, retry policy and the limits that keep a hostile server from holding the player.
@@ -47,6 +48,8 @@ pub struct FetchConfig {
     /// directly, HLS audio renditions), bit/s: generous, since only an endless body is to be
     /// stopped there.
     pub undeclared_bandwidth_bps: u64,
+    /// What a manifest may ask of the player (segment and variant counts, durations, bitrates).
+    pub manifest_limits: ManifestLimits,
 }
 
 impl Default for FetchConfig {
@@ -64,6 +67,7 @@ impl Default for FetchConfig {
             segment_size_slack: 4.0,
             min_segment_limit_bytes: 8 << 20,
             undeclared_bandwidth_bps: 50_000_000,
+            manifest_limits: ManifestLimits::default(),
         }
     }
 }

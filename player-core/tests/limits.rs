@@ -240,3 +240,55 @@ fn a_segment_far_over_its_declared_bitrate_fails_naming_the_limit() {
         assert!(took < Duration::from_secs(15), "took {took:?}");
     });
 }
+
+/// A VOD media playlist of `n` 2 s segments.
+fn media_playlist(n: usize) -> Vec<u8> {
+    let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n");
+    for i in 0..n {
+        text += &format!("#EXTINF:2.0,\nsegment-{i}.ts\n");
+    }
+    (text + "#EXT-X-ENDLIST\n").into_bytes()
+}
+
+/// Resident memory of this process, bytes (Linux).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+}
+
+#[test]
+fn a_hundred_thousand_segments_load_and_one_more_is_refused_before_it_is_built() {
+    runtime().block_on(async {
+        let at_limit = media_playlist(100_000);
+        let over = media_playlist(100_001);
+        let base = serve(move |path| match path {
+            "/at-limit.m3u8" => Reply::Whole(at_limit.clone()),
+            "/over.m3u8" => Reply::Whole(over.clone()),
+            _ => Reply::Missing,
+        })
+        .await;
+        let fetcher = Fetcher::new(FetchConfig::default());
+        let before = resident_bytes();
+        let p = player_core::manifest::load(&fetcher, &base.join("at-limit.m3u8").unwrap(), None)
+            .await
+            .expect("100000 segments are within the limit");
+        let segments = p.periods[0].tracks[0].representations[0]
+            .segment_list()
+            .len();
+        assert_eq!(segments, 100_000);
+        if let (Some(b), Some(a)) = (before, resident_bytes()) {
+            println!(
+                "100000 segments: {:.1} MiB resident more ({} bytes a segment)",
+                a.saturating_sub(b) as f64 / (1 << 20) as f64,
+                a.saturating_sub(b) / 100_000
+            );
+        }
+        drop(p);
+        let (error, _) = play_error(base.join("over.m3u8").unwrap(), PlayerConfig::default()).await;
+        assert!(
+            error.contains("too many segments: over 100000 in one playlist"),
+            "{error}"
+        );
+    });
+}

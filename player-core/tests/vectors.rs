@@ -28,7 +28,8 @@ fn parse(path: &Path) -> Result<player_core::presentation::Presentation, String>
     let name = path.file_name().unwrap().to_string_lossy();
     let url = Url::parse(&format!("http://vectors.test/{name}")).unwrap();
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let result = std::panic::catch_unwind(|| manifest::parse(&body, &url, None, now));
+    let result =
+        std::panic::catch_unwind(|| manifest::parse(&body, &url, None, now, &Default::default()));
     match result {
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => panic!("{} made the parser panic", path.display()),

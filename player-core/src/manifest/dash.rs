@@ -8,17 +8,19 @@ use std::time::{Duration, SystemTime};
 use dash_mpd_core::{AdaptationSet, BaseURL, MPD, SegmentTemplate, SegmentTimeline};
 use url::Url;
 
-use super::ManifestError;
+use super::{ManifestError, ManifestLimits};
 use crate::presentation::{
     ByteRange, Location, ManifestFormat, MediaKind, Period, Presentation, Representation, Resource,
     Segment, SegmentIndex, SteeringTag, Track, sort_representations,
 };
 
-/// Most segments one representation may expand to (a guard against absurd timelines).
-const MAX_SEGMENTS: usize = 200_000;
-
 /// Parses an MPD fetched from `url`; `now` places live (dynamic) presentations.
-pub fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, ManifestError> {
+pub fn parse(
+    body: &[u8],
+    url: &Url,
+    now: SystemTime,
+    limits: &ManifestLimits,
+) -> Result<Presentation, ManifestError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ManifestError::Invalid("the MPD is not UTF-8 text".into()))?;
     let mpd = dash_mpd_core::parse(text).map_err(|e| {
@@ -56,11 +58,19 @@ pub fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, Ma
             duration_s: duration,
             now,
             live,
+            limits,
         };
         let period_bases: Vec<Location> = bases
             .iter()
             .map(|b| join_base(b, p.BaseURL.first()))
             .collect::<Result<_, _>>()?;
+        let representations: usize = p.adaptations.iter().map(|a| a.representations.len()).sum();
+        if representations > limits.max_variants {
+            return Err(ManifestError::Invalid(format!(
+                "too many representations: over {} in period {pi}",
+                limits.max_variants
+            )));
+        }
         let mut tracks = Vec::new();
         for (ai, a) in p.adaptations.iter().enumerate() {
             if !wanted(a.href.as_deref(), "AdaptationSet")? {
@@ -82,6 +92,7 @@ pub fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, Ma
                     .map(|b| join_base(b, r.BaseURL.first()))
                     .collect::<Result<_, _>>()?;
                 let bandwidth = r.bandwidth.unwrap_or(0);
+                limits.check_bandwidth(&format!("representation {id:?}"), bandwidth)?;
                 // A representation the MPD under-specifies still loads (players list it, and
                 // may never play it); playing it fails with the reason.
                 let segments = segment_index(&ctx, p, a, r, &id, bandwidth).unwrap_or_else(|e| {
@@ -179,6 +190,7 @@ struct PeriodContext<'a> {
     duration_s: Option<f64>,
     now: SystemTime,
     live: bool,
+    limits: &'a ManifestLimits,
 }
 
 fn mpd_bases(mpd: &MPD, url: &Url) -> Result<Vec<Location>, ManifestError> {
@@ -398,6 +410,7 @@ fn timeline_entries(
     timeline: &SegmentTimeline,
     start_number: u64,
     end_ticks: Option<u64>,
+    limits: &ManifestLimits,
 ) -> Result<Vec<(u64, u64, u64)>, ManifestError> {
     let mut out = Vec::new();
     let mut t = 0u64;
@@ -428,11 +441,7 @@ fn timeline_entries(
             }
         };
         for _ in 0..=repeat {
-            if out.len() >= MAX_SEGMENTS {
-                return Err(ManifestError::Invalid(
-                    "the SegmentTimeline is too long".into(),
-                ));
-            }
+            limits.check_segments(out.len() + 1)?;
             out.push((t, s.d, number));
             t += s.d;
             number += 1;
@@ -537,10 +546,12 @@ fn template_segments(
                 ctx.live
                     .then(|| pto + (live_elapsed_s(ctx).unwrap_or(0.0) * ts as f64) as u64)
             });
-        return Ok(timeline_entries(timeline, start_number, end_ticks)?
-            .into_iter()
-            .map(|(time, d, n)| make(time, d, n))
-            .collect());
+        return Ok(
+            timeline_entries(timeline, start_number, end_ticks, ctx.limits)?
+                .into_iter()
+                .map(|(time, d, n)| make(time, d, n))
+                .collect(),
+        );
     }
     let Some(d) = t.duration.filter(|d| *d > 0.0) else {
         return Err(ManifestError::Invalid(
@@ -548,6 +559,8 @@ fn template_segments(
         ));
     };
     let seg_s = d / ts as f64;
+    ctx.limits
+        .check_duration("a SegmentTemplate segment", seg_s)?;
     let (first, count) = if ctx.live {
         let elapsed = live_elapsed_s(ctx).ok_or_else(|| {
             ManifestError::Invalid("a live MPD needs @availabilityStartTime".into())
@@ -565,9 +578,8 @@ fn template_segments(
         })?;
         (0, (duration / seg_s - 1e-9).ceil().max(0.0) as u64)
     };
-    if count as usize > MAX_SEGMENTS {
-        return Err(ManifestError::Invalid("too many segments".into()));
-    }
+    ctx.limits
+        .check_segments(usize::try_from(count).unwrap_or(usize::MAX))?;
     let dur_ticks = d.round() as u64;
     Ok((first..first + count)
         .map(|i| {
@@ -596,8 +608,9 @@ fn list_segments(
         uri: i.sourceURL.clone().unwrap_or_default(),
         range: i.range.as_deref().and_then(ByteRange::parse_dash),
     });
+    ctx.limits.check_segments(l.segment_urls.len())?;
     let times: Vec<(u64, u64)> = match (&l.SegmentTimeline, l.duration) {
-        (Some(tl), _) => timeline_entries(tl, 1, None)?
+        (Some(tl), _) => timeline_entries(tl, 1, None, ctx.limits)?
             .into_iter()
             .map(|(t, d, _)| (t, d))
             .collect(),
@@ -704,6 +717,65 @@ fn content_steering(text: &str, url: &Url) -> Option<SteeringTag> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parser under the default limits.
+    fn parse(body: &[u8], url: &Url, now: SystemTime) -> Result<Presentation, ManifestError> {
+        super::parse(body, url, now, &ManifestLimits::default())
+    }
+
+    #[test]
+    fn representations_bandwidths_and_segment_counts_past_the_limits_are_refused() {
+        let limits = ManifestLimits {
+            max_segments: 10,
+            max_variants: 2,
+            ..ManifestLimits::default()
+        };
+        let mpd = |duration: &str, reps: &[&str]| {
+            let reps: String = reps
+                .iter()
+                .enumerate()
+                .map(|(i, bw)| format!(r#"<Representation id="v{i}" bandwidth="{bw}"/>"#))
+                .collect();
+            format!(
+                r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="{duration}">
+  <Period><AdaptationSet mimeType="video/mp4">
+    <SegmentTemplate timescale="1000" duration="2000" media="$RepresentationID$/$Number$.m4s"/>
+    {reps}
+  </AdaptationSet></Period></MPD>"#
+            )
+        };
+        let parsed =
+            |text: String| super::parse(text.as_bytes(), &url(), SystemTime::now(), &limits);
+        let p = parsed(mpd("PT20S", &["100000", "200000"])).unwrap();
+        assert_eq!(
+            p.periods[0].tracks[0].representations[0]
+                .segment_list()
+                .len(),
+            10
+        );
+        assert_eq!(
+            parsed(mpd("PT20S", &["1", "2", "3"]))
+                .unwrap_err()
+                .to_string(),
+            "too many representations: over 2 in period 0"
+        );
+        assert_eq!(
+            parsed(mpd("PT20S", &["99000000000000"]))
+                .unwrap_err()
+                .to_string(),
+            "representation \"v0\" declares an absurd bandwidth: 99000000000000 bit/s (at most \
+             10000000000)"
+        );
+        // A year of 2 s segments: refused, not expanded. The representation cannot be played
+        // and says why when chosen.
+        let p = parsed(mpd("P365D", &["100000"])).unwrap();
+        match &p.periods[0].tracks[0].representations[0].segments {
+            SegmentIndex::Unavailable(why) => {
+                assert!(why.contains("too many segments: over 10"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     fn url() -> Url {
         Url::parse("http://cdn.test/t/manifest.mpd").unwrap()

@@ -7,14 +7,18 @@ use std::collections::HashMap;
 use m3u8_rs::{AlternativeMediaType, MasterPlaylist, MediaPlaylist, Playlist};
 use url::Url;
 
-use super::{ManifestError, attribute_list};
+use super::{ManifestError, ManifestLimits, attribute_list};
 use crate::presentation::{
     ByteRange, Location, ManifestFormat, MediaKind, Period, Presentation, Representation, Resource,
     Segment, SegmentIndex, SegmentKey, SteeringTag, Track, sort_representations,
 };
 
 /// Parses an HLS playlist (multivariant or media) fetched from `url`.
-pub fn parse(body: &[u8], url: &Url) -> Result<Presentation, ManifestError> {
+pub fn parse(
+    body: &[u8],
+    url: &Url,
+    limits: &ManifestLimits,
+) -> Result<Presentation, ManifestError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ManifestError::Invalid("the HLS playlist is not UTF-8 text".into()))?;
     if !text.trim_start_matches('\u{feff}').starts_with("#EXTM3U") {
@@ -22,11 +26,11 @@ pub fn parse(body: &[u8], url: &Url) -> Result<Presentation, ManifestError> {
             "not an HLS playlist: it does not start with #EXTM3U".into(),
         ));
     }
-    let (text, durations) = read_extinf(text)?;
+    let (text, durations) = read_extinf(text, limits)?;
     match m3u8_rs::parse_playlist_res(text.as_bytes()) {
-        Ok(Playlist::MasterPlaylist(m)) => multivariant(&m, url),
+        Ok(Playlist::MasterPlaylist(m)) => multivariant(&m, url, limits),
         Ok(Playlist::MediaPlaylist(m)) => {
-            let (segments, live, target) = media_segments(&m, &durations)?;
+            let (segments, live, target) = media_segments(&m, &durations, limits)?;
             let rep = Representation::new(
                 "main",
                 vec![Location {
@@ -88,12 +92,16 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").chars().take(160).collect()
 }
 
-fn multivariant(m: &MasterPlaylist, url: &Url) -> Result<Presentation, ManifestError> {
+fn multivariant(
+    m: &MasterPlaylist,
+    url: &Url,
+    limits: &ManifestLimits,
+) -> Result<Presentation, ManifestError> {
     let Variants {
         video,
         pathways,
         group_pathway,
-    } = variants(m, url)?;
+    } = variants(m, url, limits)?;
     // Variants that carry only audio codecs (a radio stream, a podcast) are the audio ladder;
     // beside video variants, such a variant (a low-bandwidth fallback) is left out, as hls.js
     // does: picked by the ABR it would freeze the picture.
@@ -165,11 +173,19 @@ struct Variants {
 }
 
 /// Reads the variant streams (I-frame-only ones left out).
-fn variants(m: &MasterPlaylist, url: &Url) -> Result<Variants, ManifestError> {
+fn variants(
+    m: &MasterPlaylist,
+    url: &Url,
+    limits: &ManifestLimits,
+) -> Result<Variants, ManifestError> {
     let mut pathways: Vec<String> = Vec::new();
     let mut video: Vec<Representation> = Vec::new();
     let mut group_pathway: HashMap<String, Option<String>> = HashMap::new();
-    for v in m.variants.iter().filter(|v| !v.is_i_frame) {
+    for (i, v) in m.variants.iter().filter(|v| !v.is_i_frame).enumerate() {
+        limits.check_bandwidth(
+            &format!("variant {i} ({})", first_line(&v.uri)),
+            v.bandwidth,
+        )?;
         let pathway =
             v.other_attributes
                 .as_ref()
@@ -313,12 +329,15 @@ fn kind_name(kind: MediaKind) -> &'static str {
 }
 
 /// Parses a media playlist's segments. Returns (segments, live, target duration).
-pub fn parse_media(body: &[u8]) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
+pub fn parse_media(
+    body: &[u8],
+    limits: &ManifestLimits,
+) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ManifestError::Invalid("the HLS media playlist is not UTF-8 text".into()))?;
-    let (text, durations) = read_extinf(text)?;
+    let (text, durations) = read_extinf(text, limits)?;
     match m3u8_rs::parse_playlist_res(text.as_bytes()) {
-        Ok(Playlist::MediaPlaylist(m)) => media_segments(&m, &durations),
+        Ok(Playlist::MediaPlaylist(m)) => media_segments(&m, &durations, limits),
         Ok(Playlist::MasterPlaylist(_)) => Err(ManifestError::Invalid(
             "expected a media playlist, got a multivariant playlist".into(),
         )),
@@ -334,14 +353,28 @@ pub fn parse_media(body: &[u8]) -> Result<(Vec<Segment>, bool, f64), ManifestErr
 /// rewrites the tags in the plain form m3u8-rs reads. Left to itself, m3u8-rs reads durations as
 /// `f32`, reads `1.0E1` as 1.0 and ` 4.0` as nothing, and takes a comma in a segment's title for
 /// the start of another segment. Returns the rewritten text and the durations, in order.
-fn read_extinf(text: &str) -> Result<(String, Vec<f64>), ManifestError> {
+///
+/// It also counts segments and variants against `limits` before m3u8-rs builds anything, so a
+/// playlist of a million segments is refused before it takes a gigabyte.
+fn read_extinf(text: &str, limits: &ManifestLimits) -> Result<(String, Vec<f64>), ManifestError> {
     let mut out = String::with_capacity(text.len());
     let mut durations = Vec::new();
+    let mut variants = 0;
     for line in text.split_inclusive('\n') {
         let Some(value) = line.strip_prefix("#EXTINF:") else {
+            if line.starts_with("#EXT-X-STREAM-INF:") {
+                variants += 1;
+                if variants > limits.max_variants {
+                    return Err(ManifestError::Invalid(format!(
+                        "too many variants: over {} in the multivariant playlist",
+                        limits.max_variants
+                    )));
+                }
+            }
             out.push_str(line);
             continue;
         };
+        limits.check_segments(durations.len() + 1)?;
         let number = value
             .split([',', '\r', '\n'])
             .next()
@@ -356,6 +389,7 @@ fn read_extinf(text: &str) -> Result<(String, Vec<f64>), ManifestError> {
                     first_line(number)
                 ))
             })?;
+        limits.check_duration(&format!("segment {}", durations.len()), duration)?;
         durations.push(duration);
         out.push_str(&format!("#EXTINF:{duration},\n"));
     }
@@ -394,7 +428,9 @@ fn leading_number(text: &str) -> Option<f64> {
 fn media_segments(
     m: &MediaPlaylist,
     durations: &[f64],
+    limits: &ManifestLimits,
 ) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
+    limits.check_duration("#EXT-X-TARGETDURATION", m.target_duration as f64)?;
     // A last #EXTINF with no URI after it yet (a live playlist caught being written) is left
     // out by m3u8-rs, as other players leave it.
     let durations = match durations.len().checked_sub(m.segments.len()) {
@@ -549,6 +585,80 @@ fn segment_key(tag: &m3u8_rs::Key) -> Result<Option<KeyTag>, ManifestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parsers under the default limits.
+    fn parse(body: &[u8], url: &Url) -> Result<Presentation, ManifestError> {
+        super::parse(body, url, &ManifestLimits::default())
+    }
+
+    fn parse_media(body: &[u8]) -> Result<(Vec<Segment>, bool, f64), ManifestError> {
+        super::parse_media(body, &ManifestLimits::default())
+    }
+
+    #[test]
+    fn counts_durations_and_bandwidths_past_the_limits_are_refused_in_one_line() {
+        let limits = ManifestLimits {
+            max_segments: 3,
+            max_variants: 2,
+            ..ManifestLimits::default()
+        };
+        let media = |n: usize, extinf: &str| {
+            let mut t = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n".to_string();
+            for i in 0..n {
+                t += &format!("#EXTINF:{extinf},\ns{i}.ts\n");
+            }
+            t + "#EXT-X-ENDLIST\n"
+        };
+        let error = |text: String| {
+            super::parse_media(text.as_bytes(), &limits)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            super::parse_media(media(3, "4").as_bytes(), &limits)
+                .unwrap()
+                .0
+                .len(),
+            3
+        );
+        assert_eq!(
+            error(media(4, "4")),
+            "too many segments: over 3 in one playlist"
+        );
+        assert_eq!(
+            error(media(1, "1e300")),
+            "segment 0 has an absurd duration: 1e300 s (at most 21600 s)"
+        );
+        // m3u8-rs alone takes these for unknown tags; they are refused before it sees them.
+        assert!(error(media(1, "NaN")).contains("bad duration"));
+        assert!(error(media(1, "-1")).contains("bad duration"));
+        assert_eq!(
+            error("#EXTM3U\n#EXT-X-TARGETDURATION:99999999\n#EXTINF:4,\na.ts\n".into()),
+            "#EXT-X-TARGETDURATION has an absurd duration: 99999999 s (at most 21600 s)"
+        );
+        let master = |n: usize, bandwidth: &str| {
+            let mut t = "#EXTM3U\n".to_string();
+            for i in 0..n {
+                t += &format!("#EXT-X-STREAM-INF:BANDWIDTH={bandwidth}\nv{i}.m3u8\n");
+            }
+            t
+        };
+        let url = Url::parse("http://x.test/master.m3u8").unwrap();
+        assert!(super::parse(master(2, "800000").as_bytes(), &url, &limits).is_ok());
+        assert_eq!(
+            super::parse(master(3, "800000").as_bytes(), &url, &limits)
+                .unwrap_err()
+                .to_string(),
+            "too many variants: over 2 in the multivariant playlist"
+        );
+        assert_eq!(
+            super::parse(master(1, "99000000000000").as_bytes(), &url, &limits)
+                .unwrap_err()
+                .to_string(),
+            "variant 0 (v0.m3u8) declares an absurd bandwidth: 99000000000000 bit/s (at most \
+             10000000000)"
+        );
+    }
 
     const MULTIVARIANT: &str = "#EXTM3U
 #EXT-X-CONTENT-STEERING:SERVER-URI=\"/steer?s=1\",PATHWAY-ID=\"b\"

@@ -15,6 +15,73 @@ use url::Url;
 use crate::fetch::{FetchError, Fetcher};
 use crate::presentation::{ManifestFormat, Presentation, SegmentIndex};
 
+/// What a manifest may ask of the player: a broken or hostile one cannot make it hold a million
+/// segments or plan with absurd numbers. Part of [`crate::fetch::FetchConfig`], so every manifest
+/// load (start, live reloads, subtitle playlists) holds to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestLimits {
+    /// Segments in one media playlist or one representation.
+    pub max_segments: usize,
+    /// Variant streams in a multivariant playlist, or representations in a period of an MPD.
+    pub max_variants: usize,
+    /// Longest segment (and HLS target duration), seconds.
+    pub max_segment_duration_s: f64,
+    /// Highest bitrate a variant or representation may declare, bit/s.
+    pub max_bandwidth_bps: u64,
+}
+
+impl Default for ManifestLimits {
+    fn default() -> Self {
+        ManifestLimits {
+            max_segments: 100_000,
+            max_variants: 200,
+            max_segment_duration_s: 6.0 * 3600.0,
+            max_bandwidth_bps: 10_000_000_000,
+        }
+    }
+}
+
+impl ManifestLimits {
+    /// Refuses a count of segments over the limit, in one line.
+    pub(crate) fn check_segments(&self, count: usize) -> Result<(), ManifestError> {
+        if count > self.max_segments {
+            return Err(ManifestError::Invalid(format!(
+                "too many segments: over {} in one playlist",
+                self.max_segments
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses a segment duration that is not a number of seconds a stream could have.
+    pub(crate) fn check_duration(&self, what: &str, seconds: f64) -> Result<(), ManifestError> {
+        if !seconds.is_finite() || seconds < 0.0 || seconds > self.max_segment_duration_s {
+            // 1e300 as written, not three hundred digits.
+            let shown = if seconds.abs() >= 1e9 {
+                format!("{seconds:e}")
+            } else {
+                format!("{seconds}")
+            };
+            return Err(ManifestError::Invalid(format!(
+                "{what} has an absurd duration: {shown} s (at most {} s)",
+                self.max_segment_duration_s
+            )));
+        }
+        Ok(())
+    }
+
+    /// Refuses a declared bitrate no stream could have.
+    pub(crate) fn check_bandwidth(&self, what: &str, bps: u64) -> Result<(), ManifestError> {
+        if bps > self.max_bandwidth_bps {
+            return Err(ManifestError::Invalid(format!(
+                "{what} declares an absurd bandwidth: {bps} bit/s (at most {})",
+                self.max_bandwidth_bps
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Why a manifest could not be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ManifestError {
@@ -62,13 +129,14 @@ pub fn parse(
     url: &Url,
     content_type: Option<&str>,
     now: SystemTime,
+    limits: &ManifestLimits,
 ) -> Result<Presentation, ManifestError> {
     if body.is_empty() {
         return Err(ManifestError::Invalid("the manifest is empty".into()));
     }
     match detect(body, url, content_type) {
-        Some(ManifestFormat::Hls) => hls::parse(body, url),
-        Some(ManifestFormat::Dash) => dash::parse(body, url, now),
+        Some(ManifestFormat::Hls) => hls::parse(body, url, limits),
+        Some(ManifestFormat::Dash) => dash::parse(body, url, now, limits),
         None => Err(ManifestError::Invalid(
             "neither an HLS playlist (#EXTM3U) nor a DASH MPD (<MPD>)".into(),
         )),
@@ -89,6 +157,7 @@ pub async fn load(
         &fetched.url,
         fetched.content_type.as_deref(),
         SystemTime::now(),
+        &fetcher.config().manifest_limits,
     )?;
     complete(fetcher, &mut p, pathway).await?;
     Ok(p)
@@ -268,8 +337,9 @@ async fn load_index_from(
                 ManifestError::Invalid(format!("rendition {} has no URI", rep.id))
             })?;
             let body = fetcher.get(&location.url).manifest().send().await?.body;
-            let (segments, is_live, target) = hls::parse_media(&body)
-                .map_err(|e| ManifestError::Invalid(format!("{}: {e}", location.url)))?;
+            let (segments, is_live, target) =
+                hls::parse_media(&body, &fetcher.config().manifest_limits)
+                    .map_err(|e| ManifestError::Invalid(format!("{}: {e}", location.url)))?;
             Ok((at, segments, is_live, target))
         }
     }
@@ -326,7 +396,7 @@ mod tests {
             Some(ManifestFormat::Dash)
         );
         assert_eq!(detect(b"???", &u, None), None);
-        let e = parse(b"", &u, None, SystemTime::now()).unwrap_err();
+        let e = parse(b"", &u, None, SystemTime::now(), &ManifestLimits::default()).unwrap_err();
         assert_eq!(e.to_string(), "the manifest is empty");
     }
 }
