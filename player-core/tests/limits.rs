@@ -258,7 +258,7 @@ fn resident_bytes() -> Option<u64> {
 }
 
 #[test]
-fn a_hundred_thousand_segments_load_and_one_more_is_refused_before_it_is_built() {
+fn a_hundred_thousand_segments_load_and_one_more_is_refused() {
     runtime().block_on(async {
         let at_limit = media_playlist(100_000);
         let over = media_playlist(100_001);

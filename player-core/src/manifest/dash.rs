@@ -570,6 +570,8 @@ fn template_segments(
             .mpd
             .timeShiftBufferDepth
             .map_or(available, |tsb| (tsb.as_secs_f64() / seg_s).ceil() as u64);
+        // The newest segments only, when the window is longer than a representation may be.
+        let depth = depth.min(ctx.limits.max_segments as u64);
         let first = available.saturating_sub(depth);
         (first, available - first)
     } else {

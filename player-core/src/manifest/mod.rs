@@ -34,7 +34,7 @@ impl Default for ManifestLimits {
     fn default() -> Self {
         ManifestLimits {
             max_segments: 100_000,
-            max_variants: 200,
+            max_variants: 1000,
             max_segment_duration_s: 6.0 * 3600.0,
             max_bandwidth_bps: 10_000_000_000,
         }

@@ -5,12 +5,15 @@
 //!    the same pathway, unless what it measured cannot carry even the lowest rendition: then the
 //!    pathway is left at once as well (stepping down rung by rung, each step judged for a second
 //!    or more, would spend the buffer);
-//! 2. any other failure leaves the pathway (penalizing it) for the next usable one;
-//! 3. with no pathway to move to, the next try goes one rendition lower;
-//! 4. at the lowest rendition, a missing segment (404) is skipped: a hole in the timeline the
+//! 2. a segment far larger than its rendition declares is the content's fault, the same on
+//!    every pathway: none is left, the next try goes one rendition lower, and at the lowest the
+//!    session fails;
+//! 3. any other failure leaves the pathway (penalizing it) for the next usable one;
+//! 4. with no pathway to move to, the next try goes one rendition lower;
+//! 5. at the lowest rendition, a missing segment (404) is skipped: a hole in the timeline the
 //!    viewer sees as a stall, not the end of playback — unless three in a row were missing
 //!    already (the stream, not a segment, is broken): then the session fails;
-//! 5. any other failure at the lowest rendition is tried again while the buffer lasts, and the
+//! 6. any other failure at the lowest rendition is tried again while the buffer lasts, and the
 //!    session fails when the buffer is empty.
 //!
 //! A successful download can also make the session leave a pathway: [`too_slow_to_stay`].

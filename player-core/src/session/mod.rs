@@ -1030,7 +1030,10 @@ impl Session {
                 .as_ref()
                 .err()
                 .is_some_and(FetchError::is_not_found),
-            too_large: matches!(f.result, Err(FetchError::TooLarge { .. })),
+            too_large: matches!(
+                f.result,
+                Err(FetchError::TooLarge { what, .. }) if what == schedule::OVERSIZED_SEGMENT
+            ),
             missing_in_a_row: self.streams[i].missing_in_a_row,
         };
         let now = self.now_s();

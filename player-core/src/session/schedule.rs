@@ -285,21 +285,21 @@ impl Session {
             });
             (session, request)
         });
-        // A segment of known length (a byte range, a sidx entry) must be that long; otherwise
-        // it may be a few times what its rendition declares, or the track's top rendition when
-        // it declares nothing (HLS audio renditions).
+        // A segment asked for by byte range may not run past it (more is the server's fault,
+        // [`BYTE_RANGE`]); any other may be a few times what its rendition declares, or the
+        // track's top rendition when it declares nothing (HLS audio renditions).
         let declared = match rep.bandwidth {
             0 => track.representations.iter().map(|r| r.bandwidth).max(),
             bps => Some(bps),
         };
-        let size_limit = segment
-            .size
-            .or(segment.resource.range.map(|r| r.length))
-            .unwrap_or_else(|| {
+        let size_limit = segment.resource.range.map_or_else(
+            || {
                 self.fetcher
                     .config()
                     .segment_limit(declared.unwrap_or(0), segment.duration_s)
-            });
+            },
+            |r| r.length,
+        );
         Some(Request {
             size_limit,
             kind: stream.kind,
@@ -319,6 +319,14 @@ impl Session {
         })
     }
 }
+
+/// What a body over its limit is called when it is the content's fault (a segment far larger
+/// than its rendition declares: the same on every pathway, so none is blamed, and a lower
+/// rendition is tried) …
+pub(super) const OVERSIZED_SEGMENT: &str = "segment";
+/// … and when it is the server's (more bytes than a byte range asked for, a key page: another
+/// pathway may do better).
+const BYTE_RANGE: &str = "byte range";
 
 /// One segment request, planned: it owns what it needs, so it runs apart from the session.
 struct Request {
@@ -446,7 +454,7 @@ impl Request {
             let fetched = fetcher
                 .get(&url)
                 .range(Some(both))
-                .limit("segment", both.length)
+                .limit(BYTE_RANGE, both.length)
                 .headers(headers)
                 .budget(budget)
                 .on_retry(on_retry)
@@ -466,7 +474,10 @@ impl Request {
                 let fetched = fetcher
                     .get(&url)
                     .range(*range)
-                    .limit("init segment", range.map_or(self.size_limit, |r| r.length))
+                    .limit(
+                        BYTE_RANGE,
+                        range.map_or(fetcher.config().min_segment_limit_bytes, |r| r.length),
+                    )
                     .headers(headers)
                     .budget(budget)
                     .on_retry(on_retry)
@@ -482,7 +493,13 @@ impl Request {
         let media = fetcher
             .get(&url)
             .range(self.segment.resource.range)
-            .limit("segment", self.size_limit)
+            .limit(
+                match self.segment.resource.range {
+                    Some(_) => BYTE_RANGE,
+                    None => OVERSIZED_SEGMENT,
+                },
+                self.size_limit,
+            )
             .headers(headers)
             .budget(budget)
             .on_progress(|bytes, elapsed| {

@@ -157,9 +157,8 @@ impl Session {
                         .map_err(|e| e.to_string()),
                 ),
                 (Some(rep), Some((n, segment, init))) => {
-                    let most = fetcher
-                        .config()
-                        .segment_limit(rep.bandwidth, segment.duration_s);
+                    // Subtitles declare no bitrate: a cue file is held to the floor.
+                    let most = fetcher.config().min_segment_limit_bytes;
                     let get = |resource: Resource| {
                         let (fetcher, rep, pathway) = (&fetcher, &rep, pathway.as_deref());
                         async move {
