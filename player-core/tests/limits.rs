@@ -292,3 +292,28 @@ fn a_hundred_thousand_segments_load_and_one_more_is_refused() {
         );
     });
 }
+
+#[test]
+fn a_live_playlist_that_stops_advancing_ends_after_three_and_a_half_target_durations() {
+    runtime().block_on(async {
+        // A live playlist (no #EXT-X-ENDLIST) of three 1 s segments that never changes: its
+        // source has stopped. Before, the player sat at the edge for ever.
+        let base = serve(|path| match path {
+            "/live.m3u8" => Reply::Whole(
+                b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n\
+                  #EXTINF:1.0,\ns0.ts\n#EXTINF:1.0,\ns1.ts\n#EXTINF:1.0,\ns2.ts\n"
+                    .to_vec(),
+            ),
+            "/s0.ts" | "/s1.ts" | "/s2.ts" => Reply::Whole(vec![0x47; 188 * 16]),
+            _ => Reply::Missing,
+        })
+        .await;
+        let (error, took) =
+            play_error(base.join("live.m3u8").unwrap(), PlayerConfig::default()).await;
+        assert!(
+            error.contains("live stream stalled: no new segment in 3.5 s"),
+            "{error}"
+        );
+        assert!(took < Duration::from_secs(15), "took {took:?}");
+    });
+}

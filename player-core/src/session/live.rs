@@ -75,11 +75,45 @@ impl Session {
         };
         self.reload_failures = 0;
         merge_live(&mut self.presentation, fresh);
+        if self.presentation.live {
+            self.check_live_edge_moves(interval)?;
+        }
         if !self.presentation.live {
             self.duration_s = self.presentation.duration_s.unwrap_or(self.duration_s);
             self.emitter.emit(PlayerEvent::Warning {
                 message: "the live stream has ended; playing to its last segment".into(),
             });
+        }
+        Ok(())
+    }
+}
+
+impl Session {
+    /// Ends a live stream whose edge has not moved for
+    /// [`super::PlayerConfig::live_stuck_target_durations`] target durations: its source has
+    /// stopped, and waiting at the edge would show a spinner for ever.
+    fn check_live_edge_moves(&mut self, target_s: f64) -> Result<(), SessionError> {
+        let (edge, now) = (self.live_edge_s(), Instant::now());
+        match self.live_edge_moved {
+            Some((last, _)) if edge <= last + 1e-6 => {}
+            _ => {
+                self.live_edge_moved = Some((edge, now));
+                return Ok(());
+            }
+        }
+        let window = self.config.live_stuck_target_durations * target_s;
+        let since = self
+            .live_edge_moved
+            .map_or(0.0, |(_, at)| (now - at).as_secs_f64());
+        if since >= window {
+            let window = if window.fract() == 0.0 {
+                format!("{window:.0} s")
+            } else {
+                format!("{window:.1} s")
+            };
+            return Err(SessionError::Manifest(format!(
+                "live stream stalled: no new segment in {window}"
+            )));
         }
         Ok(())
     }

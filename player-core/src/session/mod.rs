@@ -90,6 +90,9 @@ pub struct PlayerConfig {
     /// The title's QoE_lin weight of a second of rebuffering (ABR-BENCH.md: its top rung in
     /// Mbit/s): the ABR weighs stalls against bitrate with it, and the QoE report scores with it.
     pub rebuffer_weight: f64,
+    /// A live stream whose reloads bring no new segment for this many target durations has
+    /// stalled at its source, and the session ends saying so (Media3 waits 3.5).
+    pub live_stuck_target_durations: f64,
 }
 
 impl Default for PlayerConfig {
@@ -107,6 +110,7 @@ impl Default for PlayerConfig {
             cmcd: CmcdMode::Headers,
             content_id: None,
             rebuffer_weight: abr::qoe::DEFAULT_REBUFFER_WEIGHT,
+            live_stuck_target_durations: 3.5,
         }
     }
 }
@@ -297,6 +301,8 @@ struct Session {
     paused_by_viewer: bool,
     reload_due: Option<Instant>,
     reload_failures: u32,
+    /// A live stream's newest segment end, and when it last moved.
+    live_edge_moved: Option<(f64, Instant)>,
     /// Buffering ⇄ Playing ⇄ Stalled, on the session clock ([`Session::now_s`]).
     playback: Playback,
     first_frame_seen: bool,
@@ -384,6 +390,7 @@ async fn run(
         paused_by_viewer: false,
         reload_due: None,
         reload_failures: 0,
+        live_edge_moved: None,
         playback: Playback::default(),
         first_frame_seen: false,
         stopped: false,
@@ -786,6 +793,7 @@ impl Session {
                 .max(edge - 3.0 * target)
                 .max(self.live_window_start_s());
             self.reload_due = Some(Instant::now() + Duration::from_secs_f64(target));
+            self.live_edge_moved = Some((edge, Instant::now()));
         }
         self.position_streams(start);
         if start > 0.0 {
