@@ -462,6 +462,7 @@ async fn start_api() -> Api {
     );
     config.health_interval = Duration::from_millis(100);
     config.steering_ttl_s = 2;
+    config.request_timeout = Duration::from_secs(2);
     let backend = BackendServer::start(config).await.unwrap();
     Api {
         backend,
@@ -853,4 +854,46 @@ async fn bookmarks_are_kept_per_user_and_across_a_backend_restart() {
     assert_eq!(r.status(), 404);
     backend.shutdown().await;
     cache.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_bodies_and_times_are_bounded() {
+    let api = start_api().await;
+    let url = format!("{}/v1/login", api.backend.url());
+    // Over the body limit: 413, unread; bad JSON within it: 400.
+    let r = api
+        .client
+        .post(&url)
+        .body(vec![b'x'; reel_stub::backend::MAX_REQUEST_BODY_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = api
+        .client
+        .post(&url)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // A body that never finishes arriving: 408 once the request timeout passes (2 s here).
+    let addr = api.backend.url().trim_start_matches("http://").to_string();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tcp.write_all(
+        b"POST /v1/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"user\":",
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(20), tcp.read(&mut answer))
+        .await
+        .expect("an answer before 20 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    api.shutdown().await;
 }

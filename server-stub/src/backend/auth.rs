@@ -41,7 +41,13 @@ struct Claims {
     sub: String,
     iat: u64,
     exp: u64,
+    /// Not valid before (seconds since the epoch); this backend's tokens carry none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
 }
+
+/// Clock skew forgiven on a token's `nbf` and `iat`, seconds (its expiry is exact).
+pub const CLOCK_LEEWAY_S: u64 = 30;
 
 /// Why a request's token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +96,7 @@ impl Tokens {
             sub: user.into(),
             iat,
             exp,
+            nbf: None,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing cannot fail");
@@ -110,6 +117,17 @@ impl Tokens {
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation) {
+            // Not valid yet, or issued in the future (a clock or a forger ahead of ours): refused
+            // as any bad token is, the answer saying nothing of which check failed.
+            Ok(data)
+                if data.claims.iat > now_s() + CLOCK_LEEWAY_S
+                    || data
+                        .claims
+                        .nbf
+                        .is_some_and(|nbf| nbf > now_s() + CLOCK_LEEWAY_S) =>
+            {
+                Err(TokenError::Invalid)
+            }
             Ok(data) => Ok(data.claims.sub),
             Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
                 Err(TokenError::Expired)
@@ -169,6 +187,7 @@ mod tests {
             sub: "demo".into(),
             iat: now_s() - 100,
             exp: now_s() - 50,
+            nbf: None,
         };
         let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding)
             .unwrap();
@@ -176,6 +195,37 @@ mod tests {
             tokens.verify_header(Some(&format!("Bearer {t}"))),
             Err(TokenError::Expired)
         );
+    }
+
+    #[test]
+    fn tokens_not_valid_yet_or_issued_in_the_future_are_refused_past_the_leeway() {
+        let tokens = Tokens::new(b"k", Duration::from_secs(60));
+        let signed = |iat: u64, nbf: Option<u64>| {
+            let claims = Claims {
+                sub: "demo".into(),
+                iat,
+                exp: now_s() + 3600,
+                nbf,
+            };
+            let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &tokens.encoding)
+                .unwrap();
+            tokens.verify_header(Some(&format!("Bearer {t}")))
+        };
+        let now = now_s();
+        assert_eq!(signed(now, None), Ok("demo".into()));
+        // A clock a little ahead is forgiven.
+        assert_eq!(signed(now + 5, Some(now + 5)), Ok("demo".into()));
+        assert_eq!(signed(now, Some(now - 60)), Ok("demo".into()));
+        // Beyond the leeway: refused, and said no differently from a forged token.
+        assert_eq!(
+            signed(now, Some(now + CLOCK_LEEWAY_S + 60)),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            signed(now + CLOCK_LEEWAY_S + 60, None),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(TokenError::Invalid.to_string(), "invalid token");
     }
 
     #[test]

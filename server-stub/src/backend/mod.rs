@@ -62,7 +62,13 @@ pub struct BackendConfig {
     pub health_interval: Duration,
     /// The bookmark database (SQLite); in memory, gone with the process, when `None`.
     pub bookmarks_db: Option<PathBuf>,
+    /// Longest a request may take, its body's arrival included; a slower one is answered 408.
+    pub request_timeout: Duration,
 }
+
+/// Largest request body the API reads (logins, playback requests and bookmarks are a few
+/// hundred bytes); a larger one is answered 413 unread.
+pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
 impl BackendConfig {
     /// Defaults: demo user, 12 h tokens, 10 s steering TTL, health polled every second.
@@ -81,6 +87,7 @@ impl BackendConfig {
             steering_ttl_s: 10,
             health_interval: Duration::from_secs(1),
             bookmarks_db: None,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -222,6 +229,11 @@ impl BackendServer {
             .fallback(|| async {
                 Failure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
             })
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                config.request_timeout,
+            ))
             .with_state(backend.clone());
         let (stop, _) = watch::channel(false);
         let mut stop_rx = stop.subscribe();
