@@ -10,6 +10,9 @@
 //! `cargo test -p player-core --test chaos -- --ignored --nocapture` runs the long versions:
 //! 100 randomized sessions, and every algorithm over eight schedules, with their figures.
 
+mod common;
+use common::runtime;
+
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -52,14 +55,6 @@ fn media() -> &'static (tempfile::TempDir, TitleMeta) {
 fn long_media() -> &'static (tempfile::TempDir, TitleMeta) {
     static MEDIA: OnceLock<(tempfile::TempDir, TitleMeta)> = OnceLock::new();
     MEDIA.get_or_init(|| encode_title(60))
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// Three caches (with fault controls) and the playback API / steering server.

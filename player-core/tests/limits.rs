@@ -2,6 +2,9 @@
 //! oversized, endless, trickled and redirecting bodies, and every case ends in bounded time with
 //! one line naming the limit (issue 34, slice 1a). Each test fails when its limit is removed.
 
+mod common;
+use common::runtime;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,14 +97,6 @@ async fn respond(
         }
     }
     tcp.shutdown().await
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// Plays `url` to its end (at most 30 s) and returns the one-line error and the time taken.

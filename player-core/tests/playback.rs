@@ -3,6 +3,9 @@
 //! playback API; the engine plays HLS and DASH sessions decoded by GStreamer, and degrades (lower
 //! rendition, clear error) on broken media.
 
+mod common;
+use common::runtime;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -56,14 +59,6 @@ fn media_copy() -> (tempfile::TempDir, PathBuf) {
     let to = dir.path().join("demo");
     copy_tree(&src.path().join("demo"), &to);
     (dir, to)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 async fn serve(root: &Path) -> Oca {
