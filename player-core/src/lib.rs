@@ -27,6 +27,7 @@
 pub mod cmcd;
 pub mod events;
 pub mod fetch;
+pub mod fuzz;
 pub mod manifest;
 pub mod pathways;
 pub mod presentation;

@@ -444,6 +444,18 @@ fn media_segments(
             durations.len()
         )));
     }
+    // Segment numbers run from the media sequence and must not pass u64::MAX
+    // (tests/fuzz-inputs/hls_playlist/crash-media-sequence-overflow.m3u8 overflowed here).
+    if m.media_sequence
+        .checked_add(m.segments.len() as u64)
+        .is_none()
+    {
+        return Err(ManifestError::Invalid(format!(
+            "#EXT-X-MEDIA-SEQUENCE:{} leaves no room for {} segments",
+            m.media_sequence,
+            m.segments.len()
+        )));
+    }
     if m.i_frames_only {
         return Err(ManifestError::Unsupported(
             "an I-frame-only playlist (EXT-X-I-FRAMES-ONLY) is for trick play; it has no \

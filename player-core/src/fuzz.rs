@@ -1,0 +1,182 @@
+//! The bodies of the fuzz targets in `player-core/fuzz/`: each takes arbitrary bytes, runs one
+//! parser the player points at the network, and checks what that parser promises.
+//!
+//! A panic, or a promise broken (a cap exceeded, a duration that is not a number, an error that
+//! is empty or runs over one line), is a finding. They are plain functions so a stable test
+//! (`tests/fuzz_inputs.rs`) replays every seed and every kept crash input without nightly or
+//! cargo-fuzz.
+
+use std::time::{Duration, SystemTime};
+
+use url::Url;
+
+use crate::manifest::{ManifestLimits, dash, hls};
+use crate::presentation::{ManifestFormat, Presentation, Segment, SegmentIndex};
+use crate::session::validate_media;
+
+/// A fuzz target: its name (the cargo-fuzz binary and its inputs' folder) and its body.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target, by name.
+pub const TARGETS: [Target; 3] = [
+    ("hls_playlist", hls_playlist),
+    ("dash_mpd", dash_mpd),
+    ("media_segment", media_segment),
+];
+
+/// The caps each body runs under: the defaults, and caps small enough for libFuzzer's few
+/// kilobytes of input to cross, so the checks behind them are exercised too.
+fn limit_sets() -> [ManifestLimits; 2] {
+    [
+        ManifestLimits::default(),
+        ManifestLimits {
+            max_segments: 64,
+            max_variants: 8,
+            max_bandwidth_bps: 100_000_000,
+            ..ManifestLimits::default()
+        },
+    ]
+}
+
+/// An HLS playlist read both ways the player reads one: as the manifest it opened
+/// (multivariant or media) and as a variant's media playlist.
+pub fn hls_playlist(data: &[u8]) {
+    let url = Url::parse("http://fuzz.test/title/master.m3u8").expect("a valid URL");
+    for limits in limit_sets() {
+        match hls::parse(data, &url, &limits) {
+            Ok(p) => check_presentation(&p, &limits),
+            Err(e) => check_error(&e.to_string()),
+        }
+        match hls::parse_media(data, &limits) {
+            Ok((segments, _live, target_duration_s)) => {
+                check_duration("target duration", target_duration_s, &limits);
+                check_segments(&segments, None, &limits);
+            }
+            Err(e) => check_error(&e.to_string()),
+        }
+    }
+}
+
+/// A DASH MPD, placed on a fixed wall clock so a live one expands the same way every run.
+pub fn dash_mpd(data: &[u8]) {
+    let url = Url::parse("http://fuzz.test/title/manifest.mpd").expect("a valid URL");
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    for limits in limit_sets() {
+        match dash::parse(data, &url, now, &limits) {
+            Ok(p) => check_presentation(&p, &limits),
+            Err(e) => check_error(&e.to_string()),
+        }
+    }
+}
+
+/// A downloaded segment as the player checks it before it reaches the decoder (fMP4, MPEG-TS,
+/// WebM, packed audio).
+pub fn media_segment(data: &[u8]) {
+    if let Err(e) = validate_media(data) {
+        check_error(&e);
+    }
+}
+
+/// What a parsed presentation promises the session: every cap of [`ManifestLimits`] holds,
+/// every time is a number, every track has something to play, segments run forward.
+fn check_presentation(p: &Presentation, limits: &ManifestLimits) {
+    if let Some(d) = p.duration_s {
+        assert!(d.is_finite() && d >= 0.0, "presentation duration {d}");
+    }
+    if let Some(r) = p.reload_interval_s {
+        check_duration("reload interval", r, limits);
+    }
+    for period in &p.periods {
+        assert!(
+            period.start_s.is_finite(),
+            "period start {}",
+            period.start_s
+        );
+        if let Some(d) = period.duration_s {
+            assert!(d.is_finite() && d >= 0.0, "period duration {d}");
+        }
+        // HLS counts variants (its audio and subtitle renditions are tracks of their own);
+        // DASH counts every representation of the period.
+        let counted: usize = match p.format {
+            ManifestFormat::Dash => period.tracks.iter().map(|t| t.representations.len()).sum(),
+            ManifestFormat::Hls => period
+                .tracks
+                .iter()
+                .map(|t| t.representations.len())
+                .max()
+                .unwrap_or(0),
+        };
+        assert!(
+            counted <= limits.max_variants,
+            "{counted} variants in a period"
+        );
+        for track in &period.tracks {
+            assert!(
+                !track.representations.is_empty(),
+                "track {} has no representation",
+                track.id
+            );
+            for r in &track.representations {
+                assert!(
+                    r.bandwidth <= limits.max_bandwidth_bps,
+                    "bandwidth {}",
+                    r.bandwidth
+                );
+                if let SegmentIndex::Unavailable(why) = &r.segments {
+                    check_error(why);
+                }
+                check_segments(r.segment_list(), period.duration_s, limits);
+            }
+        }
+    }
+}
+
+/// Segments of one representation: within the caps, timed by numbers, in order.
+/// `whole_file_s` is the period's duration: a representation that is one whole file (a DASH
+/// `BaseURL` alone) lasts that long, however long, and only cut segments are held to the cap.
+fn check_segments(segments: &[Segment], whole_file_s: Option<f64>, limits: &ManifestLimits) {
+    assert!(
+        segments.len() <= limits.max_segments,
+        "{} segments",
+        segments.len()
+    );
+    let whole_file = segments.len() == 1 && whole_file_s == Some(segments[0].duration_s);
+    for s in segments {
+        assert!(s.start_s.is_finite(), "segment start {}", s.start_s);
+        if whole_file {
+            assert!(s.duration_s >= 0.0, "whole-file duration {}", s.duration_s);
+        } else {
+            check_duration("segment duration", s.duration_s, limits);
+        }
+    }
+    for pair in segments.windows(2) {
+        assert!(
+            pair[1].number > pair[0].number,
+            "segment {} after segment {}",
+            pair[1].number,
+            pair[0].number
+        );
+        assert!(
+            pair[1].start_s >= pair[0].start_s,
+            "a segment at {} s after one at {} s",
+            pair[1].start_s,
+            pair[0].start_s
+        );
+    }
+}
+
+fn check_duration(what: &str, seconds: f64, limits: &ManifestLimits) {
+    assert!(
+        seconds.is_finite() && (0.0..=limits.max_segment_duration_s).contains(&seconds),
+        "{what} {seconds}"
+    );
+}
+
+/// An error the viewer reads: something, on one line.
+fn check_error(message: &str) {
+    assert!(!message.trim().is_empty(), "an empty error");
+    assert!(
+        !message.contains('\n'),
+        "an error over several lines: {message:?}"
+    );
+}
