@@ -91,6 +91,10 @@ fn read_tagged(data: &[u8]) -> Result<PackedAudio, String> {
 
 /// The transport-stream timestamp a whole ID3 tag carries, if it carries one that can be read.
 fn tag_timestamp(tag: &[u8]) -> Option<u64> {
+    if !frames_fit(tag) {
+        tracing::debug!("packed audio: an ID3 tag whose frames claim more than it holds, not read");
+        return None;
+    }
     let tag = match id3::Tag::read_from2(Cursor::new(tag)) {
         Ok(tag) => tag,
         Err(e) => {
@@ -107,6 +111,72 @@ fn tag_timestamp(tag: &[u8]) -> Option<u64> {
             let bytes: [u8; 8] = p.private_data.get(..8)?.try_into().ok()?;
             Some(u64::from_be_bytes(bytes) & TIMESTAMP_MASK)
         })
+}
+
+/// Whether every frame of a whole ID3v2 tag claims no more bytes than the tag holds, and none
+/// is compressed, encrypted, unsynchronised or a chapter (`CHAP`, `CTOC`: frames holding
+/// frames), and nothing but padding follows the last frame. The id3 crate allocates what a
+/// v2.2 or v2.3 frame's header claims before reading it: a 54-byte tag claiming a 2 GB frame
+/// took 2 GB, a chapter's inner frame 4 GB, and three bytes after the last frame, read with
+/// the footer as a frame header, 3 GB
+/// (`tests/fuzz-inputs/media_segment/crash-id3-*.aac`, found by fuzzing). The timestamp frame
+/// (`PRIV`) never needs any of those.
+fn frames_fit(tag: &[u8]) -> bool {
+    let Some(header) = tag.get(..10) else {
+        return false;
+    };
+    let (version, flags) = (header[3], header[5]);
+    let be = |b: &[u8]| b.iter().fold(0usize, |n, &x| (n << 8) | usize::from(x));
+    let syncsafe = |b: &[u8]| {
+        b.iter()
+            .fold(0usize, |n, &x| (n << 7) | usize::from(x & 0x7f))
+    };
+    if flags & 0x80 != 0 || !(2..=4).contains(&version) {
+        return false;
+    }
+    // Frames fill the body the header states (a footer, or v2.3's undefined footer flag, is
+    // not read as frames).
+    let end = tag.len().min(10 + syncsafe(&header[6..10]));
+    let mut pos = 10;
+    if flags & 0x40 != 0 {
+        let Some(size) = tag.get(10..14) else {
+            return false;
+        };
+        pos += match version {
+            3 => 4 + be(size),
+            4 => syncsafe(size),
+            _ => return false,
+        };
+    }
+    let header_len = if version == 2 { 6 } else { 10 };
+    while pos < end {
+        if tag[pos] == 0 {
+            break; // padding
+        }
+        // The crate reads a frame header from whatever is left, past the body if need be.
+        if pos + header_len > end {
+            return false;
+        }
+        let h = &tag[pos..pos + header_len];
+        let size = match version {
+            2 => be(&h[3..6]),
+            3 => be(&h[4..8]),
+            _ => syncsafe(&h[4..8]),
+        };
+        // v2.3: compression, encryption; v2.4: compression, encryption, unsynchronisation,
+        // a data length indicator.
+        let encoded = match version {
+            3 => h[9] & 0xc0 != 0,
+            4 => h[9] & 0x0f != 0,
+            _ => false,
+        };
+        let chapter = matches!(&h[..4], b"CHAP" | b"CTOC");
+        if encoded || chapter || size > end - pos - header_len {
+            return false;
+        }
+        pos += header_len + size;
+    }
+    pos <= end
 }
 
 /// Length of the ID3v2 tag at the start of `data` (header, body, footer), if all of it is there.
@@ -467,6 +537,24 @@ mod tests {
         odd[5] = 0x0f;
         let p = read(&[odd, adts(50)].concat()).unwrap().unwrap();
         assert_eq!((p.timestamp, p.frames), (None, 1));
+        // A frame claiming more than its tag holds is never handed to the crate, which would
+        // allocate the claim: here 2 GB, for a tag of 54 bytes.
+        let mut claim = b"ID3\x03\x00\x00\x00\x00\x00\x2cTXXX\x88\x76\x6d\x00\x00\x00".to_vec();
+        claim.resize(10 + 0x2c, 0x41);
+        assert!(!frames_fit(&claim));
+        let p = read(&[claim, adts(50)].concat()).unwrap().unwrap();
+        assert_eq!((p.timestamp, p.frames), (None, 1));
+        assert!(frames_fit(&apple) && frames_fit(&tag(7)));
+        // Nor is a chapter, whose inner frames the crate reads the same way.
+        let mut chapter = b"ID3\x03\x00\x00\x00\x00\x00\x1aCTOC\x00\x00\x00\x10\x00\x00".to_vec();
+        chapter.resize(10 + 0x1a, 0);
+        assert!(!frames_fit(&chapter));
+        // Nor a tag with bytes after its last frame too few for a header: the crate reads one
+        // anyway, from past the body.
+        let mut short = b"ID3\x03\x00\x00\x00\x00\x00\x0dTXXX\x00\x00\x00\x00\x00\x00abc".to_vec();
+        assert!(!frames_fit(&short));
+        short[20] = 0;
+        assert!(frames_fit(&short), "padding is fine");
         // E-AC-3 with an AC-3 core: the two alternate.
         let ac3 = {
             let mut f = vec![0u8; 768];
