@@ -1,5 +1,6 @@
 //! The bodies of the fuzz targets in `player-core/fuzz/`: each takes arbitrary bytes, runs one
-//! parser the player points at the network, and checks what that parser promises.
+//! parser the player points at the network (manifests, segments, segment indexes, steering
+//! answers, subtitles), and checks what that parser promises.
 //!
 //! A panic, or a promise broken (a cap exceeded, a duration that is not a number, an error that
 //! is empty or runs over one line), is a finding. They are plain functions so a stable test
@@ -10,18 +11,24 @@ use std::time::{Duration, SystemTime};
 
 use url::Url;
 
-use crate::manifest::{ManifestLimits, dash, hls};
-use crate::presentation::{ManifestFormat, Presentation, Segment, SegmentIndex};
-use crate::session::validate_media;
+use crate::manifest::{ManifestLimits, dash, hls, sidx, webm_cues};
+use crate::presentation::{
+    ByteRange, ManifestFormat, Presentation, Resource, Segment, SegmentIndex, SteeringTag,
+};
+use crate::session::{Cue, parse_ttml, parse_webvtt, validate_media};
+use crate::steering::{SteeringClient, SteeringOutcome, apply_clone};
 
 /// A fuzz target: its name (the cargo-fuzz binary and its inputs' folder) and its body.
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by name.
-pub const TARGETS: [Target; 3] = [
+pub const TARGETS: [Target; 6] = [
     ("hls_playlist", hls_playlist),
     ("dash_mpd", dash_mpd),
     ("media_segment", media_segment),
+    ("segment_index", segment_index),
+    ("steering_manifest", steering_manifest),
+    ("subtitles", subtitles),
 ];
 
 /// The caps each body runs under: the defaults, and caps small enough for libFuzzer's few
@@ -74,6 +81,127 @@ pub fn dash_mpd(data: &[u8]) {
 pub fn media_segment(data: &[u8]) {
     if let Err(e) = validate_media(data) {
         check_error(&e);
+    }
+}
+
+/// A DASH `SegmentBase` index as fetched: a `sidx` box, or an init segment followed by WebM
+/// `Cues` (the input is cut where the last `Cues` ID begins, as a whole file ends with its
+/// `Cues`; with none, it is read as an init segment).
+pub fn segment_index(data: &[u8]) {
+    let limits = ManifestLimits::default();
+    let index = ByteRange {
+        offset: 1000,
+        length: data.len() as u64,
+    };
+    let init = Some(Resource {
+        uri: "init.mp4".into(),
+        range: Some(ByteRange {
+            offset: 0,
+            length: 1000,
+        }),
+    });
+    let result = if sidx::is_sidx(data) {
+        sidx::segments(data, &index, "media.mp4", init, 0.5)
+    } else {
+        let cut = data
+            .windows(4)
+            .rposition(webm_cues::is_cues)
+            .unwrap_or(data.len());
+        let (head, cues) = data.split_at(cut);
+        webm_cues::read_head(head)
+            .and_then(|head| webm_cues::segments(&head, cues, &index, "media.webm", init, 0.5))
+    };
+    match result.map(|segments| (limits.check_index(&segments), segments)) {
+        Ok((Ok(()), segments)) => check_segments(&segments, None, &limits),
+        Ok((Err(e), _)) => check_error(&e.to_string()),
+        Err(e) => check_error(&e),
+    }
+}
+
+/// A content steering answer (HLS `PATHWAY-PRIORITY` or DASH-IF `SERVICE-LOCATION-PRIORITY`
+/// JSON) taken by a client of either flavour, fetched or inline (`data:` URI), its clones
+/// applied to a presentation and the next request built.
+pub fn steering_manifest(data: &[u8]) {
+    let presentation = {
+        let url = Url::parse("http://oca-a.test/title/master.m3u8").expect("a valid URL");
+        let body = b"#EXTM3U\n#EXT-X-CONTENT-STEERING:SERVER-URI=\"/steer\",PATHWAY-ID=\"a\"\n\
+#EXT-X-STREAM-INF:BANDWIDTH=500000,PATHWAY-ID=\"a\"\nv.m3u8\n\
+#EXT-X-STREAM-INF:BANDWIDTH=500000,PATHWAY-ID=\"b\"\nhttp://oca-b.test/title/v.m3u8?k=v\n";
+        hls::parse(body, &url, &ManifestLimits::default()).expect("the fixed playlist parses")
+    };
+    let served = Url::parse("http://steer.test/v1/steer?session=1").expect("a valid URL");
+    let inline = Url::parse(&format!(
+        "data:application/json;base64,{}",
+        String::from_utf8_lossy(data)
+    ))
+    .ok();
+    for format in [ManifestFormat::Hls, ManifestFormat::Dash] {
+        for server_uri in [Some(served.clone()), inline.clone()] {
+            let tag = SteeringTag {
+                server_uri,
+                default_pathway: Some("a".into()),
+                query_before_start: true,
+            };
+            let mut client = SteeringClient::new(&tag, format, &presentation.pathways);
+            client.started(0.0);
+            let answer = match client.take_inline(0.0) {
+                Some(answer) => answer,
+                None => client.on_response(
+                    0.0,
+                    SteeringOutcome::Body {
+                        url: served.clone(),
+                        body: data.to_vec(),
+                    },
+                ),
+            };
+            match answer {
+                Ok(update) => {
+                    assert!(!update.priority.is_empty(), "an empty priority accepted");
+                    assert!(
+                        update.ttl_s.is_finite() && update.ttl_s > 0.0,
+                        "TTL {}",
+                        update.ttl_s
+                    );
+                    let mut p = presentation.clone();
+                    for clone in &update.clones {
+                        apply_clone(&mut p, clone);
+                    }
+                }
+                Err(e) => check_error(&e.to_string()),
+            }
+            if let Some(due) = client.next_due_s() {
+                assert!(due.is_finite(), "next reload at {due}");
+                let _ = client.request(due, "a", Some(1e6));
+            }
+        }
+    }
+}
+
+/// A subtitle document: WebVTT (with its `X-TIMESTAMP-MAP`, read twice as a track's second
+/// segment is) and TTML.
+pub fn subtitles(data: &[u8]) {
+    let mut origin = None;
+    for _ in 0..2 {
+        match parse_webvtt(data, &mut origin) {
+            Ok(cues) => check_cues(&cues),
+            Err(e) => check_error(&e),
+        }
+    }
+    match parse_ttml(data) {
+        Ok(cues) => check_cues(&cues),
+        Err(e) => check_error(&e),
+    }
+}
+
+/// Cues start at a time; a TTML cue with no end anywhere up its tree lasts for ever (+inf).
+fn check_cues(cues: &[Cue]) {
+    for cue in cues {
+        assert!(
+            cue.start_s.is_finite() && !cue.end_s.is_nan() && cue.end_s != f64::NEG_INFINITY,
+            "a cue from {} to {}",
+            cue.start_s,
+            cue.end_s
+        );
     }
 }
 

@@ -4,8 +4,8 @@
 
 pub mod dash;
 pub mod hls;
-mod sidx;
-mod webm_cues;
+pub(crate) mod sidx;
+pub(crate) mod webm_cues;
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use url::Url;
 
 use crate::fetch::{FetchError, Fetcher};
-use crate::presentation::{ManifestFormat, Presentation, SegmentIndex};
+use crate::presentation::{ManifestFormat, Presentation, Segment, SegmentIndex};
 
 /// What a manifest may ask of the player: a broken or hostile one cannot make it hold a million
 /// segments or plan with absurd numbers. Part of [`crate::fetch::FetchConfig`], so every manifest
@@ -68,6 +68,20 @@ impl ManifestLimits {
             )));
         }
         Ok(())
+    }
+
+    /// Refuses a loaded segment index (`sidx`, WebM `Cues`) past the segment cap or with a
+    /// segment of an absurd duration, as a playlist would be.
+    pub(crate) fn check_index(&self, segments: &[Segment]) -> Result<(), ManifestError> {
+        if segments.len() > self.max_segments {
+            return Err(ManifestError::Invalid(format!(
+                "too many segments: over {} in the index",
+                self.max_segments
+            )));
+        }
+        segments
+            .iter()
+            .try_for_each(|s| self.check_duration("an indexed segment", s.duration_s))
     }
 
     /// Refuses a declared bitrate no stream could have.
@@ -330,6 +344,11 @@ async fn load_index_from(
                 ))
             }
             .map_err(|e| ManifestError::Invalid(format!("{url}: {e}")))?;
+            fetcher
+                .config()
+                .manifest_limits
+                .check_index(&segments)
+                .map_err(|e| ManifestError::Invalid(format!("{url}: {e}")))?;
             Ok((at, segments, false, 0.0))
         }
         _ => {

@@ -27,7 +27,13 @@ pub fn segments(
         return Err("hierarchical sidx (references to other sidx boxes) is not supported".into());
     }
     let ts = sidx.timescale as f64;
-    let mut offset = index.offset + index.length + sidx.first_offset;
+    // Offsets and times add up in u64: a box claiming more is refused, not wrapped.
+    let past_u64 = || "the sidx places its segments past 2^64".to_string();
+    let mut offset = index
+        .offset
+        .checked_add(index.length)
+        .and_then(|o| o.checked_add(sidx.first_offset))
+        .ok_or_else(past_u64)?;
     let mut time = sidx.earliest_presentation_time;
     let mut out = Vec::with_capacity(sidx.references.len());
     for (i, r) in sidx.references.iter().enumerate() {
@@ -43,8 +49,10 @@ pub fn segments(
             media_offset_s: -time_offset_s,
             ..Segment::new(i as u64 + 1, start_s, duration_s, resource)
         });
-        offset += length;
-        time += r.subsegment_duration as u64;
+        offset = offset.checked_add(length).ok_or_else(past_u64)?;
+        time = time
+            .checked_add(r.subsegment_duration as u64)
+            .ok_or_else(past_u64)?;
     }
     Ok(out)
 }

@@ -58,6 +58,9 @@ mod validate;
 pub use error::SessionError;
 pub use packed_audio::{PackedAudio, PackedAudioClock, PackedCodec};
 pub use validate::{MediaFormat, validate_media};
+// For the fuzz targets (`crate::fuzz`).
+pub(crate) use subtitles::{Cue, parse_webvtt};
+pub(crate) use ttml::parse_ttml;
 
 /// Steering requests in flight (at most one).
 type SteeringRequests = FuturesUnordered<BoxFuture<'static, SteeringOutcome>>;

@@ -544,6 +544,15 @@ fn cue_text(pieces: &[&Piece]) -> String {
 
 /// The cues of a TTML document, on its own timeline (seconds from its time zero).
 pub fn parse_ttml(body: &[u8]) -> Result<Vec<Cue>, String> {
+    // Complaints quote the document (quick-xml the text it choked on, an unknown entity or time
+    // expression as written): one line of at most 200 characters reaches the viewer.
+    read_ttml(body).map_err(|e| {
+        let line: Vec<&str> = e.split_whitespace().collect();
+        line.join(" ").chars().take(200).collect()
+    })
+}
+
+fn read_ttml(body: &[u8]) -> Result<Vec<Cue>, String> {
     let tt = parse_tree(body)?;
     if tt.attr("timeBase") == Some("clock") {
         return Err(
