@@ -109,7 +109,7 @@ pub fn segment_index(data: &[u8]) {
             .unwrap_or(data.len());
         let (head, cues) = data.split_at(cut);
         webm_cues::read_head(head)
-            .and_then(|head| webm_cues::segments(&head, cues, &index, "media.webm", init, 0.5))
+            .and_then(|head| webm_cues::segments(&head, cues, &index, "media.webm", init, 0.0))
     };
     match result.map(|segments| (limits.check_index(&segments), segments)) {
         Ok((Ok(()), segments)) => check_segments(&segments, None, &limits),
@@ -180,9 +180,16 @@ pub fn steering_manifest(data: &[u8]) {
 /// A subtitle document: WebVTT (with its `X-TIMESTAMP-MAP`, read twice as a track's second
 /// segment is) and TTML.
 pub fn subtitles(data: &[u8]) {
+    // The document first, then again as a later segment, and after a track whose first map
+    // was at the other end of the 33-bit clock.
     let mut origin = None;
-    for _ in 0..2 {
-        match parse_webvtt(data, &mut origin) {
+    for origin in [
+        &mut origin,
+        &mut None,
+        &mut Some((1, 0.0)),
+        &mut Some((u64::MAX, 1e9)),
+    ] {
+        match parse_webvtt(data, origin) {
             Ok(cues) => check_cues(&cues),
             Err(e) => check_error(&e),
         }
@@ -300,11 +307,11 @@ fn check_duration(what: &str, seconds: f64, limits: &ManifestLimits) {
     );
 }
 
-/// An error the viewer reads: something, on one line.
+/// An error the viewer reads: something, on one line (no line or paragraph break of any kind).
 fn check_error(message: &str) {
     assert!(!message.trim().is_empty(), "an empty error");
     assert!(
-        !message.contains('\n'),
+        !message.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']),
         "an error over several lines: {message:?}"
     );
 }

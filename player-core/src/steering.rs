@@ -71,7 +71,7 @@ pub enum SteeringError {
     #[error("steering manifest has an empty pathway priority")]
     EmptyPriority,
     /// The priority list names no pathway the presentation has.
-    #[error("steering manifest names no known pathway (priority: {})", .0.join(", "))]
+    #[error("steering manifest names no known pathway (priority: {})", quoted_ids(.0))]
     UnknownPathways(Vec<String>),
     /// `RELOAD-URI` cannot be resolved.
     #[error("steering manifest RELOAD-URI {uri:?} is invalid: {reason}")]
@@ -396,6 +396,13 @@ struct ParsedManifest {
     reload_uri: Option<String>,
     priority: Vec<String>,
     clones: Vec<PathwayClone>,
+}
+
+/// Pathway ids as the server sent them, quoted and escaped so a newline in one stays on the
+/// line, cut at 200 characters.
+fn quoted_ids(ids: &[String]) -> String {
+    let shown: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
+    shown.join(", ").chars().take(200).collect()
 }
 
 /// Parses an HLS (`PATHWAY-PRIORITY`) or DASH-IF (`SERVICE-LOCATION-PRIORITY`) steering manifest.
@@ -920,7 +927,7 @@ mod tests {
         }
         assert_eq!(
             SteeringError::UnknownPathways(ids(&["x", "y"])).to_string(),
-            "steering manifest names no known pathway (priority: x, y)"
+            "steering manifest names no known pathway (priority: \"x\", \"y\")"
         );
     }
 

@@ -119,8 +119,11 @@ fn tag_timestamp(tag: &[u8]) -> Option<u64> {
 /// v2.2 or v2.3 frame's header claims before reading it: a 54-byte tag claiming a 2 GB frame
 /// took 2 GB, a chapter's inner frame 4 GB, and three bytes after the last frame, read with
 /// the footer as a frame header, 3 GB
-/// (`tests/fuzz-inputs/media_segment/crash-id3-*.aac`, found by fuzzing). The timestamp frame
-/// (`PRIV`) never needs any of those.
+/// (`tests/fuzz-inputs/media_segment/crash-id3-*.aac`, found by fuzzing). A review found two
+/// more ways for the crate's walk and this one to part: an extended header (the two measure it
+/// differently) and size bytes with their top bit set (which the crate does not mask). So a tag
+/// with any header flag set, or any size byte over 0x7f, is not read either. Packagers write
+/// the timestamp tag with no flags and one `PRIV` frame, which needs none of those.
 fn frames_fit(tag: &[u8]) -> bool {
     let Some(header) = tag.get(..10) else {
         return false;
@@ -131,23 +134,12 @@ fn frames_fit(tag: &[u8]) -> bool {
         b.iter()
             .fold(0usize, |n, &x| (n << 7) | usize::from(x & 0x7f))
     };
-    if flags & 0x80 != 0 || !(2..=4).contains(&version) {
+    if flags != 0 || !(2..=4).contains(&version) || header[6..10].iter().any(|b| b & 0x80 != 0) {
         return false;
     }
-    // Frames fill the body the header states (a footer, or v2.3's undefined footer flag, is
-    // not read as frames).
+    // Frames fill the body the header states.
     let end = tag.len().min(10 + syncsafe(&header[6..10]));
     let mut pos = 10;
-    if flags & 0x40 != 0 {
-        let Some(size) = tag.get(10..14) else {
-            return false;
-        };
-        pos += match version {
-            3 => 4 + be(size),
-            4 => syncsafe(size),
-            _ => return false,
-        };
-    }
     let header_len = if version == 2 { 6 } else { 10 };
     while pos < end {
         if tag[pos] == 0 {
@@ -171,7 +163,8 @@ fn frames_fit(tag: &[u8]) -> bool {
             _ => false,
         };
         let chapter = matches!(&h[..4], b"CHAP" | b"CTOC");
-        if encoded || chapter || size > end - pos - header_len {
+        let unmasked = version == 4 && h[4..8].iter().any(|b| b & 0x80 != 0);
+        if encoded || chapter || unmasked || size > end - pos - header_len {
             return false;
         }
         pos += header_len + size;
@@ -545,6 +538,12 @@ mod tests {
         let p = read(&[claim, adts(50)].concat()).unwrap().unwrap();
         assert_eq!((p.timestamp, p.frames), (None, 1));
         assert!(frames_fit(&apple) && frames_fit(&tag(7)));
+        // Nor a tag with an extended header, or a size byte over 0x7f, where the crate's walk
+        // and this one part (a review's inputs: 4 GB each).
+        let extended = b"ID3\x03\x00\x40\x00\x00\x00\x14\x00\x00\x00\x06\x00\x00TXXX\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00";
+        assert!(!frames_fit(extended));
+        let unmasked = b"ID3\x03\x00\x10\x00\x00\x00\x80TXXX\xff\xff\xff\xff\x00\x00";
+        assert!(!frames_fit(unmasked));
         // Nor is a chapter, whose inner frames the crate reads the same way.
         let mut chapter = b"ID3\x03\x00\x00\x00\x00\x00\x1aCTOC\x00\x00\x00\x10\x00\x00".to_vec();
         chapter.resize(10 + 0x1a, 0);

@@ -315,7 +315,7 @@ pub fn parse_webvtt(body: &[u8], origin: &mut Option<(u64, f64)>) -> Result<Vec<
         let (origin_mpegts, origin_local_s) = *origin.get_or_insert((mpegts, local_s));
         // The difference in 33-bit MPEG-TS ticks, as the nearer of the two ways round.
         const WRAP: i64 = 1 << 33;
-        let ticks = (mpegts as i64 - origin_mpegts as i64).rem_euclid(WRAP);
+        let ticks = (mpegts.wrapping_sub(origin_mpegts) % (WRAP as u64)) as i64;
         let ticks = if ticks >= WRAP / 2 {
             ticks - WRAP
         } else {
@@ -369,7 +369,7 @@ fn cue_time(v: &str) -> Option<f64> {
         [m, s] => (0.0, m.parse::<f64>().ok()?, *s),
         _ => return None,
     };
-    Some(h * 3600.0 + m * 60.0 + s.parse::<f64>().ok()?)
+    Some(h * 3600.0 + m * 60.0 + s.parse::<f64>().ok()?).filter(|t| t.is_finite() && *t >= 0.0)
 }
 
 #[cfg(test)]
