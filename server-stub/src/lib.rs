@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod encode;
 pub mod fixtures;
+pub mod fuzz;
 pub mod manifest;
 pub mod oca;
 pub mod title;

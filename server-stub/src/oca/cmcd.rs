@@ -47,11 +47,12 @@ impl CmcdRecord {
         })
     }
 
-    /// `key=value,…` for the log line.
+    /// `key=value,…` for the log line, control characters escaped: a client's `%0A` must not
+    /// start a forged log line (found by fuzzing, kept in `tests/fuzz-inputs/cmcd/`).
     pub fn summary(&self) -> String {
         self.keys
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{}={}", k.escape_debug(), v.escape_debug()))
             .collect::<Vec<_>>()
             .join(",")
     }

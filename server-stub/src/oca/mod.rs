@@ -10,7 +10,7 @@
 //! refused, and cuts the open ones, as a crashed cache would.
 
 mod body;
-mod cmcd;
+pub(crate) mod cmcd;
 mod meter;
 pub mod path;
 
@@ -399,6 +399,41 @@ fn etag_for(len: u64, modified: SystemTime) -> String {
     format!("\"{len:x}-{nanos:x}\"")
 }
 
+/// What a GET of a file of `len` bytes answers, given its `Range` and `If-Range` headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RangeAnswer {
+    /// 200 with the whole file: no range, one that does not parse, several ranges (or an
+    /// empty file), or an `If-Range` that no longer matches.
+    Whole,
+    /// 206 with these bytes, inside the file.
+    Partial(std::ops::RangeInclusive<u64>),
+    /// 416: a range that lies wholly outside the file.
+    Unsatisfiable,
+}
+
+/// Chooses the answer to a ranged request (RFC 9110 §14): the range applies when `If-Range`
+/// is absent or names the file's current `etag` or `last_modified`.
+pub(crate) fn choose_range(
+    range: Option<&str>,
+    if_range: Option<&str>,
+    etag: &str,
+    last_modified: &str,
+    len: u64,
+) -> RangeAnswer {
+    let applies = if_range.is_none_or(|v| v == etag || v == last_modified);
+    let Some(parsed) = range
+        .filter(|_| applies)
+        .and_then(|v| http_range_header::parse_range_header(v).ok())
+    else {
+        return RangeAnswer::Whole;
+    };
+    match parsed.validate(len) {
+        Ok(ranges) if ranges.len() == 1 => RangeAnswer::Partial(ranges[0].clone()),
+        Ok(_) => RangeAnswer::Whole,
+        Err(_) => RangeAnswer::Unsatisfiable,
+    }
+}
+
 fn etag_matches(header_value: &str, etag: &str) -> bool {
     header_value.trim() == "*"
         || header_value
@@ -505,29 +540,26 @@ async fn file_response(
         return r;
     }
 
-    let mut range = None;
-    let range_applies = headers
-        .get(header::IF_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|v| v == etag || v == last_modified);
-    if let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok())
-        && range_applies
-        && let Ok(parsed) = http_range_header::parse_range_header(value)
-    {
-        match parsed.validate(len) {
-            Ok(ranges) if ranges.len() == 1 => range = Some(ranges[0].clone()),
-            Ok(_) => {} // several ranges (or an empty file): send the whole file
-            Err(_) => {
-                let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
-                r.headers_mut().extend(base);
-                r.headers_mut().insert(
-                    header::CONTENT_RANGE,
-                    HeaderValue::from_str(&format!("bytes */{len}")).expect("ASCII"),
-                );
-                return r;
-            }
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let range = match choose_range(
+        text(header::RANGE),
+        text(header::IF_RANGE),
+        &etag,
+        &last_modified,
+        len,
+    ) {
+        RangeAnswer::Whole => None,
+        RangeAnswer::Partial(r) => Some(r),
+        RangeAnswer::Unsatisfiable => {
+            let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            r.headers_mut().extend(base);
+            r.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{len}")).expect("ASCII"),
+            );
+            return r;
         }
-    }
+    };
 
     let (status, start, length) = match &range {
         Some(r) => (
