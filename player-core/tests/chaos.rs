@@ -1153,32 +1153,39 @@ fn schedule_line(seed: u64, abr: &str, o: &SessionOutcome) -> String {
     )
 }
 
-#[test]
-fn a_throttle_and_outage_schedule_costs_reel_no_stall_where_bba_stalls() {
-    // Seed 1: 20 s at 4 Mbit/s, then 0.2 Mbit/s for 31 s, 22 s at 4.5 Mbit/s, an 11 s outage
-    // (16 kbit/s), ... BBA, reading only its buffer, stalls for about 3 s in it; Reel must not.
-    const SEED: u64 = 1;
-    let schedule = throttle_and_outage_schedule(SEED, 90.0);
+/// Plays Reel and BBA side by side under `shape`'s schedule `seed`, printing both, and asserts
+/// that Reel played to the end without a stall.
+fn reel_and_bba_without_a_stall(shape: Shape, seed: u64) -> (SessionOutcome, SessionOutcome) {
+    let schedule = shape.schedule(seed);
     println!("link: {}", describe(&schedule));
     let (reel, bba) = runtime().block_on(async {
         futures_util::future::join(
-            play_under_schedule("reel", Shape::ThrottleAndOutage, &schedule),
-            play_under_schedule("bba", Shape::ThrottleAndOutage, &schedule),
+            play_under_schedule("reel", shape, &schedule),
+            play_under_schedule("bba", shape, &schedule),
         )
         .await
     });
     println!(
         "{}\n{}",
-        schedule_line(SEED, "reel", &reel),
-        schedule_line(SEED, "bba", &bba)
+        schedule_line(seed, "reel", &reel),
+        schedule_line(seed, "bba", &bba)
     );
     assert_eq!(reel.state, PlayerState::Ended, "{:?}", reel.error());
     assert_eq!(
         reel.qoe.rebuffer_count,
         0,
         "{}",
-        schedule_line(SEED, "reel", &reel)
+        schedule_line(seed, "reel", &reel)
     );
+    (reel, bba)
+}
+
+#[test]
+fn a_throttle_and_outage_schedule_costs_reel_no_stall_where_bba_stalls() {
+    // Seed 1: 20 s at 4 Mbit/s, then 0.2 Mbit/s for 31 s, 22 s at 4.5 Mbit/s, an 11 s outage
+    // (16 kbit/s), ... BBA, reading only its buffer, stalls for about 3 s in it; Reel must not.
+    const SEED: u64 = 1;
+    let (reel, bba) = reel_and_bba_without_a_stall(Shape::ThrottleAndOutage, SEED);
     assert!(
         reel.qoe.mean_bitrate_kbps >= bba.qoe.mean_bitrate_kbps,
         "{}\n{}",
@@ -1195,27 +1202,7 @@ fn a_throttle_and_outage_schedule_costs_reel_no_stall_where_bba_stalls() {
 #[ignore = "long: a 180 s title played in real time, about 4 minutes; run with --ignored"]
 fn a_cliff_schedule_that_stalled_the_earlier_controller_costs_reel_no_stall() {
     const SEED: u64 = 5;
-    let schedule = Shape::Cliffs.schedule(SEED);
-    println!("link: {}", describe(&schedule));
-    let (reel, bba) = runtime().block_on(async {
-        futures_util::future::join(
-            play_under_schedule("reel", Shape::Cliffs, &schedule),
-            play_under_schedule("bba", Shape::Cliffs, &schedule),
-        )
-        .await
-    });
-    println!(
-        "{}\n{}",
-        schedule_line(SEED, "reel", &reel),
-        schedule_line(SEED, "bba", &bba)
-    );
-    assert_eq!(reel.state, PlayerState::Ended, "{:?}", reel.error());
-    assert_eq!(
-        reel.qoe.rebuffer_count,
-        0,
-        "{}",
-        schedule_line(SEED, "reel", &reel)
-    );
+    let (reel, bba) = reel_and_bba_without_a_stall(Shape::Cliffs, SEED);
     // Not bought by playing low: BBA does not stall here either, at a lower QoE (43.4 against
     // 53.2 when this was written).
     assert!(
