@@ -1,6 +1,6 @@
 //! The bodies of the fuzz targets in `server-stub/fuzz/`: each takes arbitrary bytes, runs one
 //! piece of the servers that reads what a client sent (the cache's request path and `Range`,
-//! CMCD, the playback API's tokens), and checks what that piece promises.
+//! CMCD, the playback API's tokens and JSON bodies), and checks what that piece promises.
 //!
 //! They are plain functions so a stable test (`tests/fuzz_inputs.rs`) replays every seed and
 //! every kept crash input without nightly or cargo-fuzz.
@@ -11,7 +11,11 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, Uri};
 
+use axum::http::StatusCode;
+use reel_protocol::{FaultsUpdate, LoginRequest, PlaybackRequest};
+
 use crate::backend::auth::Tokens;
+use crate::backend::{Failure, bookmark_update, parse_json};
 use crate::oca::cmcd::CmcdRecord;
 use crate::oca::path::resolve;
 use crate::oca::{RangeAnswer, choose_range};
@@ -20,11 +24,12 @@ use crate::oca::{RangeAnswer, choose_range};
 pub type Target = (&'static str, fn(&[u8]));
 
 /// Every target, by name.
-pub const TARGETS: [Target; 4] = [
+pub const TARGETS: [Target; 5] = [
     ("oca_path", oca_path),
     ("oca_range", oca_range),
     ("cmcd", cmcd),
     ("token", token),
+    ("backend_json", backend_json),
 ];
 
 /// A cache root for [`oca_path`], made once a process: a segment, a name with a space, a link
@@ -153,6 +158,37 @@ pub fn token(data: &[u8]) {
                 "{header:?} accepted as {user:?}"
             );
         }
+    }
+}
+
+/// A request body to the playback API, read as each of its JSON requests (login, playback,
+/// bookmark) and as the cache's fault update: refused with 400 and one line, or a bookmark
+/// within its title.
+pub fn backend_json(data: &[u8]) {
+    let refused = |f: Failure| {
+        assert_eq!(f.status, StatusCode::BAD_REQUEST, "{}", f.message);
+        assert!(
+            !f.message.is_empty() && !f.message.contains(['\n', '\r']),
+            "{} over several lines: {:?}",
+            f.code,
+            f.message
+        );
+    };
+    if let Err(f) = parse_json::<LoginRequest>(data) {
+        refused(f);
+    }
+    if let Err(f) = parse_json::<PlaybackRequest>(data) {
+        refused(f);
+    }
+    if let Err(f) = parse_json::<FaultsUpdate>(data) {
+        refused(f);
+    }
+    match bookmark_update(data) {
+        Ok(b) => assert!(
+            b.duration_s > 0.0 && (0.0..=b.duration_s).contains(&b.position_s),
+            "{b:?} accepted"
+        ),
+        Err(f) => refused(f),
     }
 }
 

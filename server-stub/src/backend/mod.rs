@@ -336,10 +336,10 @@ async fn poll_health(backend: Arc<Backend>, interval: Duration, mut stop: watch:
 }
 
 /// An error answer of the API: a status and an [`ApiError`] body.
-struct Failure {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
+pub(crate) struct Failure {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
     challenge: Option<&'static str>,
 }
 
@@ -386,14 +386,39 @@ impl IntoResponse for Failure {
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+/// A request body as `T`, or 400 saying why in one line: serde quotes what it did not expect
+/// (an unknown variant as sent, newlines and all), so the quote is folded onto one line and cut
+/// at 200 characters.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(body).map_err(|e| {
+        let said: Vec<String> = e.to_string().split_whitespace().map(String::from).collect();
+        let said: String = said.join(" ").chars().take(200).collect();
         Failure::new(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            format!("the request body is not valid JSON of the expected shape: {e}"),
+            format!("the request body is not valid JSON of the expected shape: {said}"),
         )
     })
+}
+
+/// A bookmark update's body: JSON, and a position within a positive duration.
+pub(crate) fn bookmark_update(body: &[u8]) -> Result<BookmarkUpdate, Failure> {
+    let update: BookmarkUpdate = parse_json(body)?;
+    let valid = update.duration_s.is_finite()
+        && update.duration_s > 0.0
+        && update.position_s.is_finite()
+        && (0.0..=update.duration_s).contains(&update.position_s);
+    if !valid {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "bad_bookmark",
+            format!(
+                "a bookmark needs 0 <= position_s <= duration_s and duration_s > 0 (got {} of {})",
+                update.position_s, update.duration_s
+            ),
+        ));
+    }
+    Ok(update)
 }
 
 async fn login(
@@ -550,21 +575,7 @@ async fn put_bookmark(
     body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
     let user = signed_in(&b, &headers)?;
-    let update: BookmarkUpdate = parse_json(&body)?;
-    let valid = update.duration_s.is_finite()
-        && update.duration_s > 0.0
-        && update.position_s.is_finite()
-        && (0.0..=update.duration_s).contains(&update.position_s);
-    if !valid {
-        return Err(Failure::new(
-            StatusCode::BAD_REQUEST,
-            "bad_bookmark",
-            format!(
-                "a bookmark needs 0 <= position_s <= duration_s and duration_s > 0 (got {} of {})",
-                update.position_s, update.duration_s
-            ),
-        ));
-    }
+    let update = bookmark_update(&body)?;
     known_title(&b, &title)?;
     let stored = b
         .bookmarks
