@@ -39,9 +39,10 @@ impl ByteRange {
         let (a, b) = text.trim().split_once('-')?;
         let first: u64 = a.trim().parse().ok()?;
         let last: u64 = b.trim().parse().ok()?;
-        (last >= first).then(|| ByteRange {
+        let length = last.checked_sub(first)?.checked_add(1)?;
+        Some(ByteRange {
             offset: first,
-            length: last - first + 1,
+            length,
         })
     }
 }

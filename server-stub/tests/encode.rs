@@ -140,6 +140,10 @@ fn stream_languages(uri: &str, kind: gst::StreamType) -> Vec<String> {
             _ => {}
         }
     }
+    // The collection comes while adaptivedemux2 is still starting its download loop; stopped
+    // right then, it can wait forever for that loop's thread to end (seen once, on a cold
+    // machine: the test hung in set_state(Null)). Let the pipeline preroll first.
+    let _ = playbin.state(gst::ClockTime::from_seconds(30));
     playbin.set_state(gst::State::Null).unwrap();
     languages
 }

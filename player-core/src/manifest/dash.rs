@@ -23,6 +23,7 @@ pub fn parse(
 ) -> Result<Presentation, ManifestError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ManifestError::Invalid("the MPD is not UTF-8 text".into()))?;
+    check_durations_fit(text)?;
     let mpd = dash_mpd_core::parse(text).map_err(|e| {
         ManifestError::Invalid(format!(
             "not a valid DASH MPD: {}",
@@ -50,7 +51,8 @@ pub fn parse(
             .duration
             .map(|d| d.as_secs_f64())
             .or_else(|| following_start.map(|n| n - start))
-            .or_else(|| duration_s.map(|d| d - start));
+            .or_else(|| duration_s.map(|d| d - start))
+            .map(|d| d.max(0.0));
         next_start = start + duration.unwrap_or(0.0);
         let ctx = PeriodContext {
             mpd: &mpd,
@@ -152,11 +154,87 @@ pub fn parse(
         format: ManifestFormat::Dash,
         live,
         duration_s,
-        reload_interval_s: mpd.minimumUpdatePeriod.map(|d| d.as_secs_f64().max(1.0)),
+        // Reloading sooner than the MPD asks is allowed: a period of days is held to the
+        // longest duration the limits know.
+        reload_interval_s: mpd
+            .minimumUpdatePeriod
+            .map(|d| d.as_secs_f64().max(1.0).min(limits.max_segment_duration_s)),
         periods,
         pathways,
         steering: content_steering(text, url),
     })
+}
+
+/// Most digits an `xs:duration` field may have.
+const MAX_DURATION_DIGITS: usize = 11;
+
+/// The MPD's attributes of type `xs:duration`.
+const DURATION_ATTRIBUTES: [&str; 11] = [
+    "mediaPresentationDuration",
+    "minimumUpdatePeriod",
+    "minBufferTime",
+    "timeShiftBufferDepth",
+    "suggestedPresentationDelay",
+    "maxSegmentDuration",
+    "maxSubsegmentDuration",
+    "start",
+    "duration",
+    "starttime",
+    "skipAfter",
+];
+
+/// dash-mpd-core 0.1 sums an `xs:duration`'s fields unchecked: `P99999999999999Y` overflows (a
+/// panic where overflow is checked, a wrapped duration where not). Fields of at most
+/// [`MAX_DURATION_DIGITS`] digits cannot (11-digit years are 3.2e18 s, inside a u64 with every
+/// other field added), so a duration with a longer one is refused before the crate reads it.
+/// The fraction of a second is exempt: the crate keeps nine of its digits.
+fn check_durations_fit(text: &str) -> Result<(), ManifestError> {
+    use quick_xml::XmlVersion;
+    use quick_xml::events::Event;
+    let too_long = |value: &str| {
+        let v = value.trim();
+        let v = v.strip_prefix(['-', '+']).unwrap_or(v);
+        if !v.starts_with('P') {
+            return false;
+        }
+        let mut run = 0;
+        let mut fraction = false;
+        for b in v.bytes() {
+            if b.is_ascii_digit() {
+                run += 1;
+                if run > MAX_DURATION_DIGITS && !fraction {
+                    return true;
+                }
+            } else {
+                fraction = b == b'.' || b == b',';
+                run = 0;
+            }
+        }
+        false
+    };
+    let mut reader = quick_xml::Reader::from_str(text);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                let long = e.attributes().flatten().find(|a| {
+                    DURATION_ATTRIBUTES.contains(&a.key.local_name().as_ref())
+                        && (too_long(&a.value)
+                            || a.normalized_value(XmlVersion::Implicit1_0)
+                                .is_ok_and(|v| too_long(&v)))
+                });
+                if let Some(a) = long {
+                    return Err(ManifestError::Invalid(format!(
+                        "{}@{} is a duration too long to hold (a field over {MAX_DURATION_DIGITS} digits)",
+                        e.local_name().as_ref(),
+                        a.key.local_name().as_ref(),
+                    )));
+                }
+            }
+            // A document quick-xml cannot read is dash-mpd-core's to report.
+            Ok(Event::Eof) | Err(_) => return Ok(()),
+            _ => {}
+        }
+    }
 }
 
 /// Whether an element with this `xlink:href` is part of the presentation: one without is, one
@@ -409,22 +487,35 @@ fn segment_index(
 fn timeline_entries(
     timeline: &SegmentTimeline,
     start_number: u64,
+    timescale: u64,
     end_ticks: Option<u64>,
     limits: &ManifestLimits,
 ) -> Result<Vec<(u64, u64, u64)>, ManifestError> {
-    let mut out = Vec::new();
+    let mut out: Vec<(u64, u64, u64)> = Vec::new();
     let mut t = 0u64;
     let mut number = start_number;
     for (i, s) in timeline.segments.iter().enumerate() {
+        let last = out.last().copied();
         if let Some(st) = s.t {
+            if let Some((previous, _, _)) = last.filter(|&(previous, _, _)| st < previous) {
+                return Err(ManifestError::Invalid(format!(
+                    "SegmentTimeline goes back in time: S@t {st} after a segment at {previous}"
+                )));
+            }
             t = st;
         }
         if let Some(n) = s.n {
+            if let Some((_, _, previous)) = last.filter(|&(_, _, previous)| n <= previous) {
+                return Err(ManifestError::Invalid(format!(
+                    "SegmentTimeline numbers go back: S@n {n} after segment {previous}"
+                )));
+            }
             number = n;
         }
         if s.d == 0 {
             return Err(ManifestError::Invalid("SegmentTimeline S@d is 0".into()));
         }
+        limits.check_duration("a SegmentTimeline segment", s.d as f64 / timescale as f64)?;
         let repeat = match s.r.unwrap_or(0) {
             r if r >= 0 => r as u64,
             _ => {
@@ -443,11 +534,76 @@ fn timeline_entries(
         for _ in 0..=repeat {
             limits.check_segments(out.len() + 1)?;
             out.push((t, s.d, number));
-            t += s.d;
-            number += 1;
+            t = t.checked_add(s.d).ok_or_else(|| {
+                ManifestError::Invalid(format!(
+                    "SegmentTimeline runs past the largest time: S@t {t} + S@d {}",
+                    s.d
+                ))
+            })?;
+            number = number.checked_add(1).ok_or_else(|| {
+                ManifestError::Invalid(format!("SegmentTimeline numbers segments past {number}"))
+            })?;
         }
     }
     Ok(out)
+}
+
+/// Most bytes the segment URLs of one representation's template may fill to, all together: a
+/// template repeating `$Number%064d$`, or a long `$RepresentationID$`, cannot turn a few
+/// kilobytes of MPD into gigabytes of URLs.
+const MAX_TEMPLATE_URL_BYTES: usize = 32 << 20;
+
+/// The name and `%0Nd` width of a template identifier (`Number%05d` → `Number`, 5).
+fn template_width(token: &str) -> (&str, Option<usize>) {
+    match token.split_once('%') {
+        Some((n, fmt)) => (
+            n,
+            fmt.trim_start_matches('0')
+                .trim_end_matches('d')
+                .parse::<usize>()
+                .ok(),
+        ),
+        None => (token, None),
+    }
+}
+
+/// Longest URL `template` can fill to for representation `id`: a number at its most digits
+/// (20) or the width asked, whichever is more.
+fn template_url_bound(template: &str, id: &str) -> usize {
+    template
+        .split('$')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 0 {
+                return part.len();
+            }
+            match template_width(part) {
+                ("RepresentationID", _) => id.len(),
+                ("Number" | "Time" | "Bandwidth", width) => width.unwrap_or(0).max(20),
+                _ => part.len() + 2,
+            }
+        })
+        .fold(0, usize::saturating_add)
+}
+
+/// Refuses a template whose `count` segment URLs (each segment holding its init URL too)
+/// could take more than [`MAX_TEMPLATE_URL_BYTES`], in one line.
+fn check_url_budget(
+    media: &str,
+    init: Option<&str>,
+    id: &str,
+    count: usize,
+) -> Result<(), ManifestError> {
+    let each =
+        template_url_bound(media, id).saturating_add(init.map_or(0, |i| template_url_bound(i, id)));
+    let total = each.saturating_mul(count);
+    if total > MAX_TEMPLATE_URL_BYTES {
+        return Err(ManifestError::Invalid(format!(
+            "a SegmentTemplate's {count} segment URLs could take {total} bytes (at most \
+             {MAX_TEMPLATE_URL_BYTES})"
+        )));
+    }
+    Ok(())
 }
 
 /// Fills a DASH URL template: `$RepresentationID$`, `$Number$`, `$Bandwidth$`, `$Time$` (each
@@ -463,16 +619,7 @@ pub fn fill_template(template: &str, id: &str, number: u64, bandwidth: u64, time
             return out;
         };
         let token = &after[..end];
-        let (name, width) = match token.split_once('%') {
-            Some((n, fmt)) => (
-                n,
-                fmt.trim_start_matches('0')
-                    .trim_end_matches('d')
-                    .parse::<usize>()
-                    .ok(),
-            ),
-            None => (token, None),
-        };
+        let (name, width) = template_width(token);
         let value = match name {
             "" => Some("$".to_string()),
             "RepresentationID" => Some(id.to_string()),
@@ -518,8 +665,8 @@ fn template_segments(
         .initialization
         .clone()
         .or_else(|| t.Initialization.as_ref().and_then(|i| i.sourceURL.clone()));
-    let init = init_template.map(|i| Resource {
-        uri: fill_template(&i, id, 0, bandwidth, 0),
+    let init = init_template.as_ref().map(|i| Resource {
+        uri: fill_template(i, id, 0, bandwidth, 0),
         range: None,
     });
     let to_s = |ticks: u64| ctx.start_s + (ticks as f64 - pto as f64) / ts as f64;
@@ -541,17 +688,18 @@ fn template_segments(
     if let Some(timeline) = &t.SegmentTimeline {
         let end_ticks = ctx
             .duration_s
-            .map(|d| pto + (d * ts as f64).round() as u64)
+            .map(|d| pto.saturating_add((d * ts as f64).round() as u64))
             .or_else(|| {
-                ctx.live
-                    .then(|| pto + (live_elapsed_s(ctx).unwrap_or(0.0) * ts as f64) as u64)
+                ctx.live.then(|| {
+                    pto.saturating_add((live_elapsed_s(ctx).unwrap_or(0.0) * ts as f64) as u64)
+                })
             });
-        return Ok(
-            timeline_entries(timeline, start_number, end_ticks, ctx.limits)?
-                .into_iter()
-                .map(|(time, d, n)| make(time, d, n))
-                .collect(),
-        );
+        let entries = timeline_entries(timeline, start_number, ts, end_ticks, ctx.limits)?;
+        check_url_budget(media, init_template.as_deref(), id, entries.len())?;
+        return Ok(entries
+            .into_iter()
+            .map(|(time, d, n)| make(time, d, n))
+            .collect());
     }
     let Some(d) = t.duration.filter(|d| *d > 0.0) else {
         return Err(ManifestError::Invalid(
@@ -580,18 +728,28 @@ fn template_segments(
         })?;
         (0, (duration / seg_s - 1e-9).ceil().max(0.0) as u64)
     };
-    ctx.limits
-        .check_segments(usize::try_from(count).unwrap_or(usize::MAX))?;
+    let count_usize = usize::try_from(count).unwrap_or(usize::MAX);
+    ctx.limits.check_segments(count_usize)?;
+    check_url_budget(media, init_template.as_deref(), id, count_usize)?;
     let dur_ticks = d.round() as u64;
-    Ok((first..first + count)
+    (first..first + count)
         .map(|i| {
-            let mut s = make(pto + i * dur_ticks, dur_ticks, start_number + i);
+            let time = i
+                .checked_mul(dur_ticks)
+                .and_then(|offset| offset.checked_add(pto));
+            let number = start_number.checked_add(i);
+            let (Some(time), Some(number)) = (time, number) else {
+                return Err(ManifestError::Invalid(format!(
+                    "SegmentTemplate segment {i} is past the largest $Time$ or $Number$"
+                )));
+            };
+            let mut s = make(time, dur_ticks, number);
             if let Some(total) = ctx.duration_s.filter(|_| !ctx.live) {
                 s.duration_s = s.duration_s.min(ctx.start_s + total - s.start_s).max(0.0);
             }
-            s
+            Ok(s)
         })
-        .collect())
+        .collect()
 }
 
 /// Seconds since the period started, for a live presentation.
@@ -612,13 +770,23 @@ fn list_segments(
     });
     ctx.limits.check_segments(l.segment_urls.len())?;
     let times: Vec<(u64, u64)> = match (&l.SegmentTimeline, l.duration) {
-        (Some(tl), _) => timeline_entries(tl, 1, None, ctx.limits)?
+        (Some(tl), _) => timeline_entries(tl, 1, ts, None, ctx.limits)?
             .into_iter()
             .map(|(t, d, _)| (t, d))
             .collect(),
-        (None, Some(d)) if d > 0 => (0..l.segment_urls.len() as u64)
-            .map(|i| (i * d, d))
-            .collect(),
+        (None, Some(d)) if d > 0 => {
+            ctx.limits
+                .check_duration("a SegmentList segment", d as f64 / ts as f64)?;
+            (0..l.segment_urls.len() as u64)
+                .map(|i| {
+                    i.checked_mul(d).map(|t| (t, d)).ok_or_else(|| {
+                        ManifestError::Invalid(format!(
+                            "SegmentList segment {i} starts past the largest time (@duration {d})"
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        }
         _ => {
             if l.segment_urls.len() == 1
                 && let Some(dur) = ctx.duration_s
@@ -911,6 +1079,108 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Why the first representation of an MPD cannot be played.
+    fn unavailable(mpd: &str) -> String {
+        let p = parse(mpd.as_bytes(), &url(), SystemTime::now()).unwrap();
+        match &p.periods[0].tracks[0].representations[0].segments {
+            SegmentIndex::Unavailable(why) => why.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_times_and_widths_past_what_fits_are_refused_in_one_line() {
+        let template = |attributes: &str, timeline: &str| {
+            format!(
+                r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT10S" minimumUpdatePeriod="P3650D">
+  <Period><AdaptationSet mimeType="video/mp4">
+    <SegmentTemplate {attributes}>{timeline}</SegmentTemplate>
+    <Representation id="v" bandwidth="1000"/>
+  </AdaptationSet></Period></MPD>"#
+            )
+        };
+        let why = unavailable(&template(
+            r#"timescale="1" media="$Time$.m4s""#,
+            r#"<SegmentTimeline><S t="18446744073709551615" d="2" r="1"/></SegmentTimeline>"#,
+        ));
+        assert!(
+            why.contains("SegmentTimeline runs past the largest time"),
+            "{why}"
+        );
+        let why = unavailable(&template(
+            r#"timescale="1" media="$Number$.m4s""#,
+            r#"<SegmentTimeline><S n="18446744073709551615" d="2" r="2"/></SegmentTimeline>"#,
+        ));
+        assert!(why.contains("numbers segments past"), "{why}");
+        let why = unavailable(&template(
+            r#"duration="4" startNumber="18446744073709551615" media="$Number$.m4s""#,
+            "",
+        ));
+        assert!(why.contains("past the largest $Time$ or $Number$"), "{why}");
+        let why = unavailable(&template(
+            r#"duration="4" presentationTimeOffset="18446744073709551615" media="$Time$.m4s""#,
+            "",
+        ));
+        assert!(why.contains("past the largest $Time$ or $Number$"), "{why}");
+        let why = unavailable(&template(
+            r#"duration="4" media="$Number%0999999999d$.m4s""#,
+            "",
+        ));
+        assert!(
+            why.contains("a SegmentTemplate's 3 segment URLs could take 3000000009 bytes"),
+            "{why}"
+        );
+        let id = "x".repeat(200_000);
+        let why = unavailable(
+            &template(r#"duration="4" media="$RepresentationID$.m4s""#, "")
+                .replace("PT10S", "PT4000S")
+                .replace(r#"id="v""#, &format!(r#"id="{id}""#)),
+        );
+        assert!(
+            why.contains("1000 segment URLs could take 200004000 bytes"),
+            "{why}"
+        );
+        // An MPD that will not change for ten years is reloaded at the latest after six hours.
+        let p = parse(
+            template(r#"duration="4" media="$Number%064d$.m4s""#, "").as_bytes(),
+            &url(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        assert_eq!(p.reload_interval_s, Some(21600.0));
+        let segs = p.periods[0].tracks[0].representations[0].segment_list();
+        assert_eq!(segs[0].resource.uri.len(), 64 + ".m4s".len());
+        // Durations dash-mpd-core would overflow on are refused; long fractions are not.
+        let e = parse(
+            template(r#"duration="4" media="$Number$.m4s""#, "")
+                .replace("PT10S", "P99999999999999999Y")
+                .as_bytes(),
+            &url(),
+            SystemTime::now(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "MPD@mediaPresentationDuration is a duration too long to hold (a field over 11 digits)"
+        );
+        let p = parse(
+            template(r#"duration="4" media="$Number$.m4s""#, "")
+                .replace("PT10S", "PT10.000000000000000001S")
+                .as_bytes(),
+            &url(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        assert_eq!(p.duration_s, Some(10.0));
+        // A byte range ending at the last u64 is no length at all.
+        assert_eq!(ByteRange::parse_dash("0-18446744073709551615"), None);
+        assert_eq!(
+            ByteRange::parse_dash("1-18446744073709551615").map(|r| r.length),
+            Some(u64::MAX)
+        );
     }
 
     #[test]

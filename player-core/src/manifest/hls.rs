@@ -361,8 +361,10 @@ fn read_extinf(text: &str, limits: &ManifestLimits) -> Result<(String, Vec<f64>)
     let mut durations = Vec::new();
     let mut variants = 0;
     for line in text.split_inclusive('\n') {
-        let Some(value) = line.strip_prefix("#EXTINF:") else {
-            if line.starts_with("#EXT-X-STREAM-INF:") {
+        // m3u8-rs reads a tag after spaces, tabs or a CR as that tag: so does the count.
+        let tag = line.trim_start_matches([' ', '\t', '\r']);
+        let Some(value) = tag.strip_prefix("#EXTINF:") else {
+            if tag.starts_with("#EXT-X-STREAM-INF:") {
                 variants += 1;
                 if variants > limits.max_variants {
                     return Err(ManifestError::Invalid(format!(
@@ -662,6 +664,19 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "too many variants: over 2 in the multivariant playlist"
+        );
+        // Tags after leading blanks, which m3u8-rs reads as tags, are counted and checked too.
+        let indented = master(3, "800000").replace("#EXT-X-STREAM-INF", "  #EXT-X-STREAM-INF");
+        assert_eq!(
+            super::parse(indented.as_bytes(), &url, &limits)
+                .unwrap_err()
+                .to_string(),
+            "too many variants: over 2 in the multivariant playlist"
+        );
+        assert!(error(media(1, "NaN").replace("#EXTINF", " #EXTINF")).contains("bad duration"));
+        assert_eq!(
+            error(media(4, "4").replace("#EXTINF", "\t#EXTINF")),
+            "too many segments: over 3 in one playlist"
         );
         assert_eq!(
             super::parse(master(1, "99000000000000").as_bytes(), &url, &limits)

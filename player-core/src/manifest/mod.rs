@@ -100,14 +100,34 @@ impl ManifestLimits {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ManifestError {
     /// Malformed, truncated or inconsistent.
-    #[error("{0}")]
+    #[error("{}", one_line(.0))]
     Invalid(String),
     /// Valid, but uses something Reel does not play.
-    #[error("{0}")]
+    #[error("{}", one_line(.0))]
     Unsupported(String),
     /// A referenced playlist or index could not be fetched.
-    #[error("{0}")]
+    #[error("{}", one_line(.0))]
     Fetch(String),
+}
+
+/// A message on one line: any line or paragraph break quoted from a manifest (a URI, an
+/// attribute, a parser's excerpt) is shown escaped rather than breaking the line.
+fn one_line(message: &str) -> std::borrow::Cow<'_, str> {
+    const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
+    if !message.contains(BREAKS) {
+        return message.into();
+    }
+    message
+        .chars()
+        .map(|c| {
+            if BREAKS.contains(&c) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 impl From<FetchError> for ManifestError {
@@ -396,6 +416,12 @@ pub(crate) fn attribute_list(text: &str) -> HashMap<String, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn errors_quoting_line_breaks_stay_on_one_line() {
+        let e = super::ManifestError::Invalid("bad URI a\u{2028}b\r\nc\u{85}".into());
+        assert_eq!(e.to_string(), "bad URI a\\u{2028}b\\r\\nc\\u{85}");
+    }
+
     use super::*;
 
     #[test]

@@ -179,6 +179,13 @@ impl Clock {
             None if base_rate.is_some() => frame_rate * sub_frame_rate,
             None => 1.0,
         };
+        // Each factor is a positive number; their product can still be 0 or infinite, and every
+        // time counted in frames or ticks would then be 0 or nothing.
+        for (what, rate) in [("frame", frame_rate), ("tick", tick_rate)] {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(format!("not TTML: a {what} rate of {rate:e} per second"));
+            }
+        }
         Ok(Clock {
             frame_rate,
             sub_frame_rate,
@@ -720,6 +727,18 @@ mod tests {
             ),
             ("<tt><body><p>x</p></body>", "ends inside an element"),
             ("<tt ttp:timeBase=\"clock\"/>", "wall clock"),
+            (
+                "<tt ttp:frameRate=\"30\" ttp:frameRateMultiplier=\"1e300 1e-300\"/>",
+                "a frame rate of inf per second",
+            ),
+            (
+                "<tt ttp:frameRate=\"30\" ttp:frameRateMultiplier=\"1e-300 1e300\"/>",
+                "a frame rate of 0e0 per second",
+            ),
+            (
+                "<tt ttp:frameRate=\"1e300\" ttp:subFrameRate=\"1e300\"/>",
+                "a tick rate of inf per second",
+            ),
             (
                 "<tt><body><p>&nbsp;</p></body></tt>",
                 "unknown entity &nbsp;",

@@ -105,12 +105,11 @@ impl Tokens {
 
     /// Checks an `Authorization` header value; returns the user.
     pub fn verify_header(&self, authorization: Option<&str>) -> Result<String, TokenError> {
+        // The scheme's name is case-insensitive (RFC 9110, 11.1).
         let token = authorization
-            .and_then(|h| {
-                h.strip_prefix("Bearer ")
-                    .or_else(|| h.strip_prefix("bearer "))
-            })
-            .map(str::trim)
+            .and_then(|h| h.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or(TokenError::Missing)?;
         let mut validation = Validation::new(Algorithm::HS256);
@@ -176,6 +175,17 @@ mod tests {
         assert_eq!(tokens.verify_header(None), Err(TokenError::Missing));
         assert_eq!(
             tokens.verify_header(Some("Basic abc")),
+            Err(TokenError::Missing)
+        );
+        for scheme in ["bearer", "BEARER", "BeArEr"] {
+            assert_eq!(
+                tokens.verify_header(Some(&format!("{scheme} {t}"))),
+                Ok("demo".into()),
+                "{scheme}"
+            );
+        }
+        assert_eq!(
+            tokens.verify_header(Some("Bearer")),
             Err(TokenError::Missing)
         );
     }
