@@ -245,6 +245,12 @@ fn check_presentation(p: &Presentation, limits: &ManifestLimits) {
             counted <= limits.max_variants,
             "{counted} variants in a period"
         );
+        // An HLS period is the video track and one track per rendition, held to the cap too.
+        assert!(
+            p.format == ManifestFormat::Dash || period.tracks.len() <= limits.max_variants + 1,
+            "{} tracks in a period",
+            period.tracks.len()
+        );
         for track in &period.tracks {
             assert!(
                 !track.representations.is_empty(),
@@ -253,9 +259,11 @@ fn check_presentation(p: &Presentation, limits: &ManifestLimits) {
             );
             for r in &track.representations {
                 assert!(
-                    r.bandwidth <= limits.max_bandwidth_bps,
-                    "bandwidth {}",
-                    r.bandwidth
+                    r.bandwidth <= limits.max_bandwidth_bps
+                        && r.nominal_bitrate() <= limits.max_bandwidth_bps,
+                    "bandwidth {} (nominal {})",
+                    r.bandwidth,
+                    r.nominal_bitrate()
                 );
                 if let SegmentIndex::Unavailable(why) = &r.segments {
                     check_error(why);

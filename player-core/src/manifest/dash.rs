@@ -94,12 +94,12 @@ pub fn parse(
                     .map(|b| join_base(b, r.BaseURL.first()))
                     .collect::<Result<_, _>>()?;
                 let bandwidth = r.bandwidth.unwrap_or(0);
-                limits.check_bandwidth(&format!("representation {id:?}"), bandwidth)?;
+                let named = format!("representation {}", quoted(&id));
+                limits.check_bandwidth(&named, bandwidth)?;
                 // A representation the MPD under-specifies still loads (players list it, and
                 // may never play it); playing it fails with the reason.
-                let segments = segment_index(&ctx, p, a, r, &id, bandwidth).unwrap_or_else(|e| {
-                    SegmentIndex::Unavailable(format!("representation {id:?}: {e}"))
-                });
+                let segments = segment_index(&ctx, p, a, r, &id, bandwidth)
+                    .unwrap_or_else(|e| SegmentIndex::Unavailable(format!("{named}: {e}")));
                 reps.push(Representation {
                     id,
                     bandwidth,
@@ -884,6 +884,16 @@ fn content_steering(text: &str, url: &Url) -> Option<SteeringTag> {
     }
 }
 
+/// An identifier as an error quotes it: at most 80 characters, so a hostile 200 KB `@id`
+/// makes a short line.
+fn quoted(id: &str) -> String {
+    const SHOWN: usize = 80;
+    match id.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{:?}…", &id[..cut]),
+        None => format!("{id:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -936,6 +946,15 @@ mod tests {
             "representation \"v0\" declares an absurd bandwidth: 99000000000000 bit/s (at most \
              10000000000)"
         );
+        // A long id is quoted short.
+        let long = mpd("PT20S", &["99000000000000"])
+            .replace("\"v0\"", &format!("\"{}\"", "x".repeat(200_000)));
+        let e = parsed(long).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("representation \"{}\"… declares", "x".repeat(80))),
+            "{e}"
+        );
+        assert!(e.len() < 200, "{} bytes", e.len());
         // A year of 2 s segments: refused, not expanded. The representation cannot be played
         // and says why when chosen.
         let p = parsed(mpd("P365D", &["100000"])).unwrap();

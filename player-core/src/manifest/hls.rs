@@ -124,7 +124,7 @@ fn multivariant(
         default: true,
         representations: video,
     }];
-    tracks.extend(renditions(m, url, &group_pathway)?);
+    tracks.extend(renditions(m, url, &group_pathway, limits)?);
     Ok(Presentation {
         url: url.clone(),
         format: ManifestFormat::Hls,
@@ -181,11 +181,19 @@ fn variants(
     let mut pathways: Vec<String> = Vec::new();
     let mut video: Vec<Representation> = Vec::new();
     let mut group_pathway: HashMap<String, Option<String>> = HashMap::new();
+    // Counted on the text before parsing; checked again on what m3u8-rs read.
+    if m.variants.len() > limits.max_variants {
+        return Err(ManifestError::Invalid(format!(
+            "too many variants: over {} in the multivariant playlist",
+            limits.max_variants
+        )));
+    }
     for (i, v) in m.variants.iter().filter(|v| !v.is_i_frame).enumerate() {
-        limits.check_bandwidth(
-            &format!("variant {i} ({})", first_line(&v.uri)),
-            v.bandwidth,
-        )?;
+        let named = format!("variant {i} ({})", first_line(&v.uri));
+        limits.check_bandwidth(&named, v.bandwidth)?;
+        if let Some(average) = v.average_bandwidth {
+            limits.check_bandwidth(&format!("{named} AVERAGE-BANDWIDTH"), average)?;
+        }
         let pathway =
             v.other_attributes
                 .as_ref()
@@ -256,7 +264,14 @@ fn renditions(
     m: &MasterPlaylist,
     url: &Url,
     group_pathway: &HashMap<String, Option<String>>,
+    limits: &ManifestLimits,
 ) -> Result<Vec<Track>, ManifestError> {
+    if m.alternatives.len() > limits.max_variants {
+        return Err(ManifestError::Invalid(format!(
+            "too many renditions: over {} in #EXT-X-MEDIA of the multivariant playlist",
+            limits.max_variants
+        )));
+    }
     let mut renditions: Vec<Track> = Vec::new();
     for a in &m.alternatives {
         let kind = match a.media_type {
@@ -354,25 +369,21 @@ pub fn parse_media(
 /// `f32`, reads `1.0E1` as 1.0 and ` 4.0` as nothing, and takes a comma in a segment's title for
 /// the start of another segment. Returns the rewritten text and the durations, in order.
 ///
-/// It also counts segments and variants against `limits` before m3u8-rs builds anything, so a
-/// playlist of a million segments is refused before it takes a gigabyte.
+/// It also counts lines, URI lines, segments, variants and renditions against `limits` (see
+/// [`LineCounts`]) before m3u8-rs builds anything, so a playlist of a million segments, or of
+/// a million bare URI lines or comments, is refused before it takes a gigabyte.
 fn read_extinf(text: &str, limits: &ManifestLimits) -> Result<(String, Vec<f64>), ManifestError> {
     let mut out = String::with_capacity(text.len());
     let mut durations = Vec::new();
-    let mut variants = 0;
+    let mut counts = LineCounts::default();
     for line in text.split_inclusive('\n') {
-        // m3u8-rs reads a tag after spaces, tabs or a CR as that tag: so does the count.
+        // m3u8-rs starts another line after a lone CR too: the counts read each piece.
+        for piece in line.split('\r') {
+            counts.count(piece, limits)?;
+        }
+        // m3u8-rs reads a tag after spaces, tabs or a CR as that tag: so does the rewrite.
         let tag = line.trim_start_matches([' ', '\t', '\r']);
         let Some(value) = tag.strip_prefix("#EXTINF:") else {
-            if tag.starts_with("#EXT-X-STREAM-INF:") {
-                variants += 1;
-                if variants > limits.max_variants {
-                    return Err(ManifestError::Invalid(format!(
-                        "too many variants: over {} in the multivariant playlist",
-                        limits.max_variants
-                    )));
-                }
-            }
             out.push_str(line);
             continue;
         };
@@ -396,6 +407,99 @@ fn read_extinf(text: &str, limits: &ManifestLimits) -> Result<(String, Vec<f64>)
         out.push_str(&format!("#EXTINF:{duration},\n"));
     }
     Ok((out, durations))
+}
+
+/// Lines m3u8-rs may hold per segment or variant the cap allows: a playlist's every tag,
+/// comment and URI becomes an entry of a few hundred bytes before it is read, so their number
+/// is held to a multiple of the segment cap. Eight covers a segment with its `#EXTINF`, URI,
+/// date, byte range, key, map, discontinuity and gap.
+const LINES_PER_ENTRY: usize = 8;
+
+/// What [`read_extinf`] counts of a playlist, as m3u8-rs will read it.
+#[derive(Default)]
+struct LineCounts {
+    lines: usize,
+    uri_lines: usize,
+    variants: usize,
+    renditions: usize,
+}
+
+impl LineCounts {
+    /// Counts one line (or piece of a line after a lone CR), refusing the playlist in one line
+    /// when a count passes its cap.
+    fn count(&mut self, piece: &str, limits: &ManifestLimits) -> Result<(), ManifestError> {
+        let too_many = |what: &str, cap: usize, place: &str| {
+            Err(ManifestError::Invalid(format!(
+                "too many {what}: over {cap} in {place}"
+            )))
+        };
+        // Between lines m3u8-rs skips spaces, tabs and line breaks, nothing else.
+        let piece = piece.trim_start_matches([' ', '\t']);
+        if piece.trim_end_matches([' ', '\t', '\n']).is_empty() {
+            return Ok(());
+        }
+        let entries = limits.max_segments.max(limits.max_variants);
+        // A line can hold several tags to m3u8-rs (see [`PREFIX_TAGS`]): each is counted.
+        self.lines += piece.matches('#').count().max(1);
+        if self.lines > entries.saturating_mul(LINES_PER_ENTRY) {
+            return too_many(
+                "lines",
+                entries.saturating_mul(LINES_PER_ENTRY),
+                "one playlist",
+            );
+        }
+        // I-frame streams are variants to m3u8-rs too.
+        self.variants += piece.matches("#EXT-X-STREAM-INF:").count()
+            + piece.matches("#EXT-X-I-FRAME-STREAM-INF:").count();
+        if self.variants > limits.max_variants {
+            return too_many("variants", limits.max_variants, "the multivariant playlist");
+        }
+        self.renditions += piece.matches("#EXT-X-MEDIA:").count();
+        if self.renditions > limits.max_variants {
+            return too_many(
+                "renditions",
+                limits.max_variants,
+                "#EXT-X-MEDIA of the multivariant playlist",
+            );
+        }
+        // A URI line: a segment in a media playlist (with or without an #EXTINF before it), a
+        // variant's playlist in a multivariant one; or whatever follows a tag read by its start.
+        if !piece.starts_with('#') || leaves_more(piece) {
+            self.uri_lines += 1;
+            if self.uri_lines > entries {
+                return too_many("URI lines", entries, "one playlist");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Tags m3u8-rs reads by their start alone (and the number or range after it), then goes on
+/// reading the same line: `#EXT-X-ENDLISTx` is the end of the list and a segment `x`.
+const PREFIX_TAGS: [&str; 9] = [
+    "#EXT-X-DISCONTINUITY-SEQUENCE:",
+    "#EXT-X-DISCONTINUITY",
+    "#EXT-X-MEDIA-SEQUENCE:",
+    "#EXT-X-TARGETDURATION:",
+    "#EXT-X-VERSION:",
+    "#EXT-X-BYTERANGE:",
+    "#EXT-X-ENDLIST",
+    "#EXT-X-I-FRAMES-ONLY",
+    "#EXT-X-INDEPENDENT-SEGMENTS",
+];
+
+/// Whether anything follows a [`PREFIX_TAGS`] tag and its value on `piece`: m3u8-rs may make
+/// a segment of it, so it is counted as one.
+fn leaves_more(piece: &str) -> bool {
+    PREFIX_TAGS
+        .iter()
+        .find_map(|tag| piece.strip_prefix(tag))
+        .is_some_and(|rest| {
+            !rest
+                .trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '.' | '@'))
+                .trim_end_matches([' ', '\t', '\n'])
+                .is_empty()
+        })
 }
 
 /// The number `text` starts with (as JavaScript's `parseFloat` reads it: sign, digits, a
@@ -674,6 +778,74 @@ mod tests {
             "too many variants: over 2 in the multivariant playlist"
         );
         assert!(error(media(1, "NaN").replace("#EXTINF", " #EXTINF")).contains("bad duration"));
+        // Bare URI lines, which m3u8-rs makes segments of, are counted before it sees them.
+        assert_eq!(
+            error(media(4, "4").replace("#EXTINF:4,\n", "")),
+            "too many URI lines: over 3 in one playlist"
+        );
+        assert_eq!(
+            error(media(3, "4").replace("#EXTINF:4,\n", "")),
+            "the playlist lists 3 segments but 0 #EXTINF durations"
+        );
+        // Lines m3u8-rs reads as URIs, after a lone CR or of a vertical tab, are counted too.
+        assert_eq!(
+            error(format!("#EXTM3U\n{}", "#\rs.ts\n".repeat(4))),
+            "too many URI lines: over 3 in one playlist"
+        );
+        assert_eq!(
+            error(format!("#EXTM3U\n{}", "\x0b\n".repeat(4))),
+            "too many URI lines: over 3 in one playlist"
+        );
+        // Tags m3u8-rs reads by their start leave the rest of the line to read: a segment.
+        assert_eq!(
+            error(format!("#EXTM3U\n{}", "#EXT-X-ENDLISTx\n".repeat(4))),
+            "too many URI lines: over 3 in one playlist"
+        );
+        let chained = master(1, "800000")
+            + &"#EXT-X-VERSION:1#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n".repeat(2);
+        assert_eq!(
+            super::parse(chained.as_bytes(), &url, &limits)
+                .unwrap_err()
+                .to_string(),
+            "too many variants: over 2 in the multivariant playlist"
+        );
+        // Comments and tags are lines, eight an entry: 24 here.
+        assert_eq!(
+            error(format!("#EXTM3U\n{}", "#\n".repeat(24))),
+            "too many lines: over 24 in one playlist"
+        );
+        // Renditions and I-frame streams are held to the variant cap too.
+        let renditions = |n: usize| {
+            let mut t = master(1, "800000");
+            for i in 0..n {
+                t += &format!(
+                    "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",NAME=\"a{i}\",URI=\"a{i}.m3u8\"\n"
+                );
+            }
+            t
+        };
+        assert_eq!(
+            super::parse(renditions(2).as_bytes(), &url, &limits)
+                .unwrap()
+                .periods[0]
+                .tracks
+                .len(),
+            3
+        );
+        assert_eq!(
+            super::parse(renditions(3).as_bytes(), &url, &limits)
+                .unwrap_err()
+                .to_string(),
+            "too many renditions: over 2 in #EXT-X-MEDIA of the multivariant playlist"
+        );
+        let i_frames =
+            master(2, "800000") + "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1,URI=\"i.m3u8\"\n";
+        assert_eq!(
+            super::parse(i_frames.as_bytes(), &url, &limits)
+                .unwrap_err()
+                .to_string(),
+            "too many variants: over 2 in the multivariant playlist"
+        );
         assert_eq!(
             error(media(4, "4").replace("#EXTINF", "\t#EXTINF")),
             "too many segments: over 3 in one playlist"
@@ -684,6 +856,18 @@ mod tests {
                 .to_string(),
             "variant 0 (v0.m3u8) declares an absurd bandwidth: 99000000000000 bit/s (at most \
              10000000000)"
+        );
+        // The average the ABR plans with is held to the same cap as the peak.
+        let average = master(1, "800000").replace(
+            "BANDWIDTH=800000",
+            "BANDWIDTH=800000,AVERAGE-BANDWIDTH=18446744073709551615",
+        );
+        assert_eq!(
+            super::parse(average.as_bytes(), &url, &limits)
+                .unwrap_err()
+                .to_string(),
+            "variant 0 (v0.m3u8) AVERAGE-BANDWIDTH declares an absurd bandwidth: \
+             18446744073709551615 bit/s (at most 10000000000)"
         );
     }
 

@@ -20,9 +20,11 @@ use crate::presentation::{ManifestFormat, Presentation, Segment, SegmentIndex};
 /// load (start, live reloads, subtitle playlists) holds to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ManifestLimits {
-    /// Segments in one media playlist or one representation.
+    /// Segments in one media playlist or one representation. An HLS playlist's URI lines are
+    /// held to this too (or to `max_variants` if larger), and all its lines to eight times it.
     pub max_segments: usize,
-    /// Variant streams in a multivariant playlist, or representations in a period of an MPD.
+    /// Variant streams (I-frame ones included) in a multivariant playlist, and apart from them
+    /// its `#EXT-X-MEDIA` renditions; or representations in a period of an MPD.
     pub max_variants: usize,
     /// Longest segment (and HLS target duration), seconds.
     pub max_segment_duration_s: f64,
