@@ -37,6 +37,7 @@ pub fn parse(
     let pathways: Vec<String> = bases.iter().filter_map(|l| l.pathway.clone()).collect();
     let mut periods = Vec::new();
     let mut next_start = 0.0;
+    let mut held = HeldSegments::default();
     for (pi, p) in mpd.periods.iter().enumerate() {
         if !wanted(p.href.as_deref(), "Period")? {
             continue;
@@ -98,8 +99,14 @@ pub fn parse(
                 limits.check_bandwidth(&named, bandwidth)?;
                 // A representation the MPD under-specifies still loads (players list it, and
                 // may never play it); playing it fails with the reason.
-                let segments = segment_index(&ctx, p, a, r, &id, bandwidth)
-                    .unwrap_or_else(|e| SegmentIndex::Unavailable(format!("{named}: {e}")));
+                // Past the presentation's budget, no more lists are expanded.
+                let segments = if held.full {
+                    SegmentIndex::Unavailable(format!("{named}: {}", held.why(limits)))
+                } else {
+                    let index = segment_index(&ctx, p, a, r, &id, bandwidth)
+                        .unwrap_or_else(|e| SegmentIndex::Unavailable(format!("{named}: {e}")));
+                    held.add(index, &named, limits)
+                };
                 reps.push(Representation {
                     id,
                     bandwidth,
@@ -884,6 +891,50 @@ fn content_steering(text: &str, url: &Url) -> Option<SteeringTag> {
     }
 }
 
+/// The memory the segment lists of a presentation take so far, against
+/// [`ManifestLimits::max_segment_list_bytes`]. The representation whose list would pass it, and
+/// every one after it, is unavailable, with the reason: the stream plays as far as it fits (a
+/// live stream of many representations running for days without a `timeShiftBufferDepth`
+/// keeps its first ones), and a hostile MPD costs no more than the budget to expand.
+#[derive(Default)]
+struct HeldSegments {
+    bytes: usize,
+    full: bool,
+}
+
+impl HeldSegments {
+    /// `index`, counted; or why it is unavailable past the budget.
+    fn add(&mut self, index: SegmentIndex, named: &str, limits: &ManifestLimits) -> SegmentIndex {
+        let SegmentIndex::Listed(segments) = &index else {
+            return index;
+        };
+        let heap = |r: &Resource| r.uri.capacity();
+        let each = |s: &Segment| {
+            std::mem::size_of::<Segment>()
+                + heap(&s.resource)
+                + s.init.as_ref().map_or(0, heap)
+                + s.key.as_ref().map_or(0, |k| k.uri.capacity())
+        };
+        let bytes = segments
+            .iter()
+            .map(each)
+            .fold(self.bytes, usize::saturating_add);
+        if bytes > limits.max_segment_list_bytes {
+            self.full = true;
+            return SegmentIndex::Unavailable(format!("{named}: {}", self.why(limits)));
+        }
+        self.bytes = bytes;
+        index
+    }
+
+    fn why(&self, limits: &ManifestLimits) -> String {
+        format!(
+            "the MPD's segment lists would take over {} bytes (max_segment_list_bytes)",
+            limits.max_segment_list_bytes
+        )
+    }
+}
+
 /// An identifier as an error quotes it: at most 80 characters, so a hostile 200 KB `@id`
 /// makes a short line.
 fn quoted(id: &str) -> String {
@@ -955,6 +1006,28 @@ mod tests {
             "{e}"
         );
         assert!(e.len() < 200, "{} bytes", e.len());
+        // Every representation within its own cap, but together past the presentation's
+        // memory: the one that passes it cannot be played, and says why.
+        let small = ManifestLimits {
+            max_segment_list_bytes: 15 * std::mem::size_of::<Segment>(),
+            ..limits.clone()
+        };
+        let two = mpd("PT20S", &["100000", "200000"]);
+        let p = super::parse(two.as_bytes(), &url(), SystemTime::now(), &small).unwrap();
+        let reps = &p.periods[0].tracks[0].representations;
+        let by_id = |id: &str| {
+            let r = reps.iter().find(|r| r.id == id).unwrap();
+            r.segments.clone()
+        };
+        assert!(matches!(by_id("v0"), SegmentIndex::Listed(s) if s.len() == 10));
+        assert_eq!(
+            by_id("v1"),
+            SegmentIndex::Unavailable(format!(
+                "representation \"v1\": the MPD's segment lists would take over {} bytes \
+                 (max_segment_list_bytes)",
+                small.max_segment_list_bytes
+            ))
+        );
         // A year of 2 s segments: refused, not expanded. The representation cannot be played
         // and says why when chosen.
         let p = parsed(mpd("P365D", &["100000"])).unwrap();

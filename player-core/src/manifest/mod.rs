@@ -30,6 +30,10 @@ pub struct ManifestLimits {
     pub max_segment_duration_s: f64,
     /// Highest bitrate a variant or representation may declare, bit/s.
     pub max_bandwidth_bps: u64,
+    /// Memory the segment lists of one DASH presentation may take, all its periods and
+    /// representations together (each segment and its URLs): every representation may keep to
+    /// `max_segments` while a thousand of them, in period after period, would not.
+    pub max_segment_list_bytes: usize,
 }
 
 impl Default for ManifestLimits {
@@ -39,6 +43,7 @@ impl Default for ManifestLimits {
             max_variants: 1000,
             max_segment_duration_s: 6.0 * 3600.0,
             max_bandwidth_bps: 10_000_000_000,
+            max_segment_list_bytes: 256 << 20,
         }
     }
 }
