@@ -23,7 +23,7 @@ pub fn parse(
 ) -> Result<Presentation, ManifestError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ManifestError::Invalid("the MPD is not UTF-8 text".into()))?;
-    check_durations_fit(text)?;
+    check_well_formed_durations(text)?;
     let mpd = dash_mpd_core::parse(text).map_err(|e| {
         ManifestError::Invalid(format!(
             "not a valid DASH MPD: {}",
@@ -195,7 +195,13 @@ const DURATION_ATTRIBUTES: [&str; 11] = [
 /// [`MAX_DURATION_DIGITS`] digits cannot (11-digit years are 3.2e18 s, inside a u64 with every
 /// other field added), so a duration with a longer one is refused before the crate reads it.
 /// The fraction of a second is exempt: the crate keeps nine of its digits.
-fn check_durations_fit(text: &str) -> Result<(), ManifestError> {
+///
+/// The same pass refuses a document that is not well-formed XML (an end tag that closes another
+/// element, say), as a browser's `DOMParser`, which dash.js reads MPDs with, does: quick-xml's
+/// deserializer under dash-mpd-core assumes its reader has checked the end tags and trips a
+/// debug assertion on one that does not match (found by fuzzing, kept in
+/// `tests/fuzz-inputs/dash_mpd/`).
+fn check_well_formed_durations(text: &str) -> Result<(), ManifestError> {
     use quick_xml::XmlVersion;
     use quick_xml::events::Event;
     let too_long = |value: &str| {
@@ -237,8 +243,14 @@ fn check_durations_fit(text: &str) -> Result<(), ManifestError> {
                     )));
                 }
             }
-            // A document quick-xml cannot read is dash-mpd-core's to report.
-            Ok(Event::Eof) | Err(_) => return Ok(()),
+            Ok(Event::Eof) => return Ok(()),
+            Err(e) => {
+                return Err(ManifestError::Invalid(format!(
+                    "not a valid DASH MPD: {} (at byte {})",
+                    one_line(&e.to_string()),
+                    reader.error_position()
+                )));
+            }
             _ => {}
         }
     }
@@ -1281,6 +1293,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not a valid DASH MPD"), "{e}");
+        // An end tag closing another element: refused before dash-mpd-core, whose XML
+        // deserializer trips an assertion on it.
+        let crossed = r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period>
+            <AdaptationSet><SegmentTimeline><S d="1"/></SegmentTemplate></AdaptationSet>
+            </Period></MPD>"#;
+        let e = parse(crossed.as_bytes(), &url(), SystemTime::now())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("not a valid DASH MPD: "), "{e}");
+        assert!(e.contains("SegmentTemplate"), "{e}");
         let no_duration = r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period><AdaptationSet mimeType="video/mp4">
             <SegmentTemplate media="$Number$.m4s"/><Representation id="v" bandwidth="1"/></AdaptationSet></Period></MPD>"#;
         let p = parse(no_duration.as_bytes(), &url(), SystemTime::now()).unwrap();
