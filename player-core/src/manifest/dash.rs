@@ -197,9 +197,9 @@ const DURATION_ATTRIBUTES: [&str; 11] = [
 /// The fraction of a second is exempt: the crate keeps nine of its digits.
 ///
 /// The same pass refuses a document that is not well-formed XML (an end tag that closes another
-/// element, say), as a browser's `DOMParser`, which dash.js reads MPDs with, does: quick-xml's
-/// deserializer under dash-mpd-core assumes its reader has checked the end tags and trips a
-/// debug assertion on one that does not match (found by fuzzing, kept in
+/// element, an element never closed), as a browser's `DOMParser`, which dash.js reads MPDs
+/// with, does: quick-xml's deserializer under dash-mpd-core assumes the elements it reads nest
+/// and trips a debug assertion where they do not (found by fuzzing, kept in
 /// `tests/fuzz-inputs/dash_mpd/`).
 fn check_well_formed_durations(text: &str) -> Result<(), ManifestError> {
     use quick_xml::XmlVersion;
@@ -226,32 +226,45 @@ fn check_well_formed_durations(text: &str) -> Result<(), ManifestError> {
         false
     };
     let mut reader = quick_xml::Reader::from_str(text);
+    let mut open = 0usize;
     loop {
-        match reader.read_event() {
-            Ok(Event::Start(e) | Event::Empty(e)) => {
-                let long = e.attributes().flatten().find(|a| {
-                    DURATION_ATTRIBUTES.contains(&a.key.local_name().as_ref())
-                        && (too_long(&a.value)
-                            || a.normalized_value(XmlVersion::Implicit1_0)
-                                .is_ok_and(|v| too_long(&v)))
-                });
-                if let Some(a) = long {
-                    return Err(ManifestError::Invalid(format!(
-                        "{}@{} is a duration too long to hold (a field over {MAX_DURATION_DIGITS} digits)",
-                        e.local_name().as_ref(),
-                        a.key.local_name().as_ref(),
-                    )));
-                }
+        let event = reader.read_event().map_err(|e| {
+            ManifestError::Invalid(format!(
+                "not a valid DASH MPD: {} (at byte {})",
+                one_line(&e.to_string()),
+                reader.error_position()
+            ))
+        })?;
+        let element = match event {
+            Event::Start(e) => {
+                open += 1;
+                e
             }
-            Ok(Event::Eof) => return Ok(()),
-            Err(e) => {
+            Event::Empty(e) => e,
+            Event::End(_) => {
+                open = open.saturating_sub(1);
+                continue;
+            }
+            Event::Eof if open > 0 => {
                 return Err(ManifestError::Invalid(format!(
-                    "not a valid DASH MPD: {} (at byte {})",
-                    one_line(&e.to_string()),
-                    reader.error_position()
+                    "not a valid DASH MPD: it ends with {open} element(s) not closed"
                 )));
             }
-            _ => {}
+            Event::Eof => return Ok(()),
+            _ => continue,
+        };
+        let long = element.attributes().flatten().find(|a| {
+            DURATION_ATTRIBUTES.contains(&a.key.local_name().as_ref())
+                && (too_long(&a.value)
+                    || a.normalized_value(XmlVersion::Implicit1_0)
+                        .is_ok_and(|v| too_long(&v)))
+        });
+        if let Some(a) = long {
+            return Err(ManifestError::Invalid(format!(
+                "{}@{} is a duration too long to hold (a field over {MAX_DURATION_DIGITS} digits)",
+                element.local_name().as_ref(),
+                a.key.local_name().as_ref(),
+            )));
         }
     }
 }
@@ -1303,6 +1316,14 @@ mod tests {
             .to_string();
         assert!(e.starts_with("not a valid DASH MPD: "), "{e}");
         assert!(e.contains("SegmentTemplate"), "{e}");
+        let unclosed = r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period>"#;
+        let e = parse(unclosed.as_bytes(), &url(), SystemTime::now())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "not a valid DASH MPD: it ends with 2 element(s) not closed"
+        );
         let no_duration = r#"<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"><Period><AdaptationSet mimeType="video/mp4">
             <SegmentTemplate media="$Number$.m4s"/><Representation id="v" bandwidth="1"/></AdaptationSet></Period></MPD>"#;
         let p = parse(no_duration.as_bytes(), &url(), SystemTime::now()).unwrap();
